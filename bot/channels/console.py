@@ -1,0 +1,133 @@
+"""Console channel: chat with chibo in a terminal, as any persona of the demo cell.
+
+Buttons become numbered options: type the number to press one. Lines that
+start with ":" talk to the console itself (":who", ":as 2", ":quit").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import handlers
+from bot.chat import Button, ChatEvent, Outcome, Reply
+from bot.i18n import Translator
+from bot.runtime import Runtime
+
+CHANNEL = "console"
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    external_id: str
+    note: str = ""
+
+
+@dataclass
+class ConsoleChat:
+    """One terminal session; remembers the last buttons each persona saw."""
+
+    runtime: Runtime
+    personas: list[Persona]
+    write: Callable[[str], None] = print
+    current: int = 0
+    buttons: dict[str, list[Button]] = field(default_factory=dict)
+
+    @property
+    def persona(self) -> Persona:
+        return self.personas[self.current]
+
+    @property
+    def _(self) -> Callable[[str], str]:
+        return Translator(self.runtime.settings.default_locale).gettext
+
+    def intro(self) -> None:
+        _ = self._
+        self.write(_("chibo — console. Type a message or a command such as /help."))
+        self.write(_("Numbers press buttons; :who lists personas, :as N switches, :quit leaves."))
+        self.who()
+
+    def who(self) -> None:
+        for number, persona in enumerate(self.personas, 1):
+            mark = "*" if number - 1 == self.current else " "
+            note = f" ({persona.note})" if persona.note else ""
+            self.write(f" {mark}{number}. {persona.name}{note}")
+
+    async def line(self, text: str) -> bool:
+        """Handle one input line; False when the person wants to leave."""
+        text = text.strip()
+        if not text:
+            return True
+        if text.startswith(":"):
+            return self._console_command(text[1:].split())
+        event = self._event(text)
+        outcome = await handlers.handle(self.runtime, event)
+        self._show(outcome)
+        return True
+
+    def _console_command(self, words: list[str]) -> bool:
+        if not words or words[0] in {"quit", "q", "exit"}:
+            return False
+        if words[0] == "who":
+            self.who()
+        elif words[0] == "as" and len(words) == 2 and words[1].isdigit():
+            number = int(words[1])
+            if 1 <= number <= len(self.personas):
+                self.current = number - 1
+                self.write(self._("— now chatting as {name}").format(name=self.persona.name))
+            else:
+                self.write(self._("— choose 1 to {n}").format(n=len(self.personas)))
+        else:
+            self.write(self._("— console commands: :who, :as N, :quit"))
+        return True
+
+    def _event(self, text: str) -> ChatEvent:
+        base = {
+            "channel": CHANNEL,
+            "user_id": self.persona.external_id,
+            "chat_id": self.persona.external_id,
+            "display_name": self.persona.name,
+        }
+        shown = self.buttons.get(self.persona.external_id, [])
+        if text.isdigit() and 1 <= int(text) <= len(shown):
+            button = shown[int(text) - 1]
+            self.write(f"  [{button.label}]")
+            return ChatEvent(**base, callback_data=button.data)
+        return ChatEvent(**base, text=text)
+
+    def _show(self, outcome: Outcome) -> None:
+        if outcome.notice and not outcome.replies:
+            self.write(f"chibo › ({outcome.notice})")
+        for reply in outcome.replies:
+            self._show_reply(reply)
+
+    def _show_reply(self, reply: Reply) -> None:
+        self.write("chibo › " + reply.text.replace("\n", "\n        "))
+        if reply.attachment is not None:
+            self.write(f"        [{reply.attachment.kind}: {reply.attachment.filename}]")
+        flat = [button for row in reply.buttons for button in row]
+        if flat:
+            self.buttons[self.persona.external_id] = flat
+            self.write("        " + "   ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1)))
+
+
+async def run_console(
+    chat: ConsoleChat, read: Callable[[str], Awaitable[str | None]] | None = None
+) -> None:
+    """Read lines until :quit or end of input."""
+    reader = read or _stdin_reader
+    chat.intro()
+    while True:
+        text = await reader(f"{chat.persona.name} › ")
+        if text is None or not await chat.line(text):
+            break
+
+
+async def _stdin_reader(prompt: str) -> str | None:
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = await asyncio.to_thread(sys.stdin.readline)
+    return line if line else None

@@ -1,0 +1,216 @@
+"""Telegram channel: a python-telegram-bot Application around the neutral handlers.
+
+Two PTB handlers are enough: every private message and every button press is
+turned into a `ChatEvent` and answered by `handlers.handle`, which holds the
+command table (so the console and Zalo channels share it).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+import handlers
+from bot.chat import ChatEvent, Outcome, Reply
+from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
+from bot.i18n import Translator
+from bot.runtime import Runtime
+from handlers.context import Audience
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+
+def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg]
+    settings = runtime.settings
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(_file_url(settings.telegram_api_url))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["runtime"] = runtime
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
+    app.add_handler(MessageHandler(private, on_message))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(on_error)
+    return app
+
+
+def run(runtime: Runtime) -> None:
+    """Serve until stopped: long polling, or a webhook when TELEGRAM_MODE=webhook."""
+    app = build_application(runtime)
+    settings = runtime.settings
+    if settings.telegram_mode is TelegramMode.WEBHOOK:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=["message", "callback_query"],
+        )
+    else:
+        app.run_polling(allowed_updates=["message", "callback_query"])
+
+
+def _file_url(api_url: str) -> str:
+    base = api_url.rstrip("/")
+    return base[: -len("bot")] + "file/bot" if base.endswith("bot") else base + "/file/bot"
+
+
+def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    runtime: Runtime = context.bot_data["runtime"]
+    return runtime
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    runtime: Runtime = app.bot_data["runtime"]
+    runtime.bot_username = app.bot.username
+    for locale in SUPPORTED_LOCALES:
+        t = Translator(locale)
+        commands = [
+            BotCommand(c.name, t(c.description))
+            for c in handlers.COMMANDS
+            if c.audience is not Audience.SECRETARY
+        ]
+        code = None if locale == runtime.settings.default_locale else locale
+        await app.bot.set_my_commands(commands, language_code=code)
+    log.info("chibo is serving as @%s", app.bot.username)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    runtime: Runtime = app.bot_data["runtime"]
+    await runtime.db.dispose()
+
+
+def _event(update: Update, *, text: str | None = None, data: str | None = None) -> ChatEvent:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    return ChatEvent(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(chat.id),
+        display_name=user.full_name,
+        language_code=user.language_code,
+        text=text,
+        callback_data=data,
+    )
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any private message: text, a command, or something we cannot read."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    outcome = await handlers.handle(_runtime(context), _event(update, text=message.text))
+    await _render(update, context, outcome)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An inline button: its data is validated by the handler it routes to."""
+    query = update.callback_query
+    if query is None or update.effective_user is None or update.effective_chat is None:
+        return
+    outcome = await handlers.handle(_runtime(context), _event(update, data=query.data or ""))
+    await query.answer(outcome.notice)
+    await _render(update, context, outcome)
+
+
+async def _render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    pressed = update.callback_query.message if update.callback_query else None
+    for reply in outcome.replies:
+        if reply.edit and isinstance(pressed, Message):
+            await _edit(pressed, reply)
+        else:
+            await send(context.bot, chat.id, reply)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+async def send(bot: Bot, chat_id: int | str, reply: Reply) -> Message:
+    """Send one reply as a message, photo or document."""
+    attachment = reply.attachment
+    if attachment is None:
+        return await bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+    file = InputFile(attachment.content, filename=attachment.filename)
+    if attachment.kind == "photo":
+        return await bot.send_photo(
+            chat_id, file, caption=reply.text or None, reply_markup=keyboard(reply)
+        )
+    return await bot.send_document(
+        chat_id, file, caption=reply.text or None, reply_markup=keyboard(reply)
+    )
+
+
+async def _edit(message: Message, reply: Reply) -> None:
+    try:
+        await message.edit_text(reply.text, reply_markup=keyboard(reply))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure; tell the person that nothing was changed."""
+    log.error("update failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_user is None:
+        return
+    outcome = handlers.error_outcome(_runtime(context), _event(update))
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await send(context.bot, update.effective_chat.id, outcome.replies[0])
+    except Exception:  # the network may be what failed; the log has the cause
+        log.warning("could not tell the user about the failure", exc_info=True)
+
+
+async def fetch_username(settings: Settings) -> str | None:
+    """The bot's @username via getMe, for invite links printed by the CLI."""
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username
+    if not settings.telegram_bot_token:
+        return None
+    try:
+        async with Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url) as bot:
+            return bot.username
+    except Exception:
+        log.warning("could not ask Telegram for the bot's username", exc_info=True)
+        return None

@@ -1,0 +1,69 @@
+"""Channel-neutral chat events and replies.
+
+Channel adapters (Telegram, console, later Zalo) turn their updates into a
+`ChatEvent` and render `Reply` objects: inline buttons on Telegram, numbered
+options where a channel has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: Literal["photo", "document"]
+    filename: str
+    content: bytes
+
+
+@dataclass
+class Reply:
+    """One message to show; `edit` replaces the message whose button was pressed."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    edit: bool = False
+    attachment: Attachment | None = None
+
+
+@dataclass
+class Outcome:
+    """What a handler answers: messages, and a short notice for a pressed button."""
+
+    replies: list[Reply] = field(default_factory=list)
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """A message or a button press from one person on one channel."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    display_name: str
+    language_code: str | None = None
+    text: str | None = None
+    callback_data: str | None = None
+
+    @property
+    def command(self) -> tuple[str, list[str]] | None:
+        """`("start", ["CODE"])` for "/start CODE" (a "@botname" suffix is dropped)."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head, *args = self.text.split()
+        return head[1:].split("@", 1)[0].lower(), args

@@ -1,0 +1,364 @@
+"""The `chibo` command: run the bot, the console demo, migrations and administration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
+from bot.framework import FrameworkError, load_framework
+from bot.runtime import Runtime, utc_now
+from storage import schema
+from storage.db import Database
+from storage.frameworks import FrameworkVersionExists
+from storage.models import OrgKind, Role
+
+T = TypeVar("T")
+DEMO_DATABASE = "sqlite+aiosqlite:///chibo-demo.sqlite3"
+
+
+def fail(message: str) -> None:
+    click.echo(f"chibo: {message}", err=True)
+    sys.exit(2)
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        fail(str(exc))
+        raise  # unreachable; keeps type checkers calm
+
+
+def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one async job against the database, checking the schema first."""
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            await schema.ensure_current(db)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except schema.SchemaOutdated as exc:
+        fail(str(exc))
+        raise
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def main(verbose: bool) -> None:
+    """chibo — monthly self-assessment of party cells (Chi bộ 4 tốt) in chat."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database schema to this version of chibo."""
+    settings = settings_or_exit()
+    schema.upgrade(settings.database_url)
+
+    async def seed(db: Database) -> str:
+        from bot.setup import ensure_default_framework
+
+        async with db.session() as session:
+            framework = await ensure_default_framework(session)
+            return f"{framework.code} v{framework.version}"
+
+    framework = with_db(settings, seed)
+    click.echo(f"database is at revision {schema.head_revision()}; default framework {framework}")
+
+
+@main.command()
+def run() -> None:
+    """Start the Telegram bot (long polling, or webhook when TELEGRAM_MODE=webhook)."""
+    settings = settings_or_exit()
+    try:
+        settings.require_telegram()
+    except SettingsError as exc:
+        fail(str(exc))
+    logging.getLogger().setLevel(settings.log_level.upper())
+
+    async def check(db: Database) -> None:
+        return None
+
+    with_db(settings, check)
+    from bot.channels import telegram
+
+    telegram.run(Runtime.from_settings(settings))
+
+
+@main.command()
+@click.option("--database", default=DEMO_DATABASE, show_default=True, help="Demo database URL.")
+@click.option("--as", "persona", default=1, show_default=True, help="Persona number to start as.")
+def demo(database: str, persona: int) -> None:
+    """Chat with chibo in this terminal as the demo cell's secretary or members."""
+    settings = settings_or_exit(database_url=database)
+    logging.getLogger().setLevel(logging.WARNING)
+    schema.upgrade(settings.database_url)
+    from bot import demo as demo_cell
+    from bot.channels.console import ConsoleChat, run_console
+
+    async def chat(db: Database) -> None:
+        async with db.session() as session:
+            personas = await demo_cell.seed(
+                session, settings.default_timezone, settings.default_locale
+            )
+        console = ConsoleChat(Runtime.from_settings(settings, db), personas)
+        console.current = max(0, min(persona - 1, len(personas) - 1))
+        await run_console(console)
+
+    with_db(settings, chat)
+
+
+@main.group()
+def committee() -> None:
+    """Committees (đảng bộ) of the organisation tree."""
+
+
+@committee.command("create")
+@click.argument("name")
+@click.option("--parent", help="Name or id of the committee above this one.")
+def committee_create(name: str, parent: str | None) -> None:
+    """Create a committee (or show the one with this name)."""
+    from bot import setup
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            above = await _committee_ref(session, parent) if parent else None
+            org, created = await setup.committee(session, name, above)
+            return f"{'created' if created else 'exists'}: committee {org.id} {org.name}"
+
+    click.echo(with_db(settings_or_exit(), work))
+
+
+@main.group()
+def cell() -> None:
+    """Party cells (chi bộ)."""
+
+
+@cell.command("create")
+@click.argument("name")
+@click.option("--committee", "committee_name", required=True, help="Committee name or id.")
+@click.option("--timezone", default=None, help="Cell time zone (default: DEFAULT_TIMEZONE).")
+@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default=None)
+@click.option("--invite-days", default=7, show_default=True, type=click.IntRange(1, 90))
+def cell_create(
+    name: str, committee_name: str, timezone: str | None, locale: str | None, invite_days: int
+) -> None:
+    """Create a cell under a committee and print the secretary's one-time invite."""
+    from bot import setup
+
+    settings = settings_or_exit()
+    if timezone:
+        settings = settings_or_exit(default_timezone=timezone)
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            if committee_name.isdigit():
+                parent, created = await _committee_ref(session, committee_name), False
+            else:
+                parent, created = await setup.committee(session, committee_name)
+            org = await setup.create_cell(
+                session,
+                name,
+                parent,
+                timezone=settings.default_timezone,
+                locale=locale or settings.default_locale,
+            )
+            lines = [f"created committee {parent.id} {parent.name}"] if created else []
+            lines.append(f"created cell {org.id} {org.name} (under {parent.name})")
+            lines += await _invite_lines(session, settings, org, Role.SECRETARY, 1, invite_days)
+            return lines
+
+    click.echo("\n".join(with_db(settings, work)))
+
+
+@cell.command("list")
+def cell_list() -> None:
+    """List committees and cells as a tree."""
+    from storage import orgs
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            all_orgs = await orgs.list_all(session)
+        children: dict[int | None, list[Any]] = {}
+        for org in all_orgs:
+            children.setdefault(org.parent_id, []).append(org)
+        lines: list[str] = []
+
+        def walk(parent: int | None, depth: int) -> None:
+            for org in children.get(parent, []):
+                label = "cell" if org.kind == OrgKind.CELL else "committee"
+                lines.append(f"{'  ' * depth}{org.id:>4} {label:<9} {org.name}")
+                walk(org.id, depth + 1)
+
+        walk(None, 0)
+        return lines or ["no committees or cells yet: chibo cell create NAME --committee NAME"]
+
+    click.echo("\n".join(with_db(settings_or_exit(), work)))
+
+
+@main.group()
+def invite() -> None:
+    """Invites to join a cell."""
+
+
+@invite.command("create")
+@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+@click.option(
+    "--role",
+    type=click.Choice([Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER]),
+    default=Role.MEMBER,
+    show_default=True,
+)
+@click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 500))
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90))
+def invite_create(cell_ref: str, role: str, uses: int, days: int) -> None:
+    """Print a new invite (deep link and bare code) for a cell."""
+    settings = settings_or_exit()
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            return await _invite_lines(session, settings, org, Role(role), uses, days)
+
+    click.echo("\n".join(with_db(settings, work)))
+
+
+@main.group()
+def member() -> None:
+    """Members of a cell."""
+
+
+@member.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 90))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write name,code,link,expires to this CSV instead of printing.",
+)
+def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) -> None:
+    """Import members from CSV (columns: name, status, role); each gets a personal invite."""
+    import csv
+
+    from bot import setup
+    from bot.channels.telegram import fetch_username
+
+    settings = settings_or_exit()
+
+    async def work(db: Database) -> list[list[str]]:
+        username = await fetch_username(settings)
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            try:
+                imported = await setup.import_members(
+                    session,
+                    org,
+                    csv_file.read_text(encoding="utf-8"),
+                    now=utc_now(),
+                    valid_days=days,
+                )
+            except setup.ImportError_ as exc:
+                fail(f"{csv_file}: {exc}; nothing was imported")
+                raise
+        runtime_link = Runtime(settings, db, bot_username=username).invite_link
+        return [
+            [i.member.full_name, i.code, runtime_link(i.code) or "", i.expires_at.isoformat()]
+            for i in imported
+        ]
+
+    rows = with_db(settings, work)
+    header = ["name", "code", "link", "expires_utc"]
+    if out:
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([header, *rows])
+        click.echo(f"imported {len(rows)} members; personal invites written to {out}")
+    else:
+        click.echo(f"imported {len(rows)} members; send each person their own link or code:")
+        for name, code, link, expires in rows:
+            click.echo(f"  {name}: {link or code} (code {code}, expires {expires})")
+
+
+@main.group()
+def framework() -> None:
+    """Criteria frameworks."""
+
+
+@framework.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def framework_import(path: Path) -> None:
+    """Validate a framework file and store it as a new version."""
+    from storage import frameworks as framework_store
+
+    try:
+        spec = load_framework(path)
+    except FrameworkError as exc:
+        fail(f"{path}: {exc}")
+        raise
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            stored, created = await framework_store.store(session, spec)
+        state = "stored" if created else "already stored"
+        return f"{state}: framework {stored.code} v{stored.version}"
+
+    try:
+        click.echo(with_db(settings_or_exit(), work))
+    except FrameworkVersionExists as exc:
+        fail(str(exc))
+
+
+async def _committee_ref(session: Any, ref: str) -> Any:
+    from bot import setup
+
+    org = await setup.find_org(session, ref, OrgKind.COMMITTEE)
+    if org is None:
+        fail(f"no committee {ref!r} (see: chibo cell list)")
+    return org
+
+
+async def _cell_ref(session: Any, ref: str) -> Any:
+    from bot import setup
+
+    org = await setup.find_org(session, ref, OrgKind.CELL)
+    if org is None:
+        fail(f"no cell {ref!r} (see: chibo cell list)")
+    return org
+
+
+async def _invite_lines(
+    session: Any, settings: Settings, org: Any, role: Role, uses: int, days: int
+) -> list[str]:
+    from bot import membership
+    from bot.channels.telegram import fetch_username
+
+    code, created = await membership.create_invite(
+        session, org, role, now=utc_now(), valid_for=timedelta(days=days), max_uses=uses
+    )
+    username = await fetch_username(settings)
+    expires = f"{created.expires_at:%Y-%m-%d %H:%M} UTC"
+    lines = [f"{role} invite for {org.name} ({uses} use(s), expires {expires}):"]
+    if username:
+        lines.append(f"  link: https://t.me/{username}?start={code}")
+    else:
+        lines.append("  link: (set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_USERNAME to print the link)")
+    lines.append(f"  code: {code}   (in the bot: /start {code})")
+    return lines

@@ -1,0 +1,113 @@
+"""Settings from the environment and `.env`, as one typed object.
+
+Every setting is documented in `.env.example`. A missing or malformed value
+stops start-up with one line that names it (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("vi", "en", "de")
+
+
+class TelegramMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_bot_username: str = ""
+    telegram_mode: TelegramMode = TelegramMode.POLLING
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
+    webhook_secret: str = ""
+
+    database_url: str = "sqlite+aiosqlite:///chibo.sqlite3"
+    default_timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: str = "vi"
+    max_text_length: int = Field(default=1000, ge=10, le=4000)
+    invite_attempts_per_window: int = Field(default=5, ge=1)
+    invite_attempt_window_minutes: int = Field(default=15, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("expected the form 123456:ABC… given by @BotFather")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+    def require_telegram(self) -> None:
+        """Check the settings `chibo run` needs beyond the defaults."""
+        if not self.telegram_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN: missing (get one from @BotFather, put it in .env)"
+            )
+        if self.telegram_mode is TelegramMode.WEBHOOK:
+            if not self.webhook_url:
+                raise SettingsError("WEBHOOK_URL: missing (required when TELEGRAM_MODE=webhook)")
+            if not self.webhook_secret:
+                raise SettingsError("WEBHOOK_SECRET: missing (required when TELEGRAM_MODE=webhook)")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn pydantic's report into one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

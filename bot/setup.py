@@ -1,0 +1,128 @@
+"""Administration services used by the CLI: organisation tree, cells, invites, imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import membership
+from bot.framework import default_framework_path, load_framework
+from storage import frameworks as framework_store
+from storage import orgs
+from storage.models import Framework, Member, MemberStatus, Organization, OrgKind, Role
+
+
+async def ensure_default_framework(session: AsyncSession) -> Framework:
+    """The shipped default framework, stored once per version."""
+    framework, _created = await framework_store.store(
+        session, load_framework(default_framework_path())
+    )
+    return framework
+
+
+async def committee(
+    session: AsyncSession, name: str, parent: Organization | None = None
+) -> tuple[Organization, bool]:
+    """Find a committee by name or create it; returns (committee, created)."""
+    found = await orgs.find_by_name(session, name, OrgKind.COMMITTEE)
+    if found is not None:
+        return found, False
+    return await orgs.create(session, name, OrgKind.COMMITTEE, parent), True
+
+
+async def create_cell(
+    session: AsyncSession,
+    name: str,
+    parent: Organization | None,
+    *,
+    timezone: str,
+    locale: str,
+) -> Organization:
+    framework = await ensure_default_framework(session)
+    return await orgs.create(
+        session,
+        name,
+        OrgKind.CELL,
+        parent,
+        timezone=timezone,
+        locale=locale,
+        framework_id=framework.id,
+    )
+
+
+async def find_org(session: AsyncSession, ref: str, kind: OrgKind) -> Organization | None:
+    """An organisation by id ("12") or by exact name."""
+    if ref.isdigit():
+        org = await session.get(Organization, int(ref))
+        return org if org is not None and org.kind == kind else None
+    return await orgs.find_by_name(session, ref, kind)
+
+
+@dataclass(frozen=True)
+class ImportedMember:
+    member: Member
+    code: str
+    expires_at: datetime
+
+
+class ImportError_(ValueError):
+    """A CSV row cannot be imported; the message names the line."""
+
+
+STATUS_WORDS = {
+    "official": MemberStatus.OFFICIAL,
+    "chính thức": MemberStatus.OFFICIAL,
+    "probationary": MemberStatus.PROBATIONARY,
+    "dự bị": MemberStatus.PROBATIONARY,
+    "exempt": MemberStatus.EXEMPT,
+    "miễn": MemberStatus.EXEMPT,
+    "miễn sinh hoạt": MemberStatus.EXEMPT,
+}
+ROLE_WORDS = {
+    "member": Role.MEMBER,
+    "đảng viên": Role.MEMBER,
+    "secretary": Role.SECRETARY,
+    "bí thư": Role.SECRETARY,
+    "deputy_secretary": Role.DEPUTY_SECRETARY,
+    "phó bí thư": Role.DEPUTY_SECRETARY,
+}
+NAME_COLUMNS = ("name", "họ và tên", "họ tên", "ho_ten")
+
+
+async def import_members(
+    session: AsyncSession, cell: Organization, csv_text: str, *, now: datetime, valid_days: int
+) -> list[ImportedMember]:
+    """Members from CSV (name[, status][, role]); each gets a personal one-time invite.
+
+    All rows are checked before any is stored: a bad file imports nothing.
+    """
+    rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    parsed: list[tuple[str, MemberStatus, Role]] = []
+    for line, row in enumerate(rows, start=2):
+        fields = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        name = next((fields[c] for c in NAME_COLUMNS if fields.get(c)), "")
+        if not name:
+            raise ImportError_(f"line {line}: no name (columns: name, status, role)")
+        status_word = (fields.get("status") or fields.get("trạng thái") or "official").lower()
+        role_word = (fields.get("role") or fields.get("chức vụ") or "member").lower()
+        if status_word not in STATUS_WORDS:
+            raise ImportError_(f"line {line}: unknown status {status_word!r}")
+        if role_word not in ROLE_WORDS:
+            raise ImportError_(f"line {line}: unknown role {role_word!r}")
+        parsed.append((name[:200], STATUS_WORDS[status_word], ROLE_WORDS[role_word]))
+    if not parsed:
+        raise ImportError_("the file has no member rows")
+    imported = []
+    for name, status, role in parsed:
+        member = Member(org_id=cell.id, full_name=name, status=status, role=role)
+        session.add(member)
+        await session.flush()
+        code, invite = await membership.create_invite(
+            session, cell, role, now=now, valid_for=timedelta(days=valid_days), member=member
+        )
+        imported.append(ImportedMember(member, code, invite.expires_at))
+    return imported

@@ -1,0 +1,158 @@
+"""Chat handlers: the command table, authorisation, and one entry point.
+
+Every channel (Telegram, console, Zalo) calls `handle(runtime, event)`; the
+handlers it reaches are channel-neutral. Each command and button prefix says
+who may use it, and `handle` checks that before any handler runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import membership
+from bot.chat import ChatEvent, Outcome, Reply
+from bot.i18n import N_, Translator, normalize_locale
+from bot.runtime import Runtime
+from handlers import onboarding, secretary
+from handlers.context import Audience, Handler, Turn
+from storage import members as member_store
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    description: str  # marked with N_, translated when shown
+    audience: Audience
+
+
+COMMANDS = (
+    Command("start", onboarding.start, N_("join your cell with an invite code"), Audience.ANYONE),
+    Command("help", onboarding.help_, N_("what you can do"), Audience.ANYONE),
+    Command("language", onboarding.language, N_("change the language"), Audience.MEMBER),
+    Command("invite", secretary.invite, N_("invite new members"), Audience.SECRETARY),
+)
+BUTTONS: dict[str, tuple[Handler, Audience]] = {
+    "lang": (onboarding.set_language, Audience.MEMBER),
+    "inv": (secretary.create_invite, Audience.SECRETARY),
+}
+
+
+def allowed(audience: Audience, member: Member | None) -> bool:
+    if audience is Audience.ANYONE:
+        return True
+    if audience is Audience.MEMBER:
+        return member is not None
+    return membership.is_secretary(member)
+
+
+def commands_for(member: Member | None) -> list[Command]:
+    shown = [c for c in COMMANDS if allowed(c.audience, member)]
+    return [c for c in shown if not (member is not None and c.name == "start")]
+
+
+async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
+    """Answer one chat event; the turn's database work commits before the reply is sent."""
+    async with runtime.db.session() as session:
+        member = await member_store.by_identity(session, event.channel, event.user_id)
+        turn = Turn(
+            runtime, event, session, member, _translator(runtime, member, event), runtime.clock()
+        )
+        outcome = await _route(turn)
+    return outcome
+
+
+def error_outcome(runtime: Runtime, event: ChatEvent) -> Outcome:
+    """What the person sees when a turn failed unexpectedly (nothing was saved)."""
+    _ = Translator(normalize_locale(event.language_code, runtime.settings.default_locale)).gettext
+    text = _("Sorry, something went wrong and nothing was changed. Please try again in a moment.")
+    return Outcome([Reply(text)])
+
+
+def _translator(runtime: Runtime, member: Member | None, event: ChatEvent) -> Translator:
+    settings = runtime.settings
+    if member is not None:
+        return Translator(member.locale or member.org.locale, member.org.timezone)
+    return Translator(
+        normalize_locale(event.language_code, settings.default_locale), settings.default_timezone
+    )
+
+
+async def _route(turn: Turn) -> Outcome:
+    _ = turn._
+    event = turn.event
+    if event.callback_data is not None:
+        return await _on_button(turn, event.callback_data)
+    if event.text is None:
+        return Outcome([Reply(_("I can only read text messages and buttons."))])
+    if len(event.text) > turn.runtime.settings.max_text_length:
+        return Outcome(
+            [
+                Reply(
+                    _("That message is too long ({length} characters; at most {limit}).").format(
+                        length=len(event.text), limit=turn.runtime.settings.max_text_length
+                    )
+                )
+            ]
+        )
+    parsed = event.command
+    if parsed is None:
+        return await _on_text(turn, event.text.strip())
+    name, args = parsed
+    command = next((c for c in COMMANDS if c.name == name), None)
+    if command is None:
+        return Outcome(
+            [
+                Reply(
+                    _("Unknown command /{name}. Send /help to see what you can do.").format(
+                        name=name
+                    )
+                )
+            ]
+        )
+    if not allowed(command.audience, turn.member):
+        return _refusal(turn, command.audience)
+    return await command.handler(turn, args)
+
+
+async def _on_button(turn: Turn, data: str) -> Outcome:
+    prefix, *args = data.split(":")
+    entry = BUTTONS.get(prefix)
+    if entry is None:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    handler, audience = entry
+    if not allowed(audience, turn.member):
+        refusal = _refusal(turn, audience)
+        return Outcome(refusal.replies, notice=refusal.replies[0].text)
+    return await handler(turn, args)
+
+
+async def _on_text(turn: Turn, text: str) -> Outcome:
+    _ = turn._
+    if turn.member is None:
+        if membership.looks_like_invite_code(text):
+            return await onboarding.join(turn, text)
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "To join your cell, send the invite code from your secretary, "
+                        "or open the invite link."
+                    )
+                )
+            ]
+        )
+    return Outcome([Reply(_("I did not understand that. Send /help to see what you can do."))])
+
+
+def _refusal(turn: Turn, audience: Audience) -> Outcome:
+    _ = turn._
+    if turn.member is None:
+        return Outcome(
+            [Reply(_("You are not in a cell yet. Send the invite code from your secretary first."))]
+        )
+    return Outcome([Reply(_("Only the cell secretary can do this."))])

@@ -1,0 +1,134 @@
+"""Joining by invite, help and language: what anyone can do."""
+
+from __future__ import annotations
+
+from bot import membership
+from bot.chat import Button, Outcome, Reply
+from bot.config import SUPPORTED_LOCALES
+from bot.i18n import LANGUAGE_NAMES, Translator
+from bot.membership import JoinStatus
+from handlers.context import Turn
+from handlers.roles import role_name
+
+
+async def start(turn: Turn, args: list[str]) -> Outcome:
+    """/start [CODE]: join with an invite, or greet."""
+    if args:
+        return await join(turn, args[0])
+    _ = turn._
+    if turn.member is None:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Welcome to chibo, the monthly self-assessment of your party cell.\n"
+                        "To join, open the invite link from your cell secretary, "
+                        "or send me the invite code."
+                    )
+                )
+            ]
+        )
+    return Outcome(
+        [
+            Reply(
+                _("Welcome back, {name}. You are in {cell} as {role}.").format(
+                    name=turn.member.full_name,
+                    cell=turn.member.org.name,
+                    role=role_name(turn.t, turn.member.role),
+                )
+                + "\n\n"
+                + help_text(turn)
+            )
+        ]
+    )
+
+
+async def join(turn: Turn, code: str) -> Outcome:
+    """Redeem an invite code for this chat."""
+    _ = turn._
+    result = await membership.join(
+        turn.session,
+        channel=turn.event.channel,
+        external_id=turn.event.user_id,
+        display_name=turn.event.display_name,
+        code=code,
+        now=turn.now,
+        policy=turn.runtime.join_policy,
+    )
+    if result.status is JoinStatus.JOINED and result.member is not None:
+        member = result.member
+        turn.member = member
+        turn.t = Translator(member.locale or member.org.locale, member.org.timezone)
+        _ = turn._
+        text = _("Welcome, {name}! You have joined {cell} as {role}.").format(
+            name=member.full_name, cell=member.org.name, role=role_name(turn.t, member.role)
+        )
+        return Outcome([Reply(text + "\n\n" + help_text(turn))])
+    if result.status is JoinStatus.ALREADY_MEMBER and result.member is not None:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "You are already a member of {cell}. One account can belong to one "
+                        "cell; ask your secretary if you need to move."
+                    ).format(cell=result.member.org.name)
+                )
+            ]
+        )
+    if result.status is JoinStatus.THROTTLED and result.retry_at is not None:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Too many wrong codes. Please wait until {time} and try again, "
+                        "or ask your secretary for a new invite."
+                    ).format(time=turn.t.when(result.retry_at))
+                )
+            ]
+        )
+    messages = {
+        JoinStatus.INVALID: _(
+            "This invite code is not valid. Check it, or ask your secretary for a new one."
+        ),
+        JoinStatus.EXPIRED: _("This invite has expired. Ask your secretary for a new one."),
+        JoinStatus.USED_UP: _(
+            "This invite has already been used. Ask your secretary for a new one."
+        ),
+    }
+    return Outcome([Reply(messages[result.status])])
+
+
+async def help_(turn: Turn, args: list[str]) -> Outcome:
+    """/help: what this person's role can do."""
+    return Outcome([Reply(help_text(turn))])
+
+
+def help_text(turn: Turn) -> str:
+    from handlers import commands_for  # the command table lives in handlers/__init__
+
+    _ = turn._
+    lines = [_("What you can do:")]
+    lines += [f"/{c.name} — {_(c.description)}" for c in commands_for(turn.member)]
+    if turn.member is None:
+        lines.append(_("You are not in a cell yet: send the invite code from your secretary."))
+    return "\n".join(lines)
+
+
+async def language(turn: Turn, args: list[str]) -> Outcome:
+    """/language: choose the language, remembered for this member."""
+    if args and args[0].lower() in SUPPORTED_LOCALES:
+        return await set_language(turn, [args[0].lower()])
+    buttons = [[Button(LANGUAGE_NAMES[code], f"lang:{code}")] for code in SUPPORTED_LOCALES]
+    return Outcome([Reply(turn._("Choose your language:"), buttons)])
+
+
+async def set_language(turn: Turn, args: list[str]) -> Outcome:
+    """Button lang:<code>."""
+    assert turn.member is not None
+    if len(args) != 1 or args[0] not in SUPPORTED_LOCALES:
+        return Outcome([Reply(turn._("This button is no longer valid."))])
+    turn.member.locale = args[0]
+    turn.t = Translator(args[0], turn.member.org.timezone)
+    text = turn._("Language set to {language}.").format(language=LANGUAGE_NAMES[args[0]])
+    edit = turn.event.callback_data is not None
+    return Outcome([Reply(text, edit=edit)], notice=text if edit else None)

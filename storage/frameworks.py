@@ -1,0 +1,100 @@
+"""Storing criteria frameworks: a validated spec becomes versioned rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.framework import FrameworkSpec, QuestionSpec
+from storage.models import Criterion, CriterionGroup, Framework, Question, QuestionOption
+
+
+class FrameworkVersionExists(Exception):
+    """The same code and version is stored with different content."""
+
+
+def spec_digest(spec: FrameworkSpec) -> str:
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def find(session: AsyncSession, code: str, version: int) -> Framework | None:
+    query = select(Framework).where(Framework.code == code, Framework.version == version)
+    return await session.scalar(query)
+
+
+async def latest(session: AsyncSession, code: str) -> Framework | None:
+    query = select(Framework).where(Framework.code == code).order_by(Framework.version.desc())
+    return (await session.scalars(query)).first()
+
+
+async def store(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, bool]:
+    """Store a spec once; returns (framework, created). Same version, other content: error."""
+    digest = spec_digest(spec)
+    existing = await find(session, spec.code, spec.version)
+    if existing is not None:
+        if existing.source_sha256 != digest:
+            raise FrameworkVersionExists(
+                f"framework {spec.code} version {spec.version} is already stored with other "
+                "content; give the changed file a new version number"
+            )
+        return existing, False
+    framework = Framework(
+        code=spec.code,
+        version=spec.version,
+        title=dict(spec.title),
+        scoring=spec.scoring.model_dump(mode="json"),
+        source_sha256=digest,
+    )
+    session.add(framework)
+    await session.flush()
+    session.add_all(
+        CriterionGroup(
+            framework_id=framework.id,
+            key=group.key,
+            position=g_pos,
+            weight=group.weight,
+            title=dict(group.title),
+            criteria=[
+                Criterion(
+                    key=criterion.key,
+                    position=c_pos,
+                    points=criterion.points,
+                    source=str(criterion.source),
+                    metric=criterion.metric,
+                    title=dict(criterion.title),
+                    questions=[
+                        _question_row(framework.id, q_pos, question)
+                        for q_pos, question in enumerate(criterion.questions)
+                    ],
+                )
+                for c_pos, criterion in enumerate(group.criteria)
+            ],
+        )
+        for g_pos, group in enumerate(spec.groups)
+    )
+    await session.flush()
+    return framework, True
+
+
+def _question_row(framework_id: int, position: int, question: QuestionSpec) -> Question:
+    return Question(
+        framework_id=framework_id,
+        key=question.key,
+        position=position,
+        kind=str(question.kind),
+        text=dict(question.text),
+        help=dict(question.help) if question.help else None,
+        optional=question.optional,
+        comment_below=question.comment_below,
+        max_value=question.max,
+        options=[
+            QuestionOption(
+                value=option.value, position=o_pos, score=option.score, label=dict(option.label)
+            )
+            for o_pos, option in enumerate(question.options or [])
+        ],
+    )

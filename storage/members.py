@@ -1,0 +1,41 @@
+"""Queries on members and their chat identities."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from storage.models import ChatIdentity, Member
+
+
+async def by_identity(session: AsyncSession, channel: str, external_id: str) -> Member | None:
+    query = (
+        select(Member)
+        .join(ChatIdentity, ChatIdentity.member_id == Member.id)
+        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+        .where(Member.active.is_(True))
+        .options(joinedload(Member.org))
+    )
+    return (await session.scalars(query)).first()
+
+
+async def link_identity(
+    session: AsyncSession, member: Member, channel: str, external_id: str
+) -> ChatIdentity:
+    identity = ChatIdentity(member_id=member.id, channel=channel, external_id=external_id)
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def has_identity(session: AsyncSession, member_id: int, channel: str) -> bool:
+    query = select(ChatIdentity.id).where(
+        ChatIdentity.member_id == member_id, ChatIdentity.channel == channel
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def in_org(session: AsyncSession, org_id: int) -> list[Member]:
+    query = select(Member).where(Member.org_id == org_id, Member.active.is_(True))
+    return list(await session.scalars(query.order_by(Member.full_name, Member.id)))

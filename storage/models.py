@@ -1,0 +1,268 @@
+"""SQLAlchemy models: organisation tree, members, invites, criteria framework.
+
+Times are stored in UTC (`UTCDateTime`); localized text of the framework is a
+JSON mapping locale → text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; store aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, dict[str, str]: JSON}
+
+
+class OrgKind(StrEnum):
+    COMMITTEE = "committee"
+    CELL = "cell"
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    SECRETARY = "secretary"
+    DEPUTY_SECRETARY = "deputy_secretary"
+    COMMITTEE_OFFICER = "committee_officer"
+
+
+class MemberStatus(StrEnum):
+    OFFICIAL = "official"
+    PROBATIONARY = "probationary"
+    EXEMPT = "exempt"
+
+
+class Organization(Base):
+    """A node of the party tree: committees of any depth, cells as leaves."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    locale: Mapped[str] = mapped_column(String(8), default="vi")
+    framework_id: Mapped[int | None] = mapped_column(ForeignKey("frameworks.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Organization | None] = relationship(remote_side=[id])
+
+
+class Member(Base):
+    """A person in one organisation node (a cell, or a committee for officers)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(24), default=Role.MEMBER)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.OFFICIAL)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    org: Mapped[Organization] = relationship()
+
+
+class ChatIdentity(Base):
+    """A member's account on one channel (telegram, zalo, console)."""
+
+    __tablename__ = "chat_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_chat_identities_channel_external"),
+        UniqueConstraint("member_id", "channel", name="uq_chat_identities_member_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """A join code; only its SHA-256 is stored, the code is shown once."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class JoinAttempt(Base):
+    """A failed invite redemption, kept to throttle guessing per chat."""
+
+    __tablename__ = "join_attempts"
+    __table_args__ = (Index("ix_join_attempts_who_at", "channel", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Framework(Base):
+    """One version of a criteria framework, loaded from a data file."""
+
+    __tablename__ = "frameworks"
+    __table_args__ = (UniqueConstraint("code", "version", name="uq_frameworks_code_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, str]] = mapped_column()
+    scoring: Mapped[dict[str, Any]] = mapped_column()
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    groups: Mapped[list[CriterionGroup]] = relationship(
+        order_by="CriterionGroup.position", cascade="all, delete-orphan"
+    )
+
+
+class CriterionGroup(Base):
+    __tablename__ = "criterion_groups"
+    __table_args__ = (UniqueConstraint("framework_id", "key", name="uq_criterion_groups_fw_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    title: Mapped[dict[str, str]] = mapped_column()
+
+    criteria: Mapped[list[Criterion]] = relationship(
+        order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+
+
+class Criterion(Base):
+    __tablename__ = "criteria"
+    __table_args__ = (UniqueConstraint("group_id", "key", name="uq_criteria_group_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("criterion_groups.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int] = mapped_column(Integer)
+    points: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[dict[str, str]] = mapped_column()
+
+    questions: Mapped[list[Question]] = relationship(
+        order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("framework_id", "key", name="uq_questions_fw_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[dict[str, str]] = mapped_column()
+    help: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    optional: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment_below: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[int | None] = mapped_column(Integer)
+
+    options: Mapped[list[QuestionOption]] = relationship(
+        order_by="QuestionOption.position", cascade="all, delete-orphan"
+    )
+
+
+class QuestionOption(Base):
+    __tablename__ = "question_options"
+    __table_args__ = (UniqueConstraint("question_id", "value", name="uq_question_options_q_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(String(12))
+    position: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[dict[str, str]] = mapped_column()
+
+
+__all__ = [
+    "Base",
+    "ChatIdentity",
+    "Criterion",
+    "CriterionGroup",
+    "Framework",
+    "Invite",
+    "JoinAttempt",
+    "Member",
+    "MemberStatus",
+    "OrgKind",
+    "Organization",
+    "Question",
+    "QuestionOption",
+    "Role",
+    "utcnow",
+]

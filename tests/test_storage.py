@@ -1,0 +1,134 @@
+"""Storage on SQLite and PostgreSQL: migrations, constraints, UTC times, frameworks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.framework import default_framework_path, load_framework
+from bot.setup import create_cell, ensure_default_framework
+from storage import frameworks as framework_store
+from storage import invites as invite_store
+from storage import members as member_store
+from storage import orgs, schema
+from storage.db import Database
+from storage.models import Invite, Member, OrgKind, Question, QuestionOption, Role
+
+
+async def make_cell(db: Database) -> int:
+    async with db.session() as session:
+        committee = await orgs.create(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+        cell = await create_cell(
+            session, "Chi bộ khu Biểu Nghi", committee, timezone="Asia/Ho_Chi_Minh", locale="vi"
+        )
+        return cell.id
+
+
+async def test_migrated_schema_is_current(db: Database) -> None:
+    assert await schema.current_revision(db) == schema.head_revision()
+    await schema.ensure_current(db)
+
+
+async def test_outdated_schema_is_refused(database_url: str) -> None:
+    await asyncio.to_thread(schema.downgrade, database_url, "base")
+    db = Database(database_url)
+    try:
+        with pytest.raises(schema.SchemaOutdated, match="chibo migrate"):
+            await schema.ensure_current(db)
+    finally:
+        await db.dispose()
+
+
+async def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_db: Database) -> None:
+    async with sqlite_db.engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            session.add(Member(org_id=999_999, full_name="Không có chi bộ"))
+            await session.flush()
+
+
+async def test_times_round_trip_as_aware_utc(db: Database) -> None:
+    cell_id = await make_cell(db)
+    local = datetime(2026, 12, 5, 19, 30, tzinfo=UTC) + timedelta(hours=7)
+    async with db.session() as session:
+        session.add(Invite(code_hash="x" * 64, org_id=cell_id, role=Role.MEMBER, expires_at=local))
+    async with db.session() as session:
+        stored = await session.scalar(select(Invite.expires_at))
+    assert stored == local
+    assert stored is not None and stored.utcoffset() == timedelta(0)
+
+
+async def test_default_framework_is_stored_once_with_all_questions(db: Database) -> None:
+    spec = load_framework(default_framework_path())
+    async with db.session() as session:
+        first = await ensure_default_framework(session)
+        again = await ensure_default_framework(session)
+        assert first.id == again.id
+        questions = await session.scalar(
+            select(func.count(Question.id)).where(Question.framework_id == first.id)
+        )
+        options = await session.scalar(select(func.count(QuestionOption.id)))
+    expected_questions = sum(len(c.questions) for g in spec.groups for c in g.criteria)
+    expected_options = sum(
+        len(q.options or []) for g in spec.groups for c in g.criteria for q in c.questions
+    )
+    assert questions == expected_questions
+    assert options == expected_options
+
+
+async def test_changed_framework_needs_a_new_version(db: Database) -> None:
+    spec = load_framework(default_framework_path())
+    changed = spec.model_copy(update={"title": {**spec.title, "vi": "Bộ tiêu chí sửa đổi"}})
+    async with db.session() as session:
+        await framework_store.store(session, spec)
+        with pytest.raises(framework_store.FrameworkVersionExists, match="new version"):
+            await framework_store.store(session, changed)
+        bumped, created = await framework_store.store(
+            session, changed.model_copy(update={"version": spec.version + 1})
+        )
+    assert created and bumped.version == spec.version + 1
+
+
+async def test_one_chat_identity_per_channel_account(db: Database) -> None:
+    cell_id = await make_cell(db)
+    async with db.session() as session:
+        first = Member(org_id=cell_id, full_name="Trần Thị Bình")
+        second = Member(org_id=cell_id, full_name="Lê Văn Cường")
+        session.add_all([first, second])
+        await session.flush()
+        await member_store.link_identity(session, first, "telegram", "1001")
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            await member_store.link_identity(session, second, "telegram", "1001")
+
+
+async def test_concurrent_redemptions_take_one_use(db: Database) -> None:
+    cell_id = await make_cell(db)
+    async with db.session() as session:
+        invite = Invite(
+            code_hash="y" * 64,
+            org_id=cell_id,
+            role=Role.MEMBER,
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+            max_uses=1,
+        )
+        session.add(invite)
+    results = []
+
+    async def redeem() -> None:
+        async with db.session() as session:
+            results.append(await invite_store.take_use(session, invite.id))
+
+    await asyncio.gather(*(redeem() for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    async with db.session() as session:
+        assert await session.scalar(select(Invite.uses)) == 1

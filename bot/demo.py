@@ -34,5 +34,10 @@ async def seed(session: AsyncSession, timezone: str, locale: str) -> list[Person
             session.add(member)
             await session.flush()
             await member_store.link_identity(session, member, CHANNEL, external_id)
+    from bot.periods import open_period
+    from bot.runtime import utc_now
+
+    secretary = (await member_store.in_org(session, cell.id))[0]
+    await open_period(session, cell, secretary, utc_now())
     personas = [Persona(name, ext, note) for name, _r, _s, ext, note in DEMO_PEOPLE]
     return [*personas, GUEST]

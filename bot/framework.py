@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -108,7 +109,7 @@ LocalizedText = Annotated[
 """Text in several languages: ``{"vi": ..., "en": ..., "de": ...}``; ``vi`` is required."""
 
 
-def localized(text: dict[str, str] | None, locale: str | None = None) -> str:
+def localized(text: Mapping[str, str] | None, locale: str | None = None) -> str:
     """The text in ``locale`` ("en", "en-US", "de_DE" …), else its base language, else vi."""
     if not text:
         return ""

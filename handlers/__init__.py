@@ -14,7 +14,7 @@ from bot import membership
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.i18n import N_, Translator, normalize_locale
 from bot.runtime import Runtime
-from handlers import onboarding, secretary
+from handlers import assessment, onboarding, secretary
 from handlers.context import Audience, Handler, Turn
 from storage import members as member_store
 from storage.models import Member
@@ -33,12 +33,21 @@ class Command:
 COMMANDS = (
     Command("start", onboarding.start, N_("join your cell with an invite code"), Audience.ANYONE),
     Command("help", onboarding.help_, N_("what you can do"), Audience.ANYONE),
+    Command("assess", assessment.assess, N_("this month's self-assessment"), Audience.MEMBER),
+    Command(
+        "status", assessment.status, N_("this month's deadline and your progress"), Audience.MEMBER
+    ),
     Command("language", onboarding.language, N_("change the language"), Audience.MEMBER),
+    Command(
+        "open", secretary.open_period, N_("open this month's self-assessment"), Audience.SECRETARY
+    ),
+    Command("progress", secretary.progress, N_("who has answered this month"), Audience.SECRETARY),
     Command("invite", secretary.invite, N_("invite new members"), Audience.SECRETARY),
 )
 BUTTONS: dict[str, tuple[Handler, Audience]] = {
     "lang": (onboarding.set_language, Audience.MEMBER),
     "inv": (secretary.create_invite, Audience.SECRETARY),
+    assessment.PREFIX: (assessment.button, Audience.MEMBER),
 }
 
 
@@ -146,6 +155,9 @@ async def _on_text(turn: Turn, text: str) -> Outcome:
                 )
             ]
         )
+    answered = await assessment.typed(turn, text)
+    if answered is not None:
+        return answered
     return Outcome([Reply(_("I did not understand that. Send /help to see what you can do."))])
 
 

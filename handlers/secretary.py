@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot import membership
+from bot import assessment, membership, periods
 from bot.chat import Button, Outcome, Reply
+from bot.i18n import N_
+from bot.periods import Progress
 from handlers.context import Turn
+from storage import assessments
 from storage.models import Role
 
 INVITE_PRESETS = ((1, 7), (60, 7), (60, 30))  # (uses, days)
@@ -86,3 +90,91 @@ async def create_invite(turn: Turn, args: list[str]) -> Outcome:
     )
     lines.append(_("Forward this message to the new members; each opens the link and taps Start."))
     return Outcome([Reply("\n".join(lines))])
+
+
+async def open_period(turn: Turn, args: list[str]) -> Outcome:
+    """/open [YYYY-MM-DD [HH:MM]]: open this month's self-assessment, with its deadline."""
+    _ = turn._
+    assert turn.member is not None
+    cell = turn.member.org
+    deadline = None
+    if args:
+        deadline = parse_local(" ".join(args[:2]), ZoneInfo(cell.timezone))
+        if deadline is None or deadline <= turn.now:
+            return Outcome(
+                [
+                    Reply(
+                        _(
+                            "Please give a future deadline as YEAR-MONTH-DAY and optionally "
+                            "HOUR:MINUTE, e.g. /open 2026-12-05 19:30"
+                        )
+                    )
+                ]
+            )
+    opened = await periods.open_period(turn.session, cell, turn.member, turn.now, deadline)
+    period = opened.period
+    text = (
+        _("The self-assessment for {month}/{year} is open until {deadline}.")
+        if opened.created
+        else _("The self-assessment for {month}/{year} was already open; deadline: {deadline}.")
+    ).format(month=period.month, year=period.year, deadline=turn.t.when(period.deadline_at))
+    hint = _("Members start it with /assess. See who has answered with /progress.")
+    return Outcome([Reply(text + "\n" + hint)])
+
+
+def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
+    """ "2026-12-05 19:30" (or a date alone, meaning 23:59) in the cell's zone, as UTC."""
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+        try:
+            parsed = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        if "%H" not in pattern:
+            parsed = parsed.replace(hour=23, minute=59)
+        return parsed.replace(tzinfo=zone).astimezone(UTC)
+    return None
+
+
+PROGRESS_LABELS = {
+    Progress.SUBMITTED: N_("submitted"),
+    Progress.IN_PROGRESS: N_("in progress"),
+    Progress.NOT_STARTED: N_("not started"),
+    Progress.EXCUSED_EXEMPT: N_("excused (exempt from activities)"),
+    Progress.EXCUSED_JOINED_LATE: N_("excused (joined after the window opened)"),
+}
+PROGRESS_MARKS = {
+    Progress.SUBMITTED: "✅",
+    Progress.IN_PROGRESS: "✏️",
+    Progress.NOT_STARTED: "⬜",
+    Progress.EXCUSED_EXEMPT: "➖",
+    Progress.EXCUSED_JOINED_LATE: "➖",
+}
+
+
+async def progress(turn: Turn, args: list[str]) -> Outcome:
+    """/progress: per member, not started / in progress / submitted / excused."""
+    _ = turn._
+    assert turn.member is not None
+    period = await assessments.current_period(turn.session, turn.member.org_id, turn.now)
+    if period is None:
+        return Outcome([Reply(_("No self-assessment has been opened yet. Open one with /open."))])
+    rows = await periods.cell_progress(turn.session, period)
+    total = len((await assessment.questionnaire(turn.session, period.framework_id)).questions)
+    counted = [r for r in rows if r.progress not in EXCUSED]
+    done = sum(r.progress is Progress.SUBMITTED for r in counted)
+    lines = [
+        _("Self-assessment {month}/{year}, deadline {deadline}").format(
+            month=period.month, year=period.year, deadline=turn.t.when(period.deadline_at)
+        ),
+        _("Submitted: {done} of {count}").format(done=done, count=len(counted)),
+        "",
+    ]
+    for row in rows:
+        label = _(PROGRESS_LABELS[row.progress])
+        if row.progress is Progress.IN_PROGRESS:
+            label += f" ({row.answered}/{total})"
+        lines.append(f"{PROGRESS_MARKS[row.progress]} {row.member.full_name} — {label}")
+    return Outcome([Reply("\n".join(lines))])
+
+
+EXCUSED = frozenset({Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE})

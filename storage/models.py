@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -249,7 +250,77 @@ class QuestionOption(Base):
     label: Mapped[dict[str, str]] = mapped_column()
 
 
+
+
+class PeriodState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Period(Base):
+    """One month of one cell: its assessment window, deadline and pinned framework."""
+
+    __tablename__ = "periods"
+    __table_args__ = (UniqueConstraint("cell_id", "year", "month", name="uq_periods_cell_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id"))
+    opens_at: Mapped[datetime] = mapped_column()
+    deadline_at: Mapped[datetime] = mapped_column()
+    meeting_at: Mapped[datetime | None] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default=PeriodState.OPEN)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssessmentState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Assessment(Base):
+    """A member's self-assessment of one period; the cursor is the question on screen."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint("period_id", "member_id", name="uq_assessments_period_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default=AssessmentState.DRAFT)
+    cursor_question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"))
+    awaiting_comment: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+
+
+class Answer(Base):
+    """One answer; unique per (assessment, question) so a retry never duplicates it."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "question_id", name="uq_answers_assessment_question"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
+    "Answer",
+    "Assessment",
+    "AssessmentState",
     "Base",
     "ChatIdentity",
     "Criterion",
@@ -261,6 +332,8 @@ __all__ = [
     "MemberStatus",
     "OrgKind",
     "Organization",
+    "Period",
+    "PeriodState",
     "Question",
     "QuestionOption",
     "Role",

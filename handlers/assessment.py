@@ -1,0 +1,288 @@
+"""The member's self-assessment conversation: /assess, its buttons, typed answers, /status.
+
+Button data is `as:<verb>:<assessment>[:<question>[:<value>]]`; everything in
+it is checked again against the database by `bot.assessment`.
+"""
+
+from __future__ import annotations
+
+from bot import assessment
+from bot.assessment import Denied, Refusal, Screen
+from bot.chat import Button, Outcome, Reply
+from bot.flow import Ask, AskComment, Problem, QuestionView, Review, StoredAnswer
+from bot.framework import localized
+from handlers.context import Turn
+
+PREFIX = "as"
+
+
+def data(verb: str, assessment_id: int, *parts: object) -> str:
+    return ":".join([PREFIX, verb, str(assessment_id), *(str(p) for p in parts)])
+
+
+async def assess(turn: Turn, args: list[str]) -> Outcome:
+    """/assess: start or resume this month's self-assessment."""
+    assert turn.member is not None
+    result = await assessment.start(turn.session, turn.member, turn.now)
+    return render(turn, result, edit=False)
+
+
+async def button(turn: Turn, args: list[str]) -> Outcome:
+    """Any assessment button; stale or forged data is refused by the service."""
+    assert turn.member is not None
+    try:
+        verb, assessment_id = args[0], int(args[1])
+        question_id = int(args[2]) if len(args) > 2 else None
+    except (IndexError, ValueError):
+        return Outcome(notice=turn._("This button is no longer valid."))
+    value = args[3] if len(args) > 3 else None
+    result = await assessment.act(
+        turn.session, turn.member, assessment_id, verb, question_id, value, turn.now
+    )
+    if verb == "pause" and isinstance(result, Screen):
+        return paused(turn, result)
+    return render(turn, result, edit=True)
+
+
+async def typed(turn: Turn, text: str) -> Outcome | None:
+    """Typed text during an assessment; None when no assessment is waiting for it."""
+    assert turn.member is not None
+    result = await assessment.typed(
+        turn.session, turn.member, text, turn.now, turn.runtime.settings.max_text_length
+    )
+    return None if result is None else render(turn, result, edit=False)
+
+
+def paused(turn: Turn, screen: Screen) -> Outcome:
+    _ = turn._
+    text = _(
+        "Paused. Your answers are saved. Send /assess to continue any time before {deadline}."
+    ).format(deadline=turn.t.when(screen.period.deadline_at))
+    return Outcome([Reply(text, edit=True)])
+
+
+def render(turn: Turn, result: Screen | Denied, *, edit: bool) -> Outcome:
+    if isinstance(result, Denied):
+        return _denied(turn, result, edit)
+    return Outcome([_screen(turn, result, edit)])
+
+
+def _denied(turn: Turn, denied: Denied, edit: bool) -> Outcome:
+    _ = turn._
+    if denied.problem is not None and denied.screen is not None:
+        problems = {
+            Problem.BUTTONS_ONLY: _("Please answer with one of the buttons."),
+            Problem.NOT_A_NUMBER: _("Please type a whole number."),
+            Problem.OUT_OF_RANGE: _("That number is outside the allowed range."),
+            Problem.EMPTY: _("The answer is empty; please type a few words."),
+            Problem.TOO_LONG: _("The answer is too long."),
+            Problem.NOT_AN_OPTION: _("This button is no longer valid."),
+        }
+        note = problems.get(denied.problem.problem, _("This button is no longer valid."))
+        return Outcome([Reply(note), _screen(turn, denied.screen, edit=False)], notice=note)
+    messages = {
+        Refusal.NO_PERIOD: _(
+            "No self-assessment is open for your cell right now. "
+            "You will get a message when this month's opens."
+        ),
+        Refusal.EXEMPT: _(
+            "You are exempt from party activities, so you do not need to do the monthly "
+            "self-assessment. You are shown as excused."
+        ),
+        Refusal.CLOSED: _("This month's self-assessment is closed; answers can no longer change."),
+        Refusal.SUBMITTED: _(
+            "This assessment has been submitted. To change an answer, use Change answers below."
+        ),
+        Refusal.STALE: _("This button is no longer valid."),
+        Refusal.INCOMPLETE: _("Some required questions are not answered yet."),
+    }
+    text = messages[denied.reason]
+    replies = [Reply(text)]
+    if denied.screen is not None:
+        replies.append(_screen(turn, denied.screen, edit=False))
+    return Outcome(replies, notice=text if edit else None)
+
+
+def _screen(turn: Turn, screen: Screen, edit: bool) -> Reply:
+    step = screen.step
+    if isinstance(step, Review):
+        return _review(turn, screen, step, edit)
+    if isinstance(step, AskComment):
+        return _comment(turn, screen, step.question, edit)
+    assert isinstance(step, Ask)
+    return _question(turn, screen, step.question, edit)
+
+
+def _header(turn: Turn, screen: Screen, question: QuestionView) -> str:
+    return turn._("Question {number}/{total} · Group {group}: {title}").format(
+        number=screen.questionnaire.number(question),
+        total=len(screen.questionnaire.questions),
+        group=question.group_number,
+        title=localized(question.group_title, turn.t.locale),
+    )
+
+
+def answer_label(turn: Turn, question: QuestionView, answer: StoredAnswer | None) -> str:
+    _ = turn._
+    if answer is None:
+        return _("not answered")
+    if answer.skipped or answer.value is None:
+        return _("skipped")
+    option = question.option(answer.value)
+    label = localized(option.label, turn.t.locale) if option else answer.value
+    if question.kind == "score":
+        label = f"{answer.value}/{question.max_value}"
+    if answer.comment:
+        label += f" — {answer.comment}"
+    return label
+
+
+def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> Reply:
+    _ = turn._
+    aid = screen.assessment.id
+    lines = [_header(turn, screen, question), "", localized(question.text, turn.t.locale)]
+    if screen.help_shown and question.help:
+        lines += ["", "ℹ️ " + localized(question.help, turn.t.locale)]
+    current = screen.answers.get(question.id)
+    if current is not None:
+        lines += [
+            "",
+            _("Current answer: {answer}").format(answer=answer_label(turn, question, current)),
+        ]
+    buttons: list[list[Button]] = []
+    if question.options:
+        for option in question.options:
+            mark = "✓ " if current is not None and current.value == option.value else ""
+            label = mark + localized(option.label, turn.t.locale)
+            buttons.append([Button(label, data("ans", aid, question.id, option.value))])
+    elif question.kind == "score" and question.max_value is not None and question.max_value <= 10:
+        numbers = [
+            Button(str(n), data("ans", aid, question.id, n)) for n in range(question.max_value + 1)
+        ]
+        buttons += [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
+    else:
+        limit = turn.runtime.settings.max_text_length
+        hint = (
+            _("Type a number from 0 to {max}.").format(max=question.max_value)
+            if question.kind == "score"
+            else _("Type your answer (at most {limit} characters).").format(limit=limit)
+        )
+        lines += ["", hint]
+    navigation = []
+    if screen.questionnaire.before(question) is not None:
+        navigation.append(Button("◀ " + _("Back"), data("back", aid, question.id)))
+    if question.help and not screen.help_shown:
+        navigation.append(Button("❓ " + _("Explain"), data("help", aid, question.id)))
+    navigation.append(Button("⏸ " + _("Pause"), data("pause", aid)))
+    if question.optional:
+        buttons.append([Button(_("Skip") + " ▶", data("skip", aid, question.id))])
+    buttons.append(navigation)
+    return Reply("\n".join(lines), buttons, edit=edit)
+
+
+def _comment(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> Reply:
+    _ = turn._
+    answer = screen.answers.get(question.id)
+    lines = [
+        _header(turn, screen, question),
+        "",
+        localized(question.text, turn.t.locale),
+        "",
+        _("Your answer: {answer}").format(answer=answer_label(turn, question, answer)),
+        _("Please write briefly why (type your reply)."),
+    ]
+    buttons = [
+        [Button(_("No comment") + " ▶", data("nocomment", screen.assessment.id, question.id))]
+    ]
+    return Reply("\n".join(lines), buttons, edit=edit)
+
+
+def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
+    _ = turn._
+    aid = screen.assessment.id
+    period = screen.period
+    if screen.submitted:
+        title = _("Your self-assessment for {month}/{year} is submitted. Thank you!")
+    else:
+        title = _("Review your answers for {month}/{year} before sending:")
+    lines = [title.format(month=period.month, year=period.year), ""]
+    group = 0
+    for number, question in enumerate(screen.questionnaire.questions, 1):
+        if question.group_number != group:
+            group = question.group_number
+            lines.append(
+                _("Group {group}: {title}").format(
+                    group=group, title=localized(question.group_title, turn.t.locale)
+                )
+            )
+        text = _short(localized(question.text, turn.t.locale))
+        label = answer_label(turn, question, screen.answers.get(question.id))
+        lines.append(f"{number}. {text} → {label}")
+    lines.append("")
+    closed = not assessment.is_open(period, turn.now)
+    if closed:
+        lines.append(_("The deadline has passed; the answers can no longer change."))
+        return Reply("\n".join(lines), [], edit=edit)
+    deadline = turn.t.when(period.deadline_at)
+    if screen.submitted:
+        lines.append(_("You can still change answers until {deadline}.").format(deadline=deadline))
+        return Reply(
+            "\n".join(lines), [[Button("✏️ " + _("Change answers"), data("reopen", aid))]], edit=edit
+        )
+    if step.missing:
+        numbers = ", ".join(str(screen.questionnaire.number(q)) for q in step.missing)
+        lines.append(_("Still to answer: questions {numbers}.").format(numbers=numbers))
+    lines.append(
+        _("Tap a number to change that answer. Deadline: {deadline}.").format(deadline=deadline)
+    )
+    numbers = [
+        Button(str(n), data("edit", aid, q.id))
+        for n, q in enumerate(screen.questionnaire.questions, 1)
+    ]
+    buttons = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
+    if not step.missing:
+        buttons.append([Button("📨 " + _("Submit"), data("submit", aid))])
+    buttons.append([Button("⏸ " + _("Pause"), data("pause", aid))])
+    return Reply("\n".join(lines), buttons, edit=edit)
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def status(turn: Turn, args: list[str]) -> Outcome:
+    """/status: this month's period, deadline, meeting time and how far the member is."""
+    _ = turn._
+    assert turn.member is not None
+    current = await assessment.status(turn.session, turn.member, turn.now)
+    period = current.period
+    if period is None:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "No self-assessment is open for your cell right now. "
+                        "You will get a message when this month's opens."
+                    )
+                )
+            ]
+        )
+    lines = [_("Self-assessment {month}/{year}").format(month=period.month, year=period.year)]
+    if period.meeting_at is not None:
+        lines.append(_("Cell meeting: {time}").format(time=turn.t.when(period.meeting_at)))
+    lines.append(_("Deadline: {time}").format(time=turn.t.when(period.deadline_at)))
+    if current.assessment is not None and current.assessment.state == "submitted":
+        lines.append(_("Your self-assessment is submitted."))
+    elif turn.member.status == "exempt":
+        lines.append(_("You are exempt from activities and shown as excused."))
+    else:
+        lines.append(
+            _("You have answered {done} of {total} questions.").format(
+                done=current.answered, total=current.total
+            )
+        )
+    if assessment.is_open(period, turn.now):
+        lines.append(_("Send /assess to continue."))
+    else:
+        lines.append(_("The deadline has passed; the answers can no longer change."))
+    return Outcome([Reply("\n".join(lines))])

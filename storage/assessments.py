@@ -1,0 +1,156 @@
+"""Periods, assessments and answers: idempotent writes keyed by their natural keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    Answer,
+    Assessment,
+    Criterion,
+    CriterionGroup,
+    Member,
+    Period,
+    Question,
+)
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """INSERT … ON CONFLICT for the session's dialect (SQLite and PostgreSQL agree)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+async def current_period(session: AsyncSession, cell_id: int, now: datetime) -> Period | None:
+    """The cell's latest period whose window has opened."""
+    query = (
+        select(Period)
+        .where(Period.cell_id == cell_id, Period.opens_at <= now)
+        .order_by(Period.year.desc(), Period.month.desc())
+    )
+    return (await session.scalars(query)).first()
+
+
+async def period_for_month(
+    session: AsyncSession, cell_id: int, year: int, month: int
+) -> Period | None:
+    query = select(Period).where(
+        Period.cell_id == cell_id, Period.year == year, Period.month == month
+    )
+    return await session.scalar(query)
+
+
+async def assessment_of(session: AsyncSession, period_id: int, member_id: int) -> Assessment | None:
+    query = select(Assessment).where(
+        Assessment.period_id == period_id, Assessment.member_id == member_id
+    )
+    return await session.scalar(query)
+
+
+async def get_or_create_assessment(
+    session: AsyncSession, period_id: int, member_id: int, now: datetime
+) -> Assessment:
+    """One assessment per (period, member), even when two updates race to create it."""
+    statement = (
+        _insert(session, Assessment)
+        .values(
+            period_id=period_id,
+            member_id=member_id,
+            state="draft",
+            awaiting_comment=False,
+            started_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["period_id", "member_id"])
+    )
+    await session.execute(statement)
+    assessment = await assessment_of(session, period_id, member_id)
+    assert assessment is not None
+    return assessment
+
+
+async def answers_of(session: AsyncSession, assessment_id: int) -> Sequence[Answer]:
+    query = select(Answer).where(Answer.assessment_id == assessment_id)
+    return (await session.scalars(query)).all()
+
+
+async def save_answer(
+    session: AsyncSession,
+    assessment_id: int,
+    question_id: int,
+    *,
+    value: str | None,
+    skipped: bool,
+    now: datetime,
+) -> None:
+    """Insert or replace the answer to one question (the comment is cleared)."""
+    statement = _insert(session, Answer).values(
+        assessment_id=assessment_id,
+        question_id=question_id,
+        value=value,
+        skipped=skipped,
+        comment=None,
+        answered_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["assessment_id", "question_id"],
+        set_={"value": value, "skipped": skipped, "comment": None, "answered_at": now},
+    )
+    await session.execute(statement)
+
+
+async def save_comment(
+    session: AsyncSession, assessment_id: int, question_id: int, comment: str
+) -> bool:
+    answer = await session.scalar(
+        select(Answer).where(
+            Answer.assessment_id == assessment_id, Answer.question_id == question_id
+        )
+    )
+    if answer is None:
+        return False
+    answer.comment = comment
+    return True
+
+
+async def member_questions(
+    session: AsyncSession, framework_id: int
+) -> list[tuple[Question, CriterionGroup]]:
+    """The framework's member questions in order, with options, and their group."""
+    query = (
+        select(Question, CriterionGroup)
+        .join(Criterion, Question.criterion_id == Criterion.id)
+        .join(CriterionGroup, Criterion.group_id == CriterionGroup.id)
+        .where(Question.framework_id == framework_id, Criterion.source == "member")
+        .order_by(CriterionGroup.position, Criterion.position, Question.position)
+        .options(selectinload(Question.options))
+    )
+    return [(question, group) for question, group in (await session.execute(query)).all()]
+
+
+async def progress_of_cell(
+    session: AsyncSession, period_id: int, cell_id: int
+) -> list[tuple[Member, Assessment | None, int]]:
+    """Every active member of the cell with their assessment and answer count."""
+    counts = (
+        select(Answer.assessment_id, func.count(Answer.id).label("answered"))
+        .group_by(Answer.assessment_id)
+        .subquery()
+    )
+    query = (
+        select(Member, Assessment, func.coalesce(counts.c.answered, 0))
+        .outerjoin(
+            Assessment, (Assessment.member_id == Member.id) & (Assessment.period_id == period_id)
+        )
+        .outerjoin(counts, counts.c.assessment_id == Assessment.id)
+        .where(Member.org_id == cell_id, Member.active.is_(True))
+        .order_by(Member.full_name, Member.id)
+    )
+    return [(m, a, int(n)) for m, a, n in (await session.execute(query)).all()]

@@ -230,16 +230,16 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
             "\n".join(lines), [[Button("✏️ " + _("Change answers"), data("reopen", aid))]], edit=edit
         )
     if step.missing:
-        numbers = ", ".join(str(screen.questionnaire.number(q)) for q in step.missing)
-        lines.append(_("Still to answer: questions {numbers}.").format(numbers=numbers))
+        missing = ", ".join(str(screen.questionnaire.number(q)) for q in step.missing)
+        lines.append(_("Still to answer: questions {numbers}.").format(numbers=missing))
     lines.append(
         _("Tap a number to change that answer. Deadline: {deadline}.").format(deadline=deadline)
     )
-    numbers = [
+    edits = [
         Button(str(n), data("edit", aid, q.id))
         for n, q in enumerate(screen.questionnaire.questions, 1)
     ]
-    buttons = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
+    buttons = [edits[i : i + 6] for i in range(0, len(edits), 6)]
     if not step.missing:
         buttons.append([Button("📨 " + _("Submit"), data("submit", aid))])
     buttons.append([Button("⏸ " + _("Pause"), data("pause", aid))])

@@ -1,0 +1,97 @@
+"""The `chibo` command as an administrator uses it (real subprocesses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakebotapi import FakeBotAPI
+from tests.harness import arun_cli, run_cli
+
+
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chibo.sqlite3'}",
+        "TELEGRAM_BOT_TOKEN": "",
+        "TELEGRAM_BOT_USERNAME": "",
+    }
+
+
+def ok(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    done = run_cli(args, env, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_tree_cells_invites_and_imports(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    assert "default framework four-good-cell v1" in ok(["migrate"], env, tmp_path)
+    ok(["committee", "create", "Đảng bộ phường Đông Mai"], env, tmp_path)
+    created = ok(
+        ["cell", "create", "Chi bộ khu Biểu Nghi", "--committee", "Đảng bộ phường Đông Mai"],
+        env,
+        tmp_path,
+    )
+    assert "created cell" in created and "created committee" not in created
+    assert "secretary invite" in created and "code: " in created
+    assert "TELEGRAM_BOT_USERNAME" in created  # no token: the link cannot be printed
+
+    tree = ok(["cell", "list"], env, tmp_path)
+    assert tree.splitlines()[1].startswith("  ") and "Chi bộ khu Biểu Nghi" in tree
+
+    invite = ok(
+        ["invite", "create", "--cell", "Chi bộ khu Biểu Nghi", "--uses", "5"], env, tmp_path
+    )
+    assert "member invite" in invite and "5 use(s)" in invite
+
+    members = tmp_path / "members.csv"
+    members.write_text("Họ và tên,status\nTrần Thị Bình,chính thức\nLê Văn Cường,dự bị\n")
+    out_file = tmp_path / "invites.csv"
+    imported = ok(
+        ["member", "import", str(members), "--cell", "2", "--out", str(out_file)], env, tmp_path
+    )
+    assert "imported 2 members" in imported
+    rows = out_file.read_text().splitlines()
+    assert rows[0] == "name,code,link,expires_utc" and rows[1].startswith("Trần Thị Bình,")
+
+
+def test_a_bad_csv_imports_nothing(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,status\nTrần Thị Bình,official\nLê Văn Cường,unknown-status\n")
+    done = run_cli(["member", "import", str(bad), "--cell", "Chi bộ 1"], env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "line 3: unknown status 'unknown-status'; nothing was imported" in done.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("name\nPhạm Thị Dung\n")
+    assert "imported 1 members" in ok(
+        ["member", "import", str(good), "--cell", "Chi bộ 1"], env, tmp_path
+    )
+
+
+def test_unknown_cell_and_bad_framework_are_clear(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    done = run_cli(["invite", "create", "--cell", "Không có"], env, cwd=tmp_path)
+    assert done.returncode == 2 and "no cell 'Không có'" in done.stderr
+    broken = tmp_path / "framework.yaml"
+    broken.write_text("code: x\nversion: 1\ngroups: []\n")
+    failed = run_cli(["framework", "import", str(broken)], env, cwd=tmp_path)
+    assert failed.returncode == 2 and "framework.yaml" in failed.stderr
+
+
+async def test_invite_link_uses_the_bot_username_from_get_me(tmp_path: Path) -> None:
+    async with FakeBotAPI(username="chibo_ward_bot") as api:
+        env = {
+            **sqlite_env(tmp_path),
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_URL": api.base_url,
+        }
+        assert (await arun_cli(["migrate"], env, cwd=tmp_path)).returncode == 0
+        done = await arun_cli(
+            ["cell", "create", "Chi bộ 2", "--committee", "Đảng bộ B"], env, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        assert "https://t.me/chibo_ward_bot?start=" in done.stdout
+        assert api.calls_to("getMe")

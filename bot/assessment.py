@@ -111,7 +111,7 @@ async def start(session: AsyncSession, member: Member, now: datetime) -> Result:
         return Denied(Refusal.EXEMPT, period)
     if not is_open(period, now):
         existing = await store.assessment_of(session, period.id, member.id)
-        screen = await _screen(session, period, existing) if existing else None
+        screen = await _screen(session, period, existing, review=True) if existing else None
         return Denied(Refusal.CLOSED, period, screen=screen)
     assessment = await store.get_or_create_assessment(session, period.id, member.id, now)
     return await _show(session, period, assessment, now)
@@ -241,7 +241,8 @@ async def _owned(
     period = await session.get(Period, assessment.period_id)
     assert period is not None
     if not is_open(period, now):
-        return Denied(Refusal.CLOSED, period, screen=await _screen(session, period, assessment))
+        review = await _screen(session, period, assessment, review=True)
+        return Denied(Refusal.CLOSED, period, screen=review)
     return period, assessment
 
 

@@ -20,6 +20,11 @@ def data(verb: str, assessment_id: int, *parts: object) -> str:
     return ":".join([PREFIX, verb, str(assessment_id), *(str(p) for p in parts)])
 
 
+def row_id(text: str) -> int | None:
+    """A database id from button data, or None (ids fit a 32-bit integer column)."""
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+
+
 async def assess(turn: Turn, args: list[str]) -> Outcome:
     """/assess: start or resume this month's self-assessment."""
     assert turn.member is not None
@@ -30,12 +35,13 @@ async def assess(turn: Turn, args: list[str]) -> Outcome:
 async def button(turn: Turn, args: list[str]) -> Outcome:
     """Any assessment button; stale or forged data is refused by the service."""
     assert turn.member is not None
-    try:
-        verb, assessment_id = args[0], int(args[1])
-        question_id = int(args[2]) if len(args) > 2 else None
-    except (IndexError, ValueError):
+    ids = [row_id(a) for a in args[1:3]]
+    if len(args) < 2 or None in ids:
         return Outcome(notice=turn._("This button is no longer valid."))
+    verb, assessment_id = args[0], ids[0]
+    question_id = ids[1] if len(ids) > 1 else None
     value = args[3] if len(args) > 3 else None
+    assert assessment_id is not None
     result = await assessment.act(
         turn.session, turn.member, assessment_id, verb, question_id, value, turn.now
     )

@@ -181,6 +181,8 @@ async def test_forged_and_stale_buttons_are_refused(runtime: Runtime, secretary:
         f"as:ans:{aid}:{qid}:bogus",  # value not allowed
         f"as:ans:{aid}:999999:good",  # question not in the pinned framework
         f"as:ans:notanumber:{qid}:good",
+        f"as:ans:{'9' * 40}:{qid}:good",  # beyond any integer column
+        f"as:ans:{aid}:{'9' * 12}:good",
         "as:ans",
         f"as:frobnicate:{aid}:{qid}",
     ]

@@ -1,0 +1,131 @@
+"""End to end: a member's monthly self-assessment through the real bot process."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.deployment import Deployment, deployed
+from tests.harness import TelegramUser
+
+ASSESSMENT_DEADLINE = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
+
+
+def query(d: Deployment, sql: str) -> list[tuple[object, ...]]:
+    path = d.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+async def open_month(d: Deployment) -> tuple[TelegramUser, TelegramUser]:
+    an = await d.secretary()
+    await an.send(f"/open {ASSESSMENT_DEADLINE}")
+    await an.expect_message(contains="Đã mở đợt tự đánh giá")
+    binh = await d.member(an, 200, "Bình")
+    return an, binh
+
+
+async def answer_until_review(user: TelegramUser) -> None:
+    """Press the first option of each question; type the free text; stop at the review."""
+    for _ in range(40):
+        screen = user.last_message()
+        assert screen is not None
+        if "Xem lại" in screen.text:
+            return
+        options = [text for row in screen.buttons for text, data in row if ":ans:" in (data or "")]
+        if options:
+            await user.press(options[0])
+            await user.expect_edit()
+        else:
+            await user.send("Không có đề xuất ạ")
+            await user.expect_message()
+    raise AssertionError("no review screen")
+
+
+async def test_full_assessment_by_buttons_with_edit_and_submit(tmp_path: Path) -> None:
+    async with deployed(tmp_path) as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        first = await binh.expect_message(contains="Câu 1/16 · Nhóm 1:")
+        assert first.button_texts[:4] == ["Xuất sắc", "Tốt", "Hoàn thành", "Không hoàn thành"]
+        await binh.press("Không hoàn thành")
+        why = await binh.expect_edit(contains="Xin đồng chí ghi ngắn gọn lý do")
+        assert why.message_id == first.message_id
+        await binh.send("Ốm cả tháng 🤒")
+        await binh.expect_message(contains="Câu 2/16")
+        await answer_until_review(binh)
+        review = binh.last_message()
+        assert review is not None and "Không hoàn thành — Ốm cả tháng 🤒" in review.text
+        await binh.press("1")
+        await binh.expect_edit(contains="Câu 1/16")
+        await binh.press("Tốt")
+        corrected = await binh.expect_edit(contains="Xem lại")
+        assert "→ Tốt" in corrected.text
+        await binh.press("Gửi bản tự đánh giá")
+        await binh.expect_edit(contains="Đã gửi bản tự đánh giá")
+        assert query(d, "select count(*) from answers") == [(16,)]
+        assert query(d, "select state from assessments") == [("submitted",)]
+        await an.send("/progress")
+        progress = await an.expect_message(contains="Đã gửi: 1/2")
+        assert "✅ Bình Trần — đã gửi" in progress.text
+
+
+async def test_sigkill_mid_assessment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    async with deployed(tmp_path) as d:
+        _an, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        for number in range(2, 7):
+            screen = binh.last_message()
+            assert screen is not None
+            await binh.press(screen.button_texts[0])
+            await binh.expect_edit(contains=f"Câu {number}/16")
+        # every acknowledged answer is already committed
+        assert query(d, "select count(*) from answers") == [(5,)]
+        d.bot.kill()
+        await d.bot.wait_exit(10)
+        await d.bot.start(d.api)
+        await binh.send("/assess")
+        resumed = await binh.expect_message(contains="Câu 6/16")
+        await binh.press(resumed.button_texts[0])
+        await binh.expect_edit(contains="Câu 7/16")
+        assert query(d, "select count(*), count(distinct question_id) from answers") == [(6, 6)]
+
+
+async def test_pause_resume_and_forged_buttons(tmp_path: Path) -> None:
+    async with deployed(tmp_path) as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        question = await binh.expect_message(contains="Câu 1/16")
+        await binh.press("Tạm dừng")
+        await binh.expect_edit(contains="Đã tạm dừng")
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        answer_data = next(data for row in question.buttons for _t, data in row if data)
+        aid = answer_data.split(":")[2]
+        await binh.press_data(f"as:ans:{aid}:1:bogus")
+        await binh.expect_callback_answer(contains="không còn hiệu lực")
+        await an.press_data(answer_data)  # the secretary forges the member's button
+        await an.expect_callback_answer(contains="không còn hiệu lực")
+        long_data = "as:ans:" + "9" * 80
+        await binh.press_data(long_data[:64])
+        await binh.expect_callback_answer(contains="không còn hiệu lực")
+        assert query(d, "select count(*) from answers") == [(0,)]
+
+
+async def test_after_the_deadline_answers_are_read_only(tmp_path: Path) -> None:
+    async with deployed(tmp_path) as d:
+        _an, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        await binh.press("Tốt")
+        await binh.expect_edit(contains="Câu 2/16")
+        past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
+        query(d, f"update periods set deadline_at = '{past}'")
+        await binh.press("Tốt")
+        await binh.expect_callback_answer(contains="đã đóng")
+        await binh.send("/assess")
+        closed = await binh.expect_message(contains="Xem lại")
+        assert "Đã quá hạn chót" in closed.text and closed.buttons == []
+        assert query(d, "select count(*) from answers") == [(1,)]

@@ -85,6 +85,21 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: str) -> str:
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if len(value) > 256 or not set(value) <= allowed:
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
     @cached_property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)

@@ -424,7 +424,7 @@ def _local(wall: datetime, tz: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=tz).astimezone(UTC)
 
 
-def _shift(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
+def shift_local(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
     """``moment + delta``: whole days on the local wall clock, the rest as elapsed time."""
     sign = -1 if delta < timedelta(0) else 1
     whole_days = timedelta(days=abs(delta).days)
@@ -463,12 +463,12 @@ def period_times(
     meeting_at = _local(meeting_local, tz)
     opens_on = meeting_local.date() - timedelta(days=settings.window_opens_days_before)
     window_opens_at = _local(datetime.combine(opens_on, settings.window_opens_time), tz)
-    deadline_at = _shift(meeting_at, settings.deadline_offset, tz)
-    reminders = tuple((o, _shift(meeting_at, -o, tz)) for o in settings.reminder_offsets)
+    deadline_at = shift_local(meeting_at, settings.deadline_offset, tz)
+    reminders = tuple((o, shift_local(meeting_at, -o, tz)) for o in settings.reminder_offsets)
     nudges = tuple(
         (o, due)
         for o in settings.effective_nudge_offsets
-        if (due := _shift(deadline_at, -o, tz)) > window_opens_at
+        if (due := shift_local(deadline_at, -o, tz)) > window_opens_at
     )
     return PeriodTimes(
         year=year,
@@ -477,8 +477,8 @@ def period_times(
         window_opens_at=window_opens_at,
         reminders=reminders,
         deadline_at=deadline_at,
-        preview_at=_shift(meeting_at, -settings.preview_offset, tz),
-        summary_at=_shift(deadline_at, settings.summary_delay, tz),
+        preview_at=shift_local(meeting_at, -settings.preview_offset, tz),
+        summary_at=shift_local(deadline_at, settings.summary_delay, tz),
         place=override.place if override else None,
         agenda=override.agenda if override else None,
         thematic=override.thematic if override else False,

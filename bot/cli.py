@@ -92,7 +92,7 @@ def run() -> None:
         settings.require_telegram()
     except SettingsError as exc:
         fail(str(exc))
-    logging.getLogger().setLevel(settings.log_level.upper())
+    logging.getLogger().setLevel(settings.log_level)
 
     async def check(db: Database) -> None:
         return None
@@ -101,6 +101,25 @@ def run() -> None:
     from bot.channels import telegram
 
     telegram.run(Runtime.from_settings(settings))
+
+
+@main.command()
+def worker() -> None:
+    """Send scheduled notifications only (no chat updates): extra processes for large setups."""
+    settings = settings_or_exit()
+    try:
+        settings.require_telegram()
+    except SettingsError as exc:
+        fail(str(exc))
+    logging.getLogger().setLevel(settings.log_level)
+
+    async def check(db: Database) -> None:
+        return None
+
+    with_db(settings, check)
+    from bot.channels import telegram
+
+    asyncio.run(telegram.run_worker(Runtime.from_settings(settings)))
 
 
 @main.command()

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_text_length: int = Field(default=1000, ge=10, le=4000)
     invite_attempts_per_window: int = Field(default=5, ge=1)
     invite_attempt_window_minutes: int = Field(default=15, ge=1)
+    scheduler_interval_seconds: float = Field(default=20, gt=0, le=3600)
+    telegram_rate_limit: float = Field(default=30, gt=0, le=10_000)
+    send_concurrency: int = Field(default=32, ge=1, le=1000)
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")

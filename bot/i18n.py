@@ -76,6 +76,10 @@ class Translator:
         time = format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
         return self.gettext("{date}, {time}").format(date=date, time=time)
 
+    def time(self, moment: datetime) -> str:
+        """The local time of day, e.g. "19:30"."""
+        return format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+
     def day(self, moment: datetime) -> str:
         """The full local date, e.g. "Thứ Bảy, 5 tháng 12, 2026"."""
         return format_date(moment.astimezone(self.zone).date(), "full", locale=self.locale)

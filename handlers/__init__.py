@@ -14,7 +14,7 @@ from bot import membership
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.i18n import N_, Translator, normalize_locale
 from bot.runtime import Runtime
-from handlers import assessment, onboarding, secretary
+from handlers import assessment, meeting, onboarding, secretary
 from handlers.context import Audience, Handler, Turn
 from storage import members as member_store
 from storage.models import Member
@@ -30,24 +30,29 @@ class Command:
     audience: Audience
 
 
+M, S = Audience.MEMBER, Audience.SECRETARY
 COMMANDS = (
     Command("start", onboarding.start, N_("join your cell with an invite code"), Audience.ANYONE),
     Command("help", onboarding.help_, N_("what you can do"), Audience.ANYONE),
-    Command("assess", assessment.assess, N_("this month's self-assessment"), Audience.MEMBER),
-    Command(
-        "status", assessment.status, N_("this month's deadline and your progress"), Audience.MEMBER
-    ),
-    Command("language", onboarding.language, N_("change the language"), Audience.MEMBER),
-    Command(
-        "open", secretary.open_period, N_("open this month's self-assessment"), Audience.SECRETARY
-    ),
-    Command("progress", secretary.progress, N_("who has answered this month"), Audience.SECRETARY),
-    Command("invite", secretary.invite, N_("invite new members"), Audience.SECRETARY),
+    Command("assess", assessment.assess, N_("this month's self-assessment"), M),
+    Command("status", assessment.status, N_("this month's deadline and your progress"), M),
+    Command("language", onboarding.language, N_("change the language"), M),
+    Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
+    Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
+    Command("progress", secretary.progress, N_("who has answered this month"), S),
+    Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
+    Command("meeting", meeting.meeting, N_("set, move or skip this month's meeting"), S),
+    Command("rsvps", meeting.rsvps, N_("who will attend the meeting"), S),
+    Command("schedule", meeting.schedule, N_("the cell's regular monthly meeting"), S),
+    Command("invite", secretary.invite, N_("invite new members"), S),
 )
 BUTTONS: dict[str, tuple[Handler, Audience]] = {
-    "lang": (onboarding.set_language, Audience.MEMBER),
-    "inv": (secretary.create_invite, Audience.SECRETARY),
-    assessment.PREFIX: (assessment.button, Audience.MEMBER),
+    "lang": (onboarding.set_language, M),
+    "inv": (secretary.create_invite, S),
+    assessment.PREFIX: (assessment.button, M),
+    "go": (meeting.start, M),
+    "rsvp": (meeting.answer_rsvp, M),
+    "mute": (meeting.set_mute, M),
 }
 
 
@@ -155,6 +160,8 @@ async def _on_text(turn: Turn, text: str) -> Outcome:
                 )
             ]
         )
+    if meeting.wants_reason(turn):
+        return await meeting.absence_reason(turn, text)
     answered = await assessment.typed(turn, text)
     if answered is not None:
         return answered

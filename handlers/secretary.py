@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import assessment, membership, periods
+from bot import membership, periods
 from bot.chat import Button, Outcome, Reply
-from bot.i18n import N_
-from bot.periods import Progress
+from handlers import views
 from handlers.context import Turn
 from storage import assessments
 from storage.models import Role
@@ -135,46 +134,12 @@ def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
     return None
 
 
-PROGRESS_LABELS = {
-    Progress.SUBMITTED: N_("submitted"),
-    Progress.IN_PROGRESS: N_("in progress"),
-    Progress.NOT_STARTED: N_("not started"),
-    Progress.EXCUSED_EXEMPT: N_("excused (exempt from activities)"),
-    Progress.EXCUSED_JOINED_LATE: N_("excused (joined after the window opened)"),
-}
-PROGRESS_MARKS = {
-    Progress.SUBMITTED: "✅",
-    Progress.IN_PROGRESS: "✏️",
-    Progress.NOT_STARTED: "⬜",
-    Progress.EXCUSED_EXEMPT: "➖",
-    Progress.EXCUSED_JOINED_LATE: "➖",
-}
-
-
 async def progress(turn: Turn, args: list[str]) -> Outcome:
     """/progress: per member, not started / in progress / submitted / excused."""
-    _ = turn._
     assert turn.member is not None
     period = await assessments.current_period(turn.session, turn.member.org_id, turn.now)
     if period is None:
-        return Outcome([Reply(_("No self-assessment has been opened yet. Open one with /open."))])
-    rows = await periods.cell_progress(turn.session, period)
-    total = len((await assessment.questionnaire(turn.session, period.framework_id)).questions)
-    counted = [r for r in rows if r.progress not in EXCUSED]
-    done = sum(r.progress is Progress.SUBMITTED for r in counted)
-    lines = [
-        _("Self-assessment {month}/{year}, deadline {deadline}").format(
-            month=period.month, year=period.year, deadline=turn.t.when(period.deadline_at)
-        ),
-        _("Submitted: {done} of {count}").format(done=done, count=len(counted)),
-        "",
-    ]
-    for row in rows:
-        label = _(PROGRESS_LABELS[row.progress])
-        if row.progress is Progress.IN_PROGRESS:
-            label += f" ({row.answered}/{total})"
-        lines.append(f"{PROGRESS_MARKS[row.progress]} {row.member.full_name} — {label}")
-    return Outcome([Reply("\n".join(lines))])
-
-
-EXCUSED = frozenset({Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE})
+        return Outcome(
+            [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
+        )
+    return Outcome([Reply(await views.progress_text(turn.session, period, turn.t))])

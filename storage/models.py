@@ -112,6 +112,8 @@ class Member(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending_input: Mapped[str | None] = mapped_column(String(64))
     joined_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -271,6 +273,14 @@ class Period(Base):
     opens_at: Mapped[datetime] = mapped_column()
     deadline_at: Mapped[datetime] = mapped_column()
     meeting_at: Mapped[datetime | None] = mapped_column()
+    place: Mapped[str | None] = mapped_column(String(300))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    thematic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # bumped when the meeting moves: older reminders are void, new ones are planned
+    schedule_version: Mapped[int] = mapped_column(Integer, default=1)
+    schedule_changed_at: Mapped[datetime | None] = mapped_column()
+    planned_version: Mapped[int] = mapped_column(Integer, default=0)
+    planned_at: Mapped[datetime | None] = mapped_column()
     state: Mapped[str] = mapped_column(String(16), default=PeriodState.OPEN)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -317,19 +327,114 @@ class Answer(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CellSchedule(Base):
+    """A cell's monthly meeting rule and the offsets of its reminders (in minutes)."""
+
+    __tablename__ = "cell_schedules"
+
+    cell_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    window_opens_days_before: Mapped[int] = mapped_column(Integer, default=7)
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=lambda: [4320, 1440, 120])
+    deadline_offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    preview_offset_minutes: Mapped[int] = mapped_column(Integer, default=1440)
+    place: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeetingOverride(Base):
+    """One month's meeting moved, annotated or skipped (e.g. Tết)."""
+
+    __tablename__ = "meeting_overrides"
+    __table_args__ = (
+        UniqueConstraint("cell_id", "year", "month", name="uq_meeting_overrides_cell_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cell_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime | None] = mapped_column()
+    place: Mapped[str | None] = mapped_column(String(300))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    thematic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a process; if it dies, the row becomes UNKNOWN
+    SENT = "sent"
+    DROPPED = "dropped"  # its grace window ended before it could be sent
+    SKIPPED = "skipped"  # no longer relevant (submitted, muted, excused, unreachable)
+    VOID = "void"  # superseded: the meeting moved
+    FAILED = "failed"  # gave up after retries
+    UNREACHABLE = "unreachable"  # the person blocked the bot or the chat is gone
+    UNKNOWN = "unknown"  # a process died while sending: never resent, to never send twice
+
+
+class Notification(Base):
+    """The outbox: one row per (recipient, period, kind, offset, version), sent at most once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint(
+            "member_id", "period_id", "kind", "offset_key", "version",
+            name="uq_notifications_natural_key",
+        ),
+        Index("ix_notifications_status_due", "status", "due_at"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    offset_key: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Rsvp(Base):
+    """A member's answer to the meeting notice: attending, or absent with a reason."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("period_id", "member_id", name="uq_rsvps_period_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    attending: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+
 __all__ = [
     "Answer",
     "Assessment",
     "AssessmentState",
     "Base",
+    "CellSchedule",
     "ChatIdentity",
     "Criterion",
     "CriterionGroup",
     "Framework",
     "Invite",
     "JoinAttempt",
+    "MeetingOverride",
     "Member",
     "MemberStatus",
+    "Notification",
+    "NotificationStatus",
     "OrgKind",
     "Organization",
     "Period",
@@ -337,5 +442,6 @@ __all__ = [
     "Question",
     "QuestionOption",
     "Role",
+    "Rsvp",
     "utcnow",
 ]

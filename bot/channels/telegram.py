@@ -7,7 +7,11 @@ command table (so the console and Zalo channels share it).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from telegram import (
@@ -19,13 +23,14 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
@@ -34,7 +39,10 @@ import handlers
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.i18n import Translator
+from bot.notify import Delivery, Dispatcher, SendResult
+from bot.planner import plan_all
 from bot.runtime import Runtime
+from handlers import notices
 from handlers.context import Audience
 
 log = logging.getLogger(__name__)
@@ -48,7 +56,7 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(_file_url(settings.telegram_api_url))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(rate_limiter(settings))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -78,6 +86,11 @@ def run(runtime: Runtime) -> None:
         app.run_polling(allowed_updates=["message", "callback_query"])
 
 
+def rate_limiter(settings: Settings) -> AIORateLimiter:
+    """Telegram's flood limits; RetryAfter (429) waits and retries up to three times."""
+    return AIORateLimiter(overall_max_rate=settings.telegram_rate_limit, max_retries=3)
+
+
 def _file_url(api_url: str) -> str:
     base = api_url.rstrip("/")
     return base[: -len("bot")] + "file/bot" if base.endswith("bot") else base + "/file/bot"
@@ -101,6 +114,15 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         code = None if locale == runtime.settings.default_locale else locale
         await app.bot.set_my_commands(commands, language_code=code)
     log.info("chibo is serving as @%s", app.bot.username)
+    scheduler = Scheduler(runtime, TelegramSender(app.bot))
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        scheduler.job,
+        interval=runtime.settings.scheduler_interval_seconds,
+        first=1,
+        name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -214,3 +236,83 @@ async def fetch_username(settings: Settings) -> str | None:
     except Exception:
         log.warning("could not ask Telegram for the bot's username", exc_info=True)
         return None
+
+
+class TelegramSender:
+    """Delivers outbox notifications; maps Telegram's errors to retry or unreachable."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        try:
+            await send(self.bot, int(chat_id), reply)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return SendResult(Delivery.RETRY, retry_after=seconds, error=str(exc))
+        except Forbidden as exc:
+            return SendResult(Delivery.UNREACHABLE, error=str(exc))
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower() or "user is deactivated" in str(exc).lower():
+                return SendResult(Delivery.UNREACHABLE, error=str(exc))
+            return SendResult(Delivery.FAILED, error=str(exc))
+        except NetworkError as exc:  # timeouts, 5xx, connection errors
+            return SendResult(Delivery.RETRY, error=str(exc))
+        return SendResult(Delivery.SENT)
+
+
+class Scheduler:
+    """One tick: plan what the calendar says is due, then dispatch the outbox."""
+
+    def __init__(self, runtime: Runtime, sender: TelegramSender) -> None:
+        self.runtime = runtime
+        self.dispatcher = Dispatcher(
+            runtime.db,
+            sender,
+            render=notices.render,
+            clock=runtime.clock,
+            concurrency=runtime.settings.send_concurrency,
+        )
+
+    async def tick(self) -> None:
+        async with self.runtime.db.session() as session:
+            await plan_all(session, self.runtime.clock())
+        stats = await self.dispatcher.run_once()
+        if any(vars(stats).values()):
+            log.info("outbox: %s", stats)
+
+    async def job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self.tick()
+        except Exception:  # keep the schedule alive; the next tick retries
+            log.exception("scheduler tick failed")
+
+
+async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Scheduler only, no updates: extra processes that share the outbox (`chibo worker`)."""
+    settings = runtime.settings
+    bot = ExtBot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=_file_url(settings.telegram_api_url),
+        rate_limiter=rate_limiter(settings),
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with bot:
+        runtime.bot_username = bot.username
+        scheduler = Scheduler(runtime, TelegramSender(bot))
+        log.info("chibo worker is dispatching for @%s", bot.username)
+        while not stop.is_set():
+            try:
+                await scheduler.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.scheduler_interval_seconds)
+    await runtime.db.dispose()

@@ -1,0 +1,974 @@
+"""Issue 3 benchmark: N members answer the monthly self-assessment at the same time.
+
+    python -m bench.assessment_throughput --members 200 --backend both
+
+For each backend (SQLite file, local PostgreSQL) it starts the fake Bot API, a fresh
+database, ``chibo migrate``, ``chibo cell create`` and the real ``chibo run`` process
+(LOG_LEVEL=WARNING); a secretary joins, opens the month and invites N members, who
+join (setup, not measured). Then all N members do ``/assess``, press the first option
+of questions 1-15, type the free text of question 16 and submit, concurrently
+(measured). The same N members then drive ``bench/echo_bot.py``, a bare
+python-telegram-bot bot built like chibo's, through the same screens. It prints
+throughput, latency percentiles, the bot's memory and CPU, and issue 3's goals with
+PASS/FAIL; it exits 0 whether the goals pass or not (1 only if the run broke).
+See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import collections
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from tests.fakebotapi import JSON, BotMessage, ChatId, FakeBotAPI, OutboxEvent
+from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ECHO_BOT = Path(__file__).resolve().with_name("echo_bot.py")
+CHIBO_VARIANT = Path(__file__).resolve().with_name("chibo_variant.py")
+POSTGRES_URL = os.environ.get(
+    "CHIBO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+GOAL_FRACTION = 0.50  # chibo's throughput as a fraction of the echo bot's
+GOAL_P95_MS = 100.0
+GOAL_MEMORY_MB = 200.0
+
+QUESTION = re.compile(r"Câu (\d+)/(\d+)")
+REVIEW = "Xem lại"
+SUBMITTED = "Đã gửi bản tự đánh giá"
+FREE_TEXT = "Không có đề xuất gì thêm ạ"
+INVITE_CODE = re.compile(r"code: (\S+)")
+MAX_INVITE_USES = 200  # handlers.secretary.MAX_INVITE_USES
+SECRETARY_ID = 100
+SOLO_ID = 9_999
+FIRST_MEMBER_ID = 10_000
+
+Kind = Literal["message", "edit", "delete"]
+_query_ids = itertools.count(7_000_000_000_000_000)
+
+
+class BenchError(Exception):
+    """The run cannot go on (setup failed, a process died, the database is busy)."""
+
+
+# --------------------------------------------------------------------------- fake API
+
+
+class BenchAPI(FakeBotAPI):
+    """A FakeBotAPI that hands each chat's next screen change to the one waiting for it.
+
+    The harness's ``expect_*`` re-scan the outbox on every change for every waiter,
+    which costs O(members) per request with hundreds of members waiting; here each
+    chat has a queue of unread events and at most one waiter.
+    """
+
+    def __init__(self, *, delay: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delay = delay
+        self._unread: dict[ChatId, collections.deque[OutboxEvent]] = {}
+        self._waiters: dict[ChatId, asyncio.Future[OutboxEvent]] = {}
+        self.last_unsolicited = 0.0
+
+    async def __aenter__(self) -> BenchAPI:
+        await self.start()
+        return self
+
+    async def _answer(self, method: str, params: JSON) -> tuple[int, JSON]:
+        """Like Telegram far away: ``delay`` seconds before answering (not getUpdates)."""
+        if self.delay and method.lower() != "getupdates":
+            await asyncio.sleep(self.delay)
+        return await super()._answer(method, params)
+
+    def _emit(self, kind: Kind, method: str, m: Any) -> None:
+        super()._emit(kind, method, m)
+        event = self.outbox[-1]
+        waiter = self._waiters.pop(event.chat_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(event)
+        else:
+            self._unread.setdefault(event.chat_id, collections.deque()).append(event)
+            self.last_unsolicited = event.at
+
+    async def next_event(self, chat_id: int, timeout: float) -> OutboxEvent:
+        """The chat's next message/edit/delete by the bot (its ``at`` is when it arrived)."""
+        unread = self._unread.get(chat_id)
+        if unread:
+            return unread.popleft()
+        waiter: asyncio.Future[OutboxEvent] = asyncio.get_running_loop().create_future()
+        self._waiters[chat_id] = waiter
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        finally:
+            if self._waiters.get(chat_id) is waiter:
+                del self._waiters[chat_id]
+
+    def drop_unread(self) -> int:
+        """Forget the events nobody waited for (e.g. notifications); return how many."""
+        dropped = sum(len(q) for q in self._unread.values())
+        self._unread.clear()
+        return dropped
+
+
+# --------------------------------------------------------------------------- users
+
+
+class Member:
+    """One simulated person: pushes an update, waits for the bot's answer to it.
+
+    Other messages to the chat meanwhile (the bot's own notifications, e.g. "the
+    self-assessment is open") are skipped and counted in :attr:`skipped`.
+    """
+
+    def __init__(self, api: BenchAPI, user_id: int, first: str, last: str, timeout: float):
+        self.api = api
+        self.user = TelegramUser(api, user_id, first, last)
+        self.timeout = timeout
+        self.answer_ms: list[float] = []
+        self.other_ms: list[float] = []
+        self.skipped: list[OutboxEvent] = []
+        self.last_at = 0.0
+
+    @property
+    def chat_id(self) -> int:
+        return self.user.chat_id
+
+    async def _step(
+        self,
+        update: JSON,
+        accept: Callable[[OutboxEvent], bool],
+        timing: list[float] | None,
+        what: str,
+    ) -> BotMessage:
+        started = time.monotonic()
+        deadline = started + self.timeout
+        await self.api.push_update(update)
+        skipped: list[OutboxEvent] = []
+        while True:
+            try:
+                event = await self.api.next_event(self.chat_id, deadline - time.monotonic())
+            except TimeoutError:
+                seen = "".join(f"\n    skipped: {e.kind} {e.message}" for e in skipped)
+                raise BenchError(
+                    f"{self.user}: no {what} within {self.timeout:.0f} s{seen}"
+                ) from None
+            if accept(event):
+                break
+            skipped.append(event)
+        self.skipped += skipped
+        if timing is not None:
+            timing.append((event.at - started) * 1000)
+        self.last_at = event.at
+        return event.message
+
+    async def send(
+        self,
+        text: str,
+        timing: list[float] | None = None,
+        contains: str | re.Pattern[str] | Sequence[str] = (QUESTION.pattern, REVIEW),
+    ) -> BotMessage:
+        """Type ``text``; return the bot's next new message that matches ``contains``
+        (a substring, or any of several regular expressions)."""
+
+        def accept(event: OutboxEvent) -> bool:
+            if event.kind != "message":
+                return False
+            shown = event.message.text or ""
+            if isinstance(contains, str):
+                return contains in shown
+            patterns = [contains] if isinstance(contains, re.Pattern) else contains
+            return any(re.search(p, shown) for p in patterns)
+
+        update = {"message": self.user.make_message(text)}
+        return await self._step(update, accept, timing, f"answer to {text!r} ({contains})")
+
+    async def press(self, data: str, message_id: int, timing: list[float] | None) -> BotMessage:
+        """Press a button of ``message_id``; return that message as the bot edited it."""
+        query = {
+            "id": str(next(_query_ids)),
+            "from": self.user.user_dict,
+            "message": self.api.message_dict(self.chat_id, message_id),
+            "chat_instance": f"-{self.chat_id}0",
+            "data": data,
+        }
+
+        def accept(event: OutboxEvent) -> bool:
+            return event.kind == "edit" and event.message.message_id == message_id
+
+        update = {"callback_query": query}
+        return await self._step(update, accept, timing, f"edit after pressing {data!r}")
+
+
+def _verb(data: str) -> str:
+    parts = data.split(":")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _button(screen: BotMessage, verb: str) -> str | None:
+    """The callback data of the first button of ``screen`` whose verb is ``verb``."""
+    for row in screen.buttons:
+        for _text, data in row:
+            if data and _verb(data) == verb:
+                return data
+    return None
+
+
+async def assess(member: Member, think: float) -> int:
+    """/assess, first option of every question, the free text, submit; return #answers."""
+    screen = await member.send("/assess", member.other_ms)
+    expected = 1
+    total: int | None = None
+    for _ in range(100):
+        text = screen.text or ""
+        found = QUESTION.search(text)
+        if found:
+            number, total = int(found[1]), int(found[2])
+            if number != expected:
+                raise BenchError(f"{member.user}: expected question {expected}, got {text[:60]!r}")
+            if think:
+                await asyncio.sleep(think)
+            answer = _button(screen, "ans")
+            if answer is not None:
+                screen = await member.press(answer, screen.message_id, member.answer_ms)
+            else:
+                screen = await member.send(FREE_TEXT, member.answer_ms)
+            expected += 1
+        elif REVIEW in text:
+            if total is None or expected != total + 1:
+                raise BenchError(f"{member.user}: review after {expected - 1} answers")
+            submit = _button(screen, "submit")
+            if submit is None:
+                raise BenchError(f"{member.user}: no submit button on the review: {screen}")
+            if think:
+                await asyncio.sleep(think)
+            screen = await member.press(submit, screen.message_id, member.other_ms)
+            if not screen.contains(SUBMITTED):
+                raise BenchError(f"{member.user}: not submitted: {screen}")
+            return expected - 1
+        else:
+            raise BenchError(f"{member.user}: unexpected screen: {screen}")
+    raise BenchError(f"{member.user}: no review screen after 100 steps")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+_live: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Last resort if the event loop died before the processes were stopped."""
+    for process in list(_live):
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+
+class ChiboProcess(BotProcess):
+    """``chibo run`` (the harness's BotProcess), remembered for the atexit safety net."""
+
+    def launch(self) -> None:
+        super().launch()
+        assert self.process is not None
+        _live.add(self.process)
+
+
+class ScriptProcess(BotProcess):
+    """``python SCRIPT ARGS`` with BotProcess's start/stop/log handling."""
+
+    def __init__(self, env: dict[str, str], script: Path, *args: str, workdir: Path) -> None:
+        super().__init__(env, args, workdir=workdir)
+        self.script = script
+
+    def launch(self) -> None:
+        if self.running:
+            raise RuntimeError(f"{self.script.name} is already running")
+        self._close_log()
+        self._log = self.log_path.open("ab")
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        self.process = subprocess.Popen(
+            [sys.executable, str(self.script), *self.args],
+            env=env,
+            cwd=self.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _live.add(self.process)
+
+
+def _proc_status_kb(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class RssSampler:
+    """Samples the process's VmRSS every ``interval`` seconds while running."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_kb = 0
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                self.peak_kb = max(self.peak_kb, _proc_status_kb(self.pid, "VmRSS"))
+                self.samples += 1
+            await asyncio.sleep(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+class Profiler:
+    """Optional py-spy sampling of the bot during the measured phase (``--py-spy DIR``)."""
+
+    def __init__(self, executable: str | None, out: Path | None, name: str, pid: int) -> None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+        self.path = out / f"{safe}.collapsed.txt" if out and executable else None
+        self.process: subprocess.Popen[bytes] | None = None
+        if self.path is not None and executable is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            argv = [executable, "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+            argv += ["--output", str(self.path), "--nonblocking"]
+            self.process = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            _live.add(self.process)
+
+    async def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGINT)
+        for _ in range(100):
+            if self.process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            self.process.kill()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Result:
+    """The figures of one measured phase."""
+
+    name: str
+    members: int
+    answers: int = 0
+    updates: int = 0
+    wall: float = 0.0
+    answer_ms: list[float] = field(default_factory=list)
+    other_ms: list[float] = field(default_factory=list)
+    solo_ms: list[float] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unasked: int = 0
+    rss_peak_mb: float = 0.0
+    hwm_mb: float = 0.0
+    cpu_s: float = 0.0
+    calls: collections.Counter[str] = field(default_factory=collections.Counter)
+    failed_calls: int = 0
+    log_errors: int = 0
+    setup_s: float = 0.0
+    profile: Path | None = None
+
+    @property
+    def throughput(self) -> float:
+        return self.answers / self.wall if self.wall > 0 else 0.0
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss_peak_mb, self.hwm_mb)
+
+    def p(self, q: float) -> float:
+        return percentile(self.answer_ms, q)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _mb(kb: int | float) -> float:
+    return kb / 1024
+
+
+def print_result(r: Result) -> None:
+    print(
+        f"  measured: {r.answers} answers (+{r.updates - r.answers} /assess and submit) "
+        f"in {r.wall:.1f} s; setup took {r.setup_s:.1f} s"
+    )
+    print(
+        f"  throughput      {r.throughput:8.1f} answers/s   ({r.updates / r.wall:.1f} updates/s)"
+        if r.wall
+        else "  throughput      n/a"
+    )
+    print(
+        f"  latency/answer  p50 {r.p(50):7.0f} ms   p95 {r.p(95):7.0f} ms   "
+        f"max {max(r.answer_ms, default=float('nan')):7.0f} ms"
+    )
+    if r.other_ms:
+        print(
+            f"  /assess, submit p50 {percentile(r.other_ms, 50):7.0f} ms   "
+            f"p95 {percentile(r.other_ms, 95):7.0f} ms   max {max(r.other_ms):7.0f} ms"
+        )
+    if r.solo_ms:
+        print(
+            f"  one member alone p50 {percentile(r.solo_ms, 50):6.0f} ms   "
+            f"p95 {percentile(r.solo_ms, 95):7.0f} ms   max {max(r.solo_ms):7.0f} ms"
+            "   (before the concurrent phase)"
+        )
+    print(f"  bot memory      peak RSS sampled {r.rss_peak_mb:.1f} MB, VmHWM {r.hwm_mb:.1f} MB")
+    if r.wall and r.updates:
+        print(
+            f"  bot CPU         {r.cpu_s:.1f} s = {100 * r.cpu_s / r.wall:.0f} % of one core, "
+            f"{1000 * r.cpu_s / r.updates:.1f} ms per update"
+        )
+    calls = ", ".join(f"{m} {n}" for m, n in r.calls.most_common())
+    print(f"  Bot API calls   {calls}; failed calls: {r.failed_calls}")
+    if r.unasked:
+        print(f"  unasked         {r.unasked} message(s) the members did not ask for (skipped)")
+    print(
+        f"  errors          {len(r.failed)} member(s) failed, {r.log_errors} ERROR line(s) in "
+        "the bot log"
+    )
+    for problem in r.failed[:5]:
+        print(f"    {problem}")
+    if r.profile is not None:
+        print(f"  py-spy profile  {r.profile}")
+        for line in summarize_profile(r.profile):
+            print(f"    {line}")
+
+
+PACKAGES = {
+    "bot": "chibo code (bot/, handlers/, storage/)",
+    "handlers": "chibo code (bot/, handlers/, storage/)",
+    "storage": "chibo code (bot/, handlers/, storage/)",
+    "sqlalchemy": "SQLAlchemy",
+    "greenlet": "SQLAlchemy",
+    "asyncpg": "database driver (asyncpg / aiosqlite + sqlite3)",
+    "aiosqlite": "database driver (asyncpg / aiosqlite + sqlite3)",
+    "sqlite3": "database driver (asyncpg / aiosqlite + sqlite3)",
+    "threading": "database driver (asyncpg / aiosqlite + sqlite3)",
+    "queue": "database driver (asyncpg / aiosqlite + sqlite3)",
+    "telegram": "python-telegram-bot",
+    "httpx": "HTTP client (httpx, httpcore, h11, anyio)",
+    "httpcore": "HTTP client (httpx, httpcore, h11, anyio)",
+    "h11": "HTTP client (httpx, httpcore, h11, anyio)",
+    "anyio": "HTTP client (httpx, httpcore, h11, anyio)",
+    "asyncio": "asyncio event loop",
+    "selectors": "asyncio event loop",
+    "json": "json",
+    "babel": "babel / gettext",
+    "gettext": "babel / gettext",
+}
+
+
+def _frame_package(frame: str) -> str:
+    """``func (path/to/file.py:12)`` -> its top-level package or module name."""
+    inside = frame.rpartition(" (")[2].rstrip(")")
+    path = inside.rsplit(":", 1)[0]
+    if path.startswith("<frozen "):
+        return path[len("<frozen ") : -1].split(".")[0]
+    first = path.split("/", 1)[0]
+    return first.removesuffix(".py")
+
+
+def summarize_profile(path: Path, top: int = 10) -> list[str]:
+    """Self time by package and the hottest functions of a py-spy ``--format raw`` file."""
+    if not path.exists():
+        return ["(no profile written)"]
+    by_package: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit() or not stack:
+            continue
+        count = int(count_text)
+        frames = [_short_frame(f) for f in stack.split(";") if f]
+        total += count
+        package = _frame_package(frames[-1])
+        by_package[PACKAGES.get(package, package)] += count
+        leaf[frames[-1]] += count
+    if not total:
+        return ["(empty profile)"]
+    lines = [f"self time by package ({total} samples of the bot's threads):"]
+    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in by_package.most_common(top)]
+    lines.append("hottest functions (self time):")
+    lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in leaf.most_common(top)]
+    return lines
+
+
+def _short_frame(frame: str) -> str:
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+        if marker in frame:
+            name, _, rest = frame.partition(" (")
+            return f"{name} ({rest.split(marker, 1)[1]}"
+    return frame
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Options:
+    members: int
+    think: float
+    api_delay: float
+    step_timeout: float
+    keep: bool
+    rate_limiter: bool
+    concurrent_updates: int
+    py_spy: str | None
+    profile_dir: Path | None
+    postgres_url: str
+
+    @property
+    def variant(self) -> str:
+        """The name suffix of a what-if run ("" for the real configuration)."""
+        changes = [] if self.rate_limiter else ["no limiter"]
+        if self.concurrent_updates > 1:
+            changes.append(f"concurrent {self.concurrent_updates}")
+        return f" [{', '.join(changes)}]" if changes else ""
+
+    def variant_env(self) -> dict[str, str]:
+        env = {} if self.rate_limiter else {"BENCH_NO_RATE_LIMIT": "1"}
+        if self.concurrent_updates > 1:
+            env["BENCH_CONCURRENT_UPDATES"] = str(self.concurrent_updates)
+        return env
+
+
+async def reset_postgres(url: str, wait: float = 60) -> None:
+    """``DROP SCHEMA public CASCADE; CREATE SCHEMA public``, once nobody else is connected."""
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            async with engine.connect() as connection:
+                others = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            if not others:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"{others} other session(s) use the PostgreSQL database (the test suite?); "
+                    "it is shared: run one thing at a time"
+                )
+            print(f"  waiting: {others} other session(s) on the PostgreSQL database")
+            await asyncio.sleep(2)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+async def _cli(env: dict[str, str], workdir: Path, *args: str) -> str:
+    done = await arun_cli(list(args), env, cwd=workdir, timeout=180)
+    if done.returncode != 0:
+        raise BenchError(
+            f"chibo {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def _members(api: BenchAPI, n: int, timeout: float) -> list[Member]:
+    return [
+        Member(api, FIRST_MEMBER_ID + i, "Đảng viên", f"{i + 1:03d}", timeout) for i in range(n)
+    ]
+
+
+async def _join_members(secretary: Member, members: list[Member]) -> None:
+    """The secretary makes invites (≤ 200 uses each) and the members join with them."""
+    codes: list[str] = []
+    for start in range(0, len(members), MAX_INVITE_USES):
+        uses = min(MAX_INVITE_USES, len(members) - start)
+        invite = await secretary.send(f"/invite {uses} 7", contains="Mã:")
+        codes += [(invite.text or "").split("Mã: ")[1].split()[0]] * uses
+    await asyncio.gather(
+        *(
+            m.send(f"/start {code}", contains="Chào mừng")
+            for m, code in zip(members, codes, strict=True)
+        )
+    )
+
+
+def _scheduler_interval() -> float | None:
+    """chibo's SCHEDULER_INTERVAL_SECONDS (its notification ticks), if this chibo has one."""
+    from bot.config import Settings
+
+    value = getattr(Settings(_env_file=None), "scheduler_interval_seconds", None)  # type: ignore[call-arg]
+    return float(value) if value else None
+
+
+async def _settle(api: BenchAPI) -> tuple[int, float]:
+    """Wait until the bot sent nothing unasked (notifications) for one scheduler tick + 2 s.
+
+    Returns how many such messages were dropped and how long it took; a chibo without
+    a scheduler is not waited for.
+    """
+    interval = _scheduler_interval()
+    started = time.monotonic()
+    if interval is not None:
+        quiet = interval + 2
+        while True:
+            now = time.monotonic()
+            if now - max(api.last_unsolicited, started) >= quiet or now - started > 3 * quiet:
+                break
+            await asyncio.sleep(0.2)
+    return api.drop_unread(), time.monotonic() - started
+
+
+async def _solo(member: Member, opts: Options) -> list[float]:
+    """One member alone (the bot idle otherwise): the latency without queueing."""
+    await asyncio.sleep(1.5)  # let the rate limiter's bucket drain after the setup
+    await assess(member, opts.think)
+    await asyncio.sleep(1.5)
+    return member.answer_ms
+
+
+async def _measure(
+    name: str,
+    api: BenchAPI,
+    bot: BotProcess,
+    members: list[Member],
+    opts: Options,
+) -> Result:
+    """All members do the assessment at once; the bot's CPU, memory and calls are watched."""
+    pid = bot.pid
+    assert pid is not None
+    result = Result(name, len(members))
+    calls_before = len(api.calls)
+    log_before = bot.log_text().count(" ERROR ")
+    profiler = Profiler(opts.py_spy, opts.profile_dir, name, pid)
+    cpu_before = _proc_cpu_seconds(pid)
+    started = time.monotonic()
+    with RssSampler(pid) as sampler:
+        outcomes = await asyncio.gather(
+            *(assess(m, opts.think) for m in members), return_exceptions=True
+        )
+        finished = max((m.last_at for m in members), default=started)
+        result.cpu_s = _proc_cpu_seconds(pid) - cpu_before
+        result.hwm_mb = _mb(_proc_status_kb(pid, "VmHWM"))
+        result.rss_peak_mb = _mb(max(sampler.peak_kb, _proc_status_kb(pid, "VmRSS")))
+    await profiler.stop()
+    result.profile = profiler.path
+    result.wall = max(finished - started, 1e-9)
+    for member, outcome in zip(members, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, Exception):
+                raise outcome
+            result.failed.append(f"{member.user}: {outcome}")
+        else:
+            result.answers += outcome
+        result.answer_ms += member.answer_ms
+        result.other_ms += member.other_ms
+        result.unasked += len(member.skipped)
+    result.updates = len(result.answer_ms) + len(result.other_ms)
+    measured_calls = api.calls[calls_before:]
+    result.calls.update(c.method for c in measured_calls)
+    result.failed_calls = sum(1 for c in measured_calls if c.status not in (None, 200))
+    result.log_errors = bot.log_text().count(" ERROR ") - log_before
+    if not bot.running:
+        raise BenchError(f"{name}: the bot died; log:\n{bot.log_tail()}")
+    return result
+
+
+async def run_chibo(backend: str, opts: Options) -> Result:
+    """Fresh database, migrate, cell, ``chibo run``, secretary, open month, members; measure."""
+    name = f"chibo/{backend}" + opts.variant
+    print(f"\n== {name}: {opts.members} members ==", flush=True)
+    setup_started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix=f"chibo-bench-{backend}-"))
+    try:
+        async with BenchAPI(delay=opts.api_delay) as api:
+            overrides = {"LOG_LEVEL": "WARNING"}
+            if backend == "postgresql":
+                await reset_postgres(opts.postgres_url)
+                overrides["DATABASE_URL"] = opts.postgres_url
+            env = bot_env(api, workdir, **overrides)
+            await _cli(env, workdir, "migrate")
+            created = await _cli(
+                env, workdir, "cell", "create", "Chi bộ đo tải", "--committee", "Đảng bộ đo tải"
+            )
+            code = INVITE_CODE.search(created)
+            if code is None:
+                raise BenchError(f"no invite code in:\n{created}")
+            env.update(opts.variant_env())
+            bot: BotProcess = (
+                ScriptProcess(env, CHIBO_VARIANT, "run", workdir=workdir)
+                if opts.variant
+                else ChiboProcess(env, workdir=workdir)
+            )
+            async with bot:
+                await bot.start(api, timeout=60)
+                secretary = Member(api, SECRETARY_ID, "An", "Nguyễn", opts.step_timeout)
+                await secretary.send(f"/start {code[1]}", contains="bí thư")
+                deadline = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
+                await secretary.send(f"/open {deadline}", contains="Đã mở đợt tự đánh giá")
+                members = _members(api, opts.members, opts.step_timeout)
+                solo = Member(api, SOLO_ID, "Đảng viên", "đo riêng", opts.step_timeout)
+                await _join_members(secretary, [solo, *members])
+                dropped, waited = await _settle(api)
+                print(
+                    f"  waited {waited:.0f} s for the bot's notifications to settle "
+                    f"({dropped} unasked message(s) during setup)",
+                    flush=True,
+                )
+                setup_s = time.monotonic() - setup_started
+                print(f"  setup done in {setup_s:.1f} s; measuring…", flush=True)
+                solo_ms = await _solo(solo, opts)
+                result = await _measure(name, api, bot, members, opts)
+                result.setup_s = setup_s
+                result.solo_ms = solo_ms
+                if result.log_errors:
+                    errors = [line for line in bot.log_text().splitlines() if " ERROR " in line]
+                    result.failed += [f"log: {line[:200]}" for line in errors[:3]]
+        print_result(result)
+        return result
+    finally:
+        if opts.keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run_echo(opts: Options) -> Result:
+    """The bare PTB echo bot against a fresh fake API, driven by the same members."""
+    name = "echo (bare PTB)" + opts.variant
+    print(f"\n== {name}: {opts.members} members ==", flush=True)
+    setup_started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="chibo-bench-echo-"))
+    try:
+        async with BenchAPI(delay=opts.api_delay) as api:
+            env = {
+                "TELEGRAM_BOT_TOKEN": api.token,
+                "TELEGRAM_API_URL": api.base_url,
+                "LOG_LEVEL": "WARNING",
+            }
+            env.update(opts.variant_env())
+            async with ScriptProcess(env, ECHO_BOT, workdir=workdir) as bot:
+                await bot.start(api, timeout=60)
+                members = _members(api, opts.members, opts.step_timeout)
+                solo = Member(api, SOLO_ID, "Đảng viên", "đo riêng", opts.step_timeout)
+                setup_s = time.monotonic() - setup_started
+                print(f"  setup done in {setup_s:.1f} s; measuring…", flush=True)
+                solo_ms = await _solo(solo, opts)
+                result = await _measure(name, api, bot, members, opts)
+                result.setup_s = setup_s
+                result.solo_ms = solo_ms
+        print_result(result)
+        return result
+    finally:
+        if opts.keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def print_summary(results: list[Result], echo: Result | None) -> None:
+    print("\n== summary ==")
+    header = (
+        f"{'bot':<30} {'answers/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'peak MB':>8} {'CPU ms/upd':>10} {'failed':>6}"
+    )
+    print(header)
+    for r in [*results, *([echo] if echo else [])]:
+        cpu = 1000 * r.cpu_s / r.updates if r.updates else float("nan")
+        print(
+            f"{r.name:<30} {r.throughput:>9.1f} {r.p(50):>8.0f} {r.p(95):>8.0f} "
+            f"{max(r.answer_ms, default=float('nan')):>8.0f} {r.peak_mb:>8.1f} "
+            f"{cpu:>10.1f} {len(r.failed):>6}"
+        )
+    print("\n== issue 3 goals ==")
+    for r in results:
+        if echo is not None and echo.throughput > 0:
+            fraction = r.throughput / echo.throughput
+            print(
+                f"{r.name}: throughput {fraction:.0%} of the echo bot's "
+                f"(goal ≥ {GOAL_FRACTION:.0%}): {_verdict(fraction >= GOAL_FRACTION)}"
+            )
+        else:
+            print(f"{r.name}: throughput vs echo: n/a (the echo bot was not measured)")
+        print(
+            f"{r.name}: p95 latency {r.p(95):.0f} ms (goal < {GOAL_P95_MS:.0f} ms): "
+            f"{_verdict(r.p(95) < GOAL_P95_MS)}"
+        )
+        print(
+            f"{r.name}: peak memory {r.peak_mb:.1f} MB (goal < {GOAL_MEMORY_MB:.0f} MB): "
+            f"{_verdict(r.peak_mb < GOAL_MEMORY_MB)}"
+        )
+        if r.failed:
+            print(f"{r.name}: {len(r.failed)} member(s) did not finish: figures are incomplete")
+
+
+async def run(args: argparse.Namespace) -> int:
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    py_spy = None
+    if args.py_spy:
+        py_spy = shutil.which("py-spy") or shutil.which(args.py_spy) or args.py_spy
+        if not Path(py_spy).exists():
+            print(f"py-spy not found ({args.py_spy}); profiling is off")
+            py_spy = None
+    opts = Options(
+        members=args.members,
+        think=args.think_ms / 1000,
+        api_delay=args.api_delay_ms / 1000,
+        step_timeout=args.step_timeout,
+        keep=args.keep,
+        rate_limiter=args.rate_limiter == "on",
+        concurrent_updates=args.concurrent_updates,
+        py_spy=py_spy,
+        profile_dir=Path(args.profile_dir) if py_spy else None,
+        postgres_url=args.postgres_url,
+    )
+    print(
+        f"assessment throughput: {opts.members} members, backends {', '.join(backends)}, "
+        f"think time {args.think_ms} ms, timeout {args.timeout:.0f} s"
+    )
+    results: list[Result] = []
+    echo: Result | None = None
+    for backend in backends:
+        results.append(await run_chibo(backend, opts))
+    if not args.skip_echo:
+        echo = await run_echo(opts)
+    print_summary(results, echo)
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.assessment_throughput",
+        description="Issue 3: N members answer the 16 questions concurrently; "
+        "chibo vs a bare python-telegram-bot echo bot.",
+    )
+    parser.add_argument("--members", type=int, default=200, help="simulated members (200)")
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql", "both"], default="both", help="(both)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="global time limit in seconds (900)"
+    )
+    parser.add_argument(
+        "--step-timeout", type=float, default=120, help="longest wait for one answer (120 s)"
+    )
+    parser.add_argument(
+        "--think-ms", type=float, default=0, help="pause before each answer (0: back to back)"
+    )
+    parser.add_argument(
+        "--api-delay-ms",
+        type=float,
+        default=0,
+        help="the fake API waits this long before each answer, like a distant server (0)",
+    )
+    parser.add_argument(
+        "--rate-limiter",
+        choices=["on", "off"],
+        default="on",
+        help="off: diagnostic run of both bots without AIORateLimiter's 30/s cap (on)",
+    )
+    parser.add_argument(
+        "--concurrent-updates",
+        type=int,
+        default=1,
+        metavar="N",
+        help="what-if: both bots process N updates at once (1: PTB's default, as chibo)",
+    )
+    parser.add_argument("--skip-echo", action="store_true", help="do not run the echo bot")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL, help="(the test database)")
+    parser.add_argument(
+        "--py-spy",
+        metavar="EXE",
+        help="profile the bot with this py-spy during the measured phase (e.g. py-spy)",
+    )
+    parser.add_argument(
+        "--profile-dir", default="bench-profiles", help="where py-spy writes (bench-profiles)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dirs (bot logs)")
+    args = parser.parse_args(argv)
+    if args.members < 1:
+        parser.error("--members must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    async def bounded() -> int:
+        async with asyncio.timeout(args.timeout):
+            return await run(args)
+
+    try:
+        return asyncio.run(bounded())
+    except TimeoutError:
+        print(f"\nbenchmark stopped: over the {args.timeout:.0f} s time limit", file=sys.stderr)
+    except BenchError as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nbenchmark interrupted", file=sys.stderr)
+    finally:
+        _kill_leftovers()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

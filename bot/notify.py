@@ -1,0 +1,312 @@
+"""The outbox dispatcher: sends due notifications once, within the channel's limits.
+
+Each tick claims due rows (other processes skip them), decides whether each is
+still useful (grace window, submitted, muted, unreachable), renders it in the
+member's language, sends it, and records the outcome. Delivery is at most
+once: a row is marked "sending" before the send, and a process that dies
+mid-send leaves it "unknown", never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.chat import Reply
+from bot.planner import TO_REQUIRED_MEMBERS, Kind
+from storage import notifications as outbox
+from storage.db import Database
+from storage.models import (
+    Assessment,
+    AssessmentState,
+    ChatIdentity,
+    Member,
+    MemberStatus,
+    Notification,
+    Organization,
+    Period,
+)
+from storage.models import NotificationStatus as Status
+
+log = logging.getLogger(__name__)
+MUTABLE = frozenset({Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})
+MAX_ATTEMPTS = 6
+
+
+class Delivery(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # flood control, network error or 5xx: try again later
+    UNREACHABLE = "unreachable"  # blocked, chat gone: stop writing to this person
+    FAILED = "failed"  # the message itself was refused: retrying cannot help
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery: Delivery
+    retry_after: float | None = None
+    error: str | None = None
+
+
+class Sender(Protocol):
+    """A channel that can deliver a reply to a chat, e.g. Telegram."""
+
+    channel: str
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult: ...
+
+
+@dataclass
+class Notice:
+    """What a renderer needs to write one notification."""
+
+    notification: Notification
+    member: Member
+    cell: Organization
+    period: Period
+    submitted: bool
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    abandoned: int = 0
+
+    def __iadd__(self, other: DispatchStats) -> DispatchStats:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+@dataclass
+class _Job:
+    notification: Notification
+    chat_id: str | None = None
+    reply: Reply | None = None
+    status: Status | None = None  # decided without sending
+    result: SendResult | None = None
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 5 * 2**attempts))
+
+
+@dataclass
+class Dispatcher:
+    db: Database
+    sender: Sender
+    render: Callable[[AsyncSession, Notice], Awaitable[Reply]]
+    clock: Callable[[], datetime]
+    batch_size: int = 200
+    concurrency: int = 32
+    lease: timedelta = timedelta(minutes=10)
+    worker: str = field(default_factory=worker_name)
+
+    async def run_once(self, max_rows: int = 100_000) -> DispatchStats:
+        """Send everything due now (up to `max_rows`); returns what happened."""
+        stats = DispatchStats()
+        async with self.db.session() as session:
+            stats.abandoned = await outbox.abandon_stale_claims(session, self.clock())
+        handled = 0
+        while handled < max_rows:
+            async with self.db.session() as session:
+                batch = await outbox.claim_due(
+                    session, self.clock(), self.worker, self.batch_size, self.lease
+                )
+            if not batch:
+                break
+            handled += len(batch)
+            stats += await self._dispatch(batch)
+        return stats
+
+    async def _dispatch(self, batch: Sequence[Notification]) -> DispatchStats:
+        jobs = [_Job(n) for n in batch]
+        async with self.db.session() as session:
+            await self._prepare(session, jobs)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(job: _Job) -> None:
+            if job.status is not None or job.reply is None or job.chat_id is None:
+                return
+            async with gate:
+                try:
+                    job.result = await self.sender.send(job.chat_id, job.reply)
+                except Exception as exc:  # a bug or an unknown error: retry later, log it
+                    log.exception("sending notification %s failed", job.notification.id)
+                    job.result = SendResult(Delivery.RETRY, error=repr(exc)[:500])
+
+        await asyncio.gather(*(deliver(job) for job in jobs))
+        async with self.db.session() as session:
+            return await self._record(session, jobs)
+
+    async def _prepare(self, session: AsyncSession, jobs: list[_Job]) -> None:
+        """Load every row's context in bulk; decide; render what is still useful."""
+        now = self.clock()
+        member_ids = {j.notification.member_id for j in jobs}
+        period_ids = {j.notification.period_id for j in jobs}
+        members = {
+            m.id: m for m in await session.scalars(select(Member).where(Member.id.in_(member_ids)))
+        }
+        periods = {
+            p.id: p for p in await session.scalars(select(Period).where(Period.id.in_(period_ids)))
+        }
+        cells = {
+            c.id: c
+            for c in await session.scalars(
+                select(Organization).where(
+                    Organization.id.in_({p.cell_id for p in periods.values()})
+                )
+            )
+        }
+        chats = {
+            i.member_id: i.external_id
+            for i in await session.scalars(
+                select(ChatIdentity).where(
+                    ChatIdentity.member_id.in_(member_ids),
+                    ChatIdentity.channel == self.sender.channel,
+                )
+            )
+        }
+        submitted = set(
+            await session.scalars(
+                select(Assessment.member_id).where(
+                    Assessment.period_id.in_(period_ids),
+                    Assessment.state == AssessmentState.SUBMITTED,
+                )
+            )
+        )
+        latest = _latest_of_a_kind([j for j in jobs if now < j.notification.expires_at])
+        for job in jobs:
+            n = job.notification
+            member, period = members[n.member_id], periods[n.period_id]
+            job.status = _decide(n, member, n.member_id in submitted, now)
+            if job.status is None and n.id not in latest:
+                job.status = Status.SKIPPED  # a later reminder of the same kind goes instead
+            job.chat_id = chats.get(member.id)
+            if job.status is None and job.chat_id is None:
+                job.status = Status.SKIPPED  # no account on this channel
+            if job.status is None:
+                notice = Notice(n, member, cells[period.cell_id], period, member.id in submitted)
+                job.reply = await self.render(session, notice)
+
+    async def _record(self, session: AsyncSession, jobs: list[_Job]) -> DispatchStats:
+        stats = DispatchStats()
+        now = self.clock()
+        for job in jobs:
+            n = job.notification
+            if job.status is not None:
+                await outbox.finish(session, n.id, job.status, now)
+                if job.status is Status.DROPPED:
+                    stats.dropped += 1
+                else:
+                    stats.skipped += 1
+                continue
+            result = job.result
+            assert result is not None
+            if result.delivery is Delivery.SENT:
+                await outbox.finish(session, n.id, Status.SENT, now)
+                stats.sent += 1
+            elif result.delivery is Delivery.UNREACHABLE:
+                await outbox.finish(session, n.id, Status.UNREACHABLE, now, error=result.error)
+                await _mark_unreachable(session, n, now)
+                stats.unreachable += 1
+            elif result.delivery is Delivery.FAILED or n.attempts + 1 >= MAX_ATTEMPTS:
+                await outbox.finish(session, n.id, Status.FAILED, now, error=result.error)
+                stats.failed += 1
+            else:
+                wait = backoff(n.attempts)
+                if result.retry_after:
+                    wait = max(wait, timedelta(seconds=result.retry_after))
+                retry_at = now + wait
+                if retry_at >= n.expires_at:
+                    await outbox.finish(session, n.id, Status.DROPPED, now, error=result.error)
+                    stats.dropped += 1
+                else:
+                    await outbox.finish(
+                        session, n.id, Status.PENDING, now, error=result.error, retry_at=retry_at
+                    )
+                    stats.retried += 1
+        return stats
+
+
+SUPERSEDED_BY_LATER = frozenset({Kind.MEETING_REMINDER, Kind.DEADLINE_NUDGE})
+
+
+def _latest_of_a_kind(jobs: Sequence[_Job]) -> set[int]:
+    """After downtime several reminders may be due at once: only the latest is worth sending."""
+    keep: dict[tuple[int, int, str], Notification] = {}
+    others: set[int] = set()
+    for job in jobs:
+        n = job.notification
+        if n.kind not in SUPERSEDED_BY_LATER:
+            others.add(n.id)
+            continue
+        key = (n.member_id, n.period_id, n.kind)
+        if key not in keep or keep[key].due_at < n.due_at:
+            keep[key] = n
+    return others | {n.id for n in keep.values()}
+
+
+def _decide(n: Notification, member: Member, submitted: bool, now: datetime) -> Status | None:
+    """None when the notification should be sent; else the status it ends with."""
+    if now >= n.expires_at:
+        return Status.DROPPED
+    if not member.active or not member.reachable:
+        return Status.SKIPPED
+    if n.kind in TO_REQUIRED_MEMBERS and member.status == MemberStatus.EXEMPT:
+        return Status.SKIPPED
+    if n.kind in {Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE} and submitted:
+        return Status.SKIPPED
+    if n.kind in MUTABLE and member.muted:
+        return Status.SKIPPED
+    return None
+
+
+async def _mark_unreachable(session: AsyncSession, n: Notification, now: datetime) -> None:
+    """The member blocked the bot: stop writing to them and tell the secretaries, once."""
+    member = await session.get(Member, n.member_id)
+    if member is None or not member.reachable:
+        return
+    member.reachable = False
+    secretaries = await session.scalars(
+        select(Member).where(
+            Member.org_id == member.org_id,
+            Member.active.is_(True),
+            Member.role.in_(["secretary", "deputy_secretary"]),
+        )
+    )
+    await outbox.plan(
+        session,
+        [
+            {
+                "member_id": secretary.id,
+                "period_id": n.period_id,
+                "kind": Kind.MEMBER_UNREACHABLE,
+                "offset_key": f"m{member.id}",
+                "version": 1,
+                "due_at": now,
+                "expires_at": now + timedelta(days=7),
+                "status": Status.PENDING,
+                "attempts": 0,
+            }
+            for secretary in secretaries
+        ],
+    )

@@ -1,0 +1,242 @@
+"""Turns a cell's month into rows of the notification outbox.
+
+Planning is idempotent: every row has a natural key (recipient, period, kind,
+offset, schedule version) and is inserted with ON CONFLICT DO NOTHING, so any
+process may plan at any time. When a meeting moves, the period's schedule
+version goes up: pending rows of the old version are voided, and rows of the
+new version whose time has already passed are stored as void (not sent late).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import (
+    SUMMARY_GRACE,
+    MeetingOverride,
+    MeetingRule,
+    ScheduleSettings,
+    current_or_next_period,
+    offset_key,
+    shift_local,
+)
+from bot.membership import SECRETARY_ROLES
+from storage import assessments as assessment_store
+from storage import notifications as outbox
+from storage.models import (
+    CellSchedule,
+    Member,
+    MemberStatus,
+    NotificationStatus,
+    Organization,
+    Period,
+)
+from storage.models import MeetingOverride as OverrideRow
+
+
+class Kind:
+    """Notification kinds (stored as text)."""
+
+    WINDOW_OPEN = "window_open"
+    MEETING_REMINDER = "meeting_reminder"
+    MEETING_NOTICE = "meeting_notice"  # the meeting was set or moved: tell everyone now
+    DEADLINE_NUDGE = "deadline_nudge"
+    MANUAL_NUDGE = "manual_nudge"
+    MISSING_REPORT = "missing_report"  # to secretaries: who has not submitted yet
+    SUMMARY_PREVIEW = "summary_preview"
+    SUMMARY = "summary"
+    MEMBER_UNREACHABLE = "member_unreachable"
+
+
+# kinds sent once per period whatever happens to the meeting
+ONCE_PER_PERIOD = frozenset({Kind.WINDOW_OPEN, Kind.SUMMARY})
+TO_SECRETARIES = frozenset(
+    {Kind.MISSING_REPORT, Kind.SUMMARY_PREVIEW, Kind.SUMMARY, Kind.MEMBER_UNREACHABLE}
+)
+TO_REQUIRED_MEMBERS = frozenset({Kind.WINDOW_OPEN, Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})
+
+
+def schedule_settings(schedule: CellSchedule | None) -> ScheduleSettings:
+    if schedule is None:
+        return ScheduleSettings()
+    return ScheduleSettings(
+        window_opens_days_before=schedule.window_opens_days_before,
+        reminder_offsets=tuple(timedelta(minutes=m) for m in schedule.reminder_offsets),
+        deadline_offset=timedelta(minutes=schedule.deadline_offset_minutes),
+        preview_offset=timedelta(minutes=schedule.preview_offset_minutes),
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    kind: str
+    offset: str
+    due_at: datetime
+    expires_at: datetime
+    versioned: bool = True
+
+
+def planned_for(period: Period, settings: ScheduleSettings, zone: ZoneInfo) -> list[Planned]:
+    """Every notification of a period, from its stored times (hand-opened periods too)."""
+    deadline = period.deadline_at
+    plan = [Planned(Kind.WINDOW_OPEN, "0", period.opens_at, deadline, versioned=False)]
+    reminder_times: set[datetime] = set()
+    if period.meeting_at is not None:
+        meeting = period.meeting_at
+        for offset in settings.reminder_offsets:
+            due = shift_local(meeting, -offset, zone)
+            reminder_times.add(due)
+            plan.append(Planned(Kind.MEETING_REMINDER, offset_key(offset), due, meeting))
+        preview = shift_local(meeting, -settings.preview_offset, zone)
+        plan.append(Planned(Kind.SUMMARY_PREVIEW, "0", preview, meeting))
+    nudges = [
+        (offset, due)
+        for offset in settings.effective_nudge_offsets
+        if period.opens_at < (due := shift_local(deadline, -offset, zone)) < deadline
+    ]
+    for offset, due in nudges:
+        if due not in reminder_times:  # a reminder at the same moment carries the nudge
+            plan.append(Planned(Kind.DEADLINE_NUDGE, offset_key(offset), due, deadline))
+    if nudges:
+        last = max(due for _offset, due in nudges)
+        plan.append(Planned(Kind.MISSING_REPORT, "0", last, deadline))
+    summary = shift_local(deadline, settings.summary_delay, zone)
+    plan.append(Planned(Kind.SUMMARY, "0", summary, summary + SUMMARY_GRACE, versioned=False))
+    return plan
+
+
+def recipients(kind: str, members: list[Member]) -> list[Member]:
+    if kind in TO_SECRETARIES:
+        return [m for m in members if m.role in SECRETARY_ROLES]
+    if kind in TO_REQUIRED_MEMBERS:
+        return [m for m in members if m.status != MemberStatus.EXEMPT]
+    return members
+
+
+async def plan_period(
+    session: AsyncSession,
+    period: Period,
+    cell: Organization,
+    settings: ScheduleSettings,
+    now: datetime,
+) -> int:
+    """Insert the period's outbox rows for every current member; returns rows offered."""
+    members = list(
+        await session.scalars(
+            select(Member).where(Member.org_id == cell.id, Member.active.is_(True))
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    changed_at = period.schedule_changed_at
+    for item in planned_for(period, settings, ZoneInfo(cell.timezone)):
+        version = period.schedule_version if item.versioned else 1
+        late = changed_at is not None and item.versioned and item.due_at <= changed_at
+        status = NotificationStatus.VOID if late else NotificationStatus.PENDING
+        for member in recipients(item.kind, members):
+            rows.append(
+                {
+                    "member_id": member.id,
+                    "period_id": period.id,
+                    "kind": item.kind,
+                    "offset_key": item.offset,
+                    "version": version,
+                    "due_at": item.due_at,
+                    "expires_at": item.expires_at,
+                    "status": status,
+                    "attempts": 0,
+                }
+            )
+    for start in range(0, len(rows), 500):
+        await outbox.plan(session, rows[start : start + 500])
+    period.planned_version = period.schedule_version
+    period.planned_at = now
+    return len(rows)
+
+
+async def needs_planning(session: AsyncSession, period: Period) -> bool:
+    if period.planned_version != period.schedule_version or period.planned_at is None:
+        return True
+    newest = await session.scalar(
+        select(func.max(Member.created_at)).where(Member.org_id == period.cell_id)
+    )
+    return newest is not None and newest > period.planned_at
+
+
+async def overrides_of(session: AsyncSession, cell_id: int) -> dict[tuple[int, int], OverrideRow]:
+    rows = await session.scalars(select(OverrideRow).where(OverrideRow.cell_id == cell_id))
+    return {(row.year, row.month): row for row in rows}
+
+
+def as_override(row: OverrideRow) -> MeetingOverride:
+    return MeetingOverride(
+        skipped=row.skipped, at=row.at, place=row.place, agenda=row.agenda, thematic=row.thematic
+    )
+
+
+async def sync_scheduled_period(
+    session: AsyncSession, cell: Organization, schedule: CellSchedule, now: datetime
+) -> Period | None:
+    """Create (or update) the period whose window is open now, from the cell's rule."""
+    settings = schedule_settings(schedule)
+    overrides = await overrides_of(session, cell.id)
+    times = current_or_next_period(
+        MeetingRule.parse(schedule.rule),
+        now,
+        zone=cell.timezone,
+        settings=settings,
+        overrides={key: as_override(row) for key, row in overrides.items()},
+    )
+    if times.window_opens_at > now:
+        return None
+    period = await assessment_store.period_for_month(session, cell.id, times.year, times.month)
+    if period is None:
+        assert cell.framework_id is not None
+        period = Period(
+            cell_id=cell.id,
+            year=times.year,
+            month=times.month,
+            framework_id=cell.framework_id,
+            opens_at=times.window_opens_at,
+            deadline_at=times.deadline_at,
+        )
+        session.add(period)
+    if period.opened_by_id is None:
+        period.deadline_at = times.deadline_at
+    period.meeting_at = times.meeting_at
+    period.place = times.place or schedule.place
+    period.agenda = times.agenda
+    period.thematic = times.thematic
+    await session.flush()
+    return period
+
+
+async def plan_all(session: AsyncSession, now: datetime) -> int:
+    """Bring every scheduled cell's current period and its outbox rows up to date."""
+    offered = 0
+    schedules = (await session.execute(
+        select(CellSchedule, Organization).join(
+            Organization, Organization.id == CellSchedule.cell_id
+        )
+    )).all()  # fmt: skip
+    for schedule, cell in schedules:
+        period = await sync_scheduled_period(session, cell, schedule, now)
+        if period is not None and await needs_planning(session, period):
+            offered += await plan_period(session, period, cell, schedule_settings(schedule), now)
+    hand_opened = await session.scalars(
+        select(Period).where(
+            Period.opened_by_id.is_not(None), Period.deadline_at > now, Period.opens_at <= now
+        )
+    )
+    for period in list(hand_opened):
+        if await needs_planning(session, period):
+            owner = await session.get(Organization, period.cell_id)
+            assert owner is not None
+            rule = await session.get(CellSchedule, period.cell_id)
+            offered += await plan_period(session, period, owner, schedule_settings(rule), now)
+    return offered

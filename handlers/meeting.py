@@ -1,0 +1,211 @@
+"""Meetings in chat: the rule, moving or skipping a month, RSVPs, nudges, reminder settings."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot import meetings
+from bot.chat import Button, Outcome, Reply
+from handlers import notices
+from handlers.assessment import assess, row_id
+from handlers.context import Turn
+from handlers.secretary import parse_local
+from storage import assessments as assessment_store
+from storage.models import Period
+
+REASON_INPUT = "rsvp:"
+
+
+async def schedule(turn: Turn, args: list[str]) -> Outcome:
+    """/schedule RULE: the cell's monthly meeting, e.g. /schedule ngày 3 19:30."""
+    _ = turn._
+    assert turn.member is not None
+    if not args:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Set the cell's regular monthly meeting, e.g. /schedule ngày 3 19:30 "
+                        "or /schedule thứ sáu đầu tiên 14:00. chibo then opens each month's "
+                        "self-assessment and sends the reminders by itself."
+                    )
+                )
+            ]
+        )
+    try:
+        rule = await meetings.set_rule(turn.session, turn.member.org, " ".join(args), turn.now)
+    except ValueError:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "I could not read that. Examples: /schedule ngày 3 19:30, "
+                        "/schedule thứ sáu đầu tiên 14:00, /schedule last sat 08:00"
+                    )
+                )
+            ]
+        )
+    return Outcome([Reply(_("Regular meeting set: {rule}.").format(rule=rule.to_text()))])
+
+
+async def meeting(turn: Turn, args: list[str]) -> Outcome:
+    """/meeting YYYY-MM-DD HH:MM [place | agenda], or /meeting skip."""
+    _ = turn._
+    assert turn.member is not None
+    cell = turn.member.org
+    if args and args[0].lower() in {"skip", "bỏ", "huy", "hủy"}:
+        period = await assessment_store.current_period(turn.session, cell.id, turn.now)
+        local = turn.now.astimezone(ZoneInfo(cell.timezone))
+        year, month = (period.year, period.month) if period else (local.year, local.month)
+        await meetings.skip_month(turn.session, cell, turn.member, year, month, turn.now)
+        return Outcome(
+            [
+                Reply(
+                    _("No meeting in {month}/{year}; its reminders are cancelled.").format(
+                        month=month, year=year
+                    )
+                )
+            ]
+        )
+    head, _sep, rest = " ".join(args).partition("|")
+    words = head.split()
+    at = parse_local(" ".join(words[:2]), ZoneInfo(cell.timezone)) if len(words) >= 2 else None
+    if at is None or at <= turn.now:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Please give the meeting's future date and time, and optionally the "
+                        "place and the agenda after a |, e.g. /meeting 2026-12-05 19:30 | "
+                        "Nhà văn hóa khu | Nghị quyết tháng 12. /meeting skip cancels this "
+                        "month's meeting."
+                    )
+                )
+            ]
+        )
+    place, _sep2, agenda = rest.partition("|")
+    done = await meetings.set_meeting(
+        turn.session,
+        cell,
+        turn.member,
+        at,
+        turn.now,
+        place=place.strip() or None,
+        agenda=agenda.strip() or None,
+    )
+    text = _("Meeting set; all {count} members are being told.").format(count=done.notified)
+    return Outcome([Reply(text + "\n\n" + notices.meeting_text(turn.t, done.period))])
+
+
+async def _period_of_button(turn: Turn, text: str) -> Period | None:
+    assert turn.member is not None
+    period_id = row_id(text)
+    period = await turn.session.get(Period, period_id) if period_id is not None else None
+    return period if period is not None and period.cell_id == turn.member.org_id else None
+
+
+async def start(turn: Turn, args: list[str]) -> Outcome:
+    """Button go:<period>: the "start the self-assessment" button of a notification."""
+    if not args or await _period_of_button(turn, args[0]) is None:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    return await assess(turn, [])
+
+
+async def answer_rsvp(turn: Turn, args: list[str]) -> Outcome:
+    """Button rsvp:<period>:y|n from a meeting notice."""
+    _ = turn._
+    assert turn.member is not None
+    period = await _period_of_button(turn, args[0]) if len(args) == 2 else None
+    if period is None or args[1] not in {"y", "n"} or period.meeting_at is None:
+        return Outcome(notice=_("This button is no longer valid."))
+    if period.meeting_at <= turn.now:
+        return Outcome(notice=_("This meeting has already started."))
+    if args[1] == "y":
+        await meetings.rsvp(turn.session, turn.member, period, True, None, turn.now)
+        turn.member.pending_input = None
+        text = _("Noted: you will attend. Thank you!")
+        return Outcome([Reply(text)], notice=text)
+    turn.member.pending_input = f"{REASON_INPUT}{period.id}"
+    return Outcome([Reply(_("Please write the reason for your absence:"))])
+
+
+async def absence_reason(turn: Turn, text: str) -> Outcome:
+    """Typed text after "I cannot attend": the reason."""
+    assert turn.member is not None and turn.member.pending_input is not None
+    period = await _period_of_button(turn, turn.member.pending_input.removeprefix(REASON_INPUT))
+    turn.member.pending_input = None
+    if period is None:
+        return Outcome([Reply(turn._("This button is no longer valid."))])
+    await meetings.rsvp(turn.session, turn.member, period, False, text, turn.now)
+    return Outcome(
+        [Reply(turn._("Noted: you will be absent. Reason: {reason}").format(reason=text))]
+    )
+
+
+async def rsvps(turn: Turn, args: list[str]) -> Outcome:
+    """/rsvps: who will attend the meeting, who will not (and why), who has not said."""
+    _ = turn._
+    assert turn.member is not None
+    period = await assessment_store.current_period(turn.session, turn.member.org_id, turn.now)
+    if period is None or period.meeting_at is None:
+        return Outcome([Reply(_("No meeting is set. Set one with /meeting."))])
+    lines = [notices.meeting_text(turn.t, period), ""]
+    rows = await meetings.rsvps_of(turn.session, period)
+    coming = sum(1 for _m, r in rows if r is not None and r.attending)
+    lines.append(_("Will attend: {coming} of {count}").format(coming=coming, count=len(rows)))
+    for member, answer in rows:
+        if answer is None:
+            lines.append(f"⬜ {member.full_name} — " + _("no answer yet"))
+        elif answer.attending:
+            lines.append(f"✅ {member.full_name}")
+        else:
+            lines.append(f"❌ {member.full_name} — {answer.reason or ''}")
+    return Outcome([Reply("\n".join(lines))])
+
+
+async def remind(turn: Turn, args: list[str]) -> Outcome:
+    """/remind: nudge everyone who has not submitted (at most once an hour each)."""
+    _ = turn._
+    assert turn.member is not None
+    period = await assessment_store.current_period(turn.session, turn.member.org_id, turn.now)
+    if period is None or period.deadline_at <= turn.now:
+        return Outcome([Reply(_("No self-assessment is open. Open one with /open."))])
+    queued, held = await meetings.manual_nudge(turn.session, period, turn.now)
+    text = _("Reminder sent to {queued} members.").format(queued=queued)
+    if held:
+        text += " " + _("{held} were reminded less than an hour ago and were left alone.").format(
+            held=held
+        )
+    return Outcome([Reply(text)])
+
+
+async def settings(turn: Turn, args: list[str]) -> Outcome:
+    """/settings: mute or unmute the reminders that are not essential."""
+    _ = turn._
+    assert turn.member is not None
+    muted = turn.member.muted
+    state = (
+        _("Reminders about the self-assessment deadline are off.")
+        if muted
+        else _("Reminders about the self-assessment deadline are on.")
+    )
+    label = "🔔 " + _("Turn them on") if muted else "🔕 " + _("Turn them off")
+    note = _("Meeting notices are always sent.")
+    button = Button(label, f"mute:{'0' if muted else '1'}")
+    edit = turn.event.callback_data is not None
+    return Outcome([Reply(state + "\n" + note, [[button]], edit=edit)])
+
+
+async def set_mute(turn: Turn, args: list[str]) -> Outcome:
+    """Button mute:1|0."""
+    assert turn.member is not None
+    if args not in (["0"], ["1"]):
+        return Outcome(notice=turn._("This button is no longer valid."))
+    turn.member.muted = args == ["1"]
+    return await settings(turn, [])
+
+
+def wants_reason(turn: Turn) -> bool:
+    member = turn.member
+    return member is not None and (member.pending_input or "").startswith(REASON_INPUT)
+

@@ -1,0 +1,99 @@
+"""How each scheduled notification reads, in the recipient's language."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.chat import Button, Reply
+from bot.i18n import Translator
+from bot.notify import Notice
+from bot.planner import Kind
+from handlers import views
+from storage.models import Member, MemberStatus, Period
+
+
+def start_button(t: Translator, period: Period) -> list[Button]:
+    return [Button("📝 " + t.gettext("Start the self-assessment"), f"go:{period.id}")]
+
+
+def rsvp_buttons(t: Translator, period: Period) -> list[list[Button]]:
+    return [
+        [Button("✅ " + t.gettext("I will attend"), f"rsvp:{period.id}:y")],
+        [Button("❌ " + t.gettext("I cannot attend (give a reason)"), f"rsvp:{period.id}:n")],
+    ]
+
+
+def meeting_text(t: Translator, period: Period) -> str:
+    """Date, time, place and agenda of the month's meeting."""
+    _ = t.gettext
+    assert period.meeting_at is not None
+    title = (
+        _("Thematic cell meeting {month}/{year}")
+        if period.thematic
+        else _("Cell meeting {month}/{year}")
+    )
+    lines = [
+        "📅 " + title.format(month=period.month, year=period.year),
+        _("When: {day}, {time}").format(
+            day=t.day(period.meeting_at), time=t.time(period.meeting_at)
+        ),
+    ]
+    if period.place:
+        lines.append(_("Where: {place}").format(place=period.place))
+    if period.agenda:
+        lines.append(_("Agenda and documents: {agenda}").format(agenda=period.agenda))
+    return "\n".join(lines)
+
+
+def _deadline_line(t: Translator, period: Period) -> str:
+    return t.gettext(
+        "Your self-assessment for {month}/{year} is not finished yet (deadline {deadline})."
+    ).format(month=period.month, year=period.year, deadline=t.when(period.deadline_at))
+
+
+async def render(session: AsyncSession, notice: Notice) -> Reply:
+    member, period, cell = notice.member, notice.period, notice.cell
+    t = Translator(member.locale or cell.locale, cell.timezone)
+    _ = t.gettext
+    kind = notice.notification.kind
+    needs_assessment = member.status != MemberStatus.EXEMPT and not notice.submitted
+    if kind == Kind.WINDOW_OPEN:
+        text = _("The self-assessment for {month}/{year} is open. Deadline: {deadline}.").format(
+            month=period.month, year=period.year, deadline=t.when(period.deadline_at)
+        )
+        if period.meeting_at is not None:
+            text += "\n\n" + meeting_text(t, period)
+        return Reply(text, [start_button(t, period)])
+    if kind in {Kind.MEETING_REMINDER, Kind.MEETING_NOTICE}:
+        heading = (
+            _("The meeting time has been set or changed.")
+            if kind == Kind.MEETING_NOTICE
+            else _("Reminder:")
+        )
+        text = heading + "\n" + meeting_text(t, period)
+        buttons = rsvp_buttons(t, period)
+        if needs_assessment and not member.muted:
+            text += "\n\n" + _deadline_line(t, period)
+            buttons.append(start_button(t, period))
+        return Reply(text, buttons)
+    if kind in {Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE}:
+        return Reply("⏰ " + _deadline_line(t, period), [start_button(t, period)])
+    if kind == Kind.MISSING_REPORT:
+        body = await views.progress_text(session, period, t, only_missing=True)
+        return Reply(_("Not submitted yet, shortly before the deadline:") + "\n" + body)
+    if kind == Kind.SUMMARY_PREVIEW:
+        body = await views.progress_text(session, period, t)
+        return Reply(_("Preview before the meeting:") + "\n" + body)
+    if kind == Kind.SUMMARY:
+        body = await views.progress_text(session, period, t)
+        return Reply(_("The self-assessment is closed. Result:") + "\n" + body)
+    if kind == Kind.MEMBER_UNREACHABLE:
+        subject = await session.get(Member, int(notice.notification.offset_key.lstrip("m")))
+        name = subject.full_name if subject else "?"
+        return Reply(
+            _(
+                "chibo can no longer write to {name}: they blocked the bot or closed their "
+                "account. Please reach them another way."
+            ).format(name=name)
+        )
+    raise ValueError(f"unknown notification kind {kind!r}")

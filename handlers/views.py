@@ -1,0 +1,52 @@
+"""Texts shown in more than one place: the secretary's progress list."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import assessment, periods
+from bot.i18n import N_, Translator
+from bot.periods import Progress
+from storage.models import Period
+
+PROGRESS_LABELS = {
+    Progress.SUBMITTED: N_("submitted"),
+    Progress.IN_PROGRESS: N_("in progress"),
+    Progress.NOT_STARTED: N_("not started"),
+    Progress.EXCUSED_EXEMPT: N_("excused (exempt from activities)"),
+    Progress.EXCUSED_JOINED_LATE: N_("excused (joined after the window opened)"),
+}
+PROGRESS_MARKS = {
+    Progress.SUBMITTED: "✅",
+    Progress.IN_PROGRESS: "✏️",
+    Progress.NOT_STARTED: "⬜",
+    Progress.EXCUSED_EXEMPT: "➖",
+    Progress.EXCUSED_JOINED_LATE: "➖",
+}
+EXCUSED = frozenset({Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE})
+
+
+async def progress_text(
+    session: AsyncSession, period: Period, t: Translator, *, only_missing: bool = False
+) -> str:
+    """Completion of the period, then one line per member (or only those still missing)."""
+    _ = t.gettext
+    rows = await periods.cell_progress(session, period)
+    total = len((await assessment.questionnaire(session, period.framework_id)).questions)
+    counted = [r for r in rows if r.progress not in EXCUSED]
+    done = sum(r.progress is Progress.SUBMITTED for r in counted)
+    lines = [
+        _("Self-assessment {month}/{year}, deadline {deadline}").format(
+            month=period.month, year=period.year, deadline=t.when(period.deadline_at)
+        ),
+        _("Submitted: {done} of {count}").format(done=done, count=len(counted)),
+        "",
+    ]
+    for row in rows:
+        if only_missing and row.progress not in {Progress.NOT_STARTED, Progress.IN_PROGRESS}:
+            continue
+        label = _(PROGRESS_LABELS[row.progress])
+        if row.progress is Progress.IN_PROGRESS:
+            label += f" ({row.answered}/{total})"
+        lines.append(f"{PROGRESS_MARKS[row.progress]} {row.member.full_name} — {label}")
+    return "\n".join(lines)

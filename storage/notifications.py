@@ -1,0 +1,120 @@
+"""The notification outbox: plan rows idempotently, claim due rows safely across processes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.assessments import _insert
+from storage.models import Notification, NotificationStatus
+
+Status = NotificationStatus
+
+
+async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert planned notifications; rows whose natural key exists are left as they are."""
+    if not rows:
+        return
+    statement = (
+        _insert(session, Notification)
+        .values(list(rows))
+        .on_conflict_do_nothing(
+            index_elements=["member_id", "period_id", "kind", "offset_key", "version"]
+        )
+    )
+    await session.execute(statement)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, worker: str, limit: int, lease: timedelta
+) -> list[Notification]:
+    """Mark up to `limit` due rows as being sent by `worker`; other processes skip them.
+
+    PostgreSQL locks the chosen rows with FOR UPDATE SKIP LOCKED, so concurrent
+    workers claim disjoint rows; SQLite has a single writer, which is enough.
+    """
+    due = (
+        select(Notification.id)
+        .where(Notification.status == Status.PENDING, Notification.due_at <= now)
+        .order_by(Notification.due_at, Notification.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(due))
+    if not ids:
+        return []
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.status == Status.PENDING)
+        .values(status=Status.SENDING, claimed_by=worker, claimed_until=now + lease)
+    )
+    claimed = select(Notification).where(
+        Notification.id.in_(ids),
+        Notification.status == Status.SENDING,
+        Notification.claimed_by == worker,
+    )
+    return list(await session.scalars(claimed.order_by(Notification.due_at, Notification.id)))
+
+
+async def abandon_stale_claims(session: AsyncSession, now: datetime) -> int:
+    """Rows claimed by a process that died: outcome unknown, so never sent again."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.status == Status.SENDING, Notification.claimed_until < now)
+        .values(status=Status.UNKNOWN, error="the sending process stopped mid-send")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def finish(
+    session: AsyncSession,
+    notification_id: int,
+    status: NotificationStatus,
+    now: datetime,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "error": error, "claimed_until": None}
+    if status is Status.SENT:
+        values["sent_at"] = now
+    if retry_at is not None:
+        values |= {"status": Status.PENDING, "due_at": retry_at}
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(attempts=Notification.attempts + 1, **values)
+    )
+
+
+async def void_pending(session: AsyncSession, period_id: int, before_version: int) -> None:
+    """The meeting moved: pending rows of older schedule versions are never sent."""
+    await session.execute(
+        update(Notification)
+        .where(
+            and_(
+                Notification.period_id == period_id,
+                Notification.version < before_version,
+                Notification.status == Status.PENDING,
+            )
+        )
+        .values(status=Status.VOID)
+    )
+
+
+async def recent_of_kind(
+    session: AsyncSession, member_id: int, kinds: Sequence[str], since: datetime
+) -> bool:
+    """Was a notification of these kinds sent or planned for this member since a moment?"""
+    query = select(Notification.id).where(
+        Notification.member_id == member_id,
+        Notification.kind.in_(kinds),
+        Notification.due_at >= since,
+        Notification.status.in_([Status.PENDING, Status.SENDING, Status.SENT]),
+    )
+    return (await session.scalar(query.limit(1))) is not None

@@ -1,0 +1,319 @@
+"""Planning and dispatching notifications, with an injected clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+import handlers
+from bot import membership
+from bot.chat import ChatEvent, Reply
+from bot.config import load_settings
+from bot.meetings import set_rule
+from bot.notify import Delivery, Dispatcher, SendResult
+from bot.planner import Kind, plan_all
+from bot.runtime import Runtime
+from bot.setup import create_cell
+from handlers import notices
+from storage import orgs
+from storage.db import Database
+from storage.models import (
+    Member,
+    MemberStatus,
+    Notification,
+    NotificationStatus,
+    Organization,
+    OrgKind,
+    Role,
+)
+from tests.conftest import FakeClock
+
+HCM = "Asia/Ho_Chi_Minh"
+# "day 5 19:30" in Ho Chi Minh City: the December 2026 meeting is 5 Dec 12:30 UTC,
+# the window opens 28 Nov 07:00 local = 00:00 UTC, reminders 3d / 1d / 2h before.
+MEETING = datetime(2026, 12, 5, 12, 30, tzinfo=UTC)
+WINDOW_OPENS = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeSender:
+    """Records deliveries; chats listed in `blocked` answer like Telegram's 403."""
+
+    channel: str = "telegram"
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    flaky: dict[str, int] = field(default_factory=dict)  # chat → failures before success
+
+    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        await asyncio.sleep(0)
+        if chat_id in self.blocked:
+            return SendResult(Delivery.UNREACHABLE, error="Forbidden: bot was blocked by the user")
+        if self.flaky.get(chat_id, 0) > 0:
+            self.flaky[chat_id] -= 1
+            return SendResult(Delivery.RETRY, retry_after=3, error="Too Many Requests")
+        self.sent.append((chat_id, reply.text))
+        return SendResult(Delivery.SENT)
+
+    def to(self, chat_id: str) -> list[str]:
+        return [text for chat, text in self.sent if chat == chat_id]
+
+
+@dataclass
+class Cell:
+    runtime: Runtime
+    clock: FakeClock
+    sender: FakeSender
+    dispatcher: Dispatcher
+
+    async def tick(self) -> None:
+        async with self.runtime.db.session() as session:
+            await plan_all(session, self.clock())
+        await self.dispatcher.run_once()
+
+    async def say(self, user: str, text: str | None = None, data: str | None = None) -> str:
+        event = ChatEvent("telegram", user, user, f"User {user}", "vi", text, data)
+        outcome = await handlers.handle(self.runtime, event)
+        return "\n".join(r.text for r in outcome.replies) + (outcome.notice or "")
+
+
+async def join(runtime: Runtime, cell: Organization, user: str, role: Role = Role.MEMBER) -> None:
+    async with runtime.db.session() as session:
+        code, _ = await membership.create_invite(
+            session, cell, role, now=runtime.clock(), valid_for=timedelta(days=1)
+        )
+    await handlers.handle(
+        runtime, ChatEvent("telegram", user, user, f"User {user}", "vi", f"/start {code}")
+    )
+
+
+@pytest.fixture
+async def cell(db: Database) -> AsyncIterator[Cell]:
+    clock = FakeClock(WINDOW_OPENS - timedelta(days=2))
+    settings = load_settings(database_url=db.url, _env_file=None)
+    runtime = Runtime(settings, db, clock=clock)
+    async with db.session() as session:
+        committee = await orgs.create(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+        org = await create_cell(
+            session, "Chi bộ khu Biểu Nghi", committee, timezone=HCM, locale="vi"
+        )
+        await set_rule(session, org, "ngày 5 19:30", clock())
+    await join(runtime, org, "1", Role.SECRETARY)
+    for user in ("2", "3", "4"):
+        await join(runtime, org, user)
+    async with db.session() as session:
+        await session.execute(
+            update(Member).where(Member.full_name == "User 4").values(status=MemberStatus.EXEMPT)
+        )
+    sender = FakeSender()
+    dispatcher = Dispatcher(db, sender, render=notices.render, clock=clock)
+    yield Cell(runtime, clock, sender, dispatcher)
+
+
+async def statuses(db: Database, kind: str) -> dict[str, int]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Notification.status, func.count())
+            .where(Notification.kind == kind)
+            .group_by(Notification.status)
+        )
+        return {status: count for status, count in rows.all()}
+
+
+async def test_nothing_before_the_window_opens(cell: Cell) -> None:
+    await cell.tick()
+    assert cell.sender.sent == []
+
+
+async def test_window_opens_once_for_members_who_must_answer(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    await cell.tick()
+    opened = [
+        chat for chat, text in cell.sender.sent if "Đã mở đợt tự đánh giá tháng 12/2026" in text
+    ]
+    assert sorted(opened) == ["1", "2", "3"]  # the exempt member 4 is not asked
+    assert "Hạn chót: 19:30 ngày 5/12/2026" in cell.sender.to("2")[0]
+    assert "Thời gian: 19:30, Thứ Bảy, 5 tháng 12, 2026" in cell.sender.to("2")[0]
+
+
+async def test_reminders_reach_everyone_and_carry_the_nudge(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    await cell.say("2", "/assess")
+    for _ in range(16):  # member 2 submits everything
+        text = await cell.say("2", "/assess")
+        if "Xem lại" in text:
+            break
+    cell.sender.sent.clear()
+    cell.clock.now = MEETING - timedelta(days=3) + timedelta(seconds=5)
+    await cell.tick()
+    reminded = {chat for chat, text in cell.sender.sent if "Nhắc lịch" in text}
+    assert reminded == {"1", "2", "3", "4"}  # exempt members are told of the meeting too
+    assert "chưa hoàn thành bản tự đánh giá" in cell.sender.to("3")[0]
+    assert "chưa hoàn thành" not in cell.sender.to("4")[0]
+    assert len(cell.sender.to("3")) == 1  # the nudge rides on the reminder: one message
+
+
+async def test_restart_sends_what_is_still_useful_and_drops_the_rest(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    cell.sender.sent.clear()
+    # the bot was down from before the 1-day reminder until after the 2-hour one
+    cell.clock.now = MEETING - timedelta(hours=1)
+    await cell.tick()
+    texts = cell.sender.to("2")
+    assert len([t for t in texts if "Nhắc lịch" in t]) == 1  # only the latest of those missed
+    cell.sender.sent.clear()
+    await cell.tick()
+    assert cell.sender.sent == []  # never twice
+    cell.clock.now = MEETING + timedelta(minutes=5)
+    await cell.tick()
+    assert not any("Nhắc lịch" in t for _c, t in cell.sender.sent)
+
+
+async def test_reminder_after_the_meeting_started_is_dropped(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    cell.clock.now = MEETING + timedelta(minutes=1)  # down across every reminder
+    cell.sender.sent.clear()
+    await cell.tick()
+    assert not any("Nhắc lịch" in t for _c, t in cell.sender.sent)
+    assert (await statuses(cell.runtime.db, Kind.MEETING_REMINDER)).get("dropped") == 12
+
+
+async def test_moved_meeting_voids_old_reminders_and_tells_everyone(cell: Cell) -> None:
+    cell.clock.now = MEETING - timedelta(days=3) + timedelta(minutes=1)
+    await cell.tick()  # window open + 3-day reminder sent
+    cell.sender.sent.clear()
+    moved = await cell.say(
+        "1", "/meeting 2026-12-04 08:00 | Nhà văn hóa khu 3 | Nghị quyết tháng 12"
+    )
+    assert "đang báo cho tất cả 4 đảng viên" in moved
+    await cell.tick()
+    notices_sent = [c for c, t in cell.sender.sent if "vừa được đặt hoặc thay đổi" in t]
+    assert sorted(notices_sent) == ["1", "2", "3", "4"]
+    assert "Địa điểm: Nhà văn hóa khu 3" in cell.sender.to("2")[0]
+    assert len(cell.sender.to("2")) == 1  # the new 3-day reminder's time had passed: not sent late
+    cell.sender.sent.clear()
+    cell.clock.now = datetime(2026, 12, 3, 1, 0, tzinfo=UTC) + timedelta(seconds=1)  # 1 day before
+    await cell.tick()
+    assert len([c for c, t in cell.sender.sent if "Nhắc lịch" in t]) == 4
+    cell.clock.now = MEETING - timedelta(days=1) + timedelta(seconds=1)  # the old 1-day time
+    cell.sender.sent.clear()
+    await cell.tick()
+    assert not any("Nhắc lịch" in t for _c, t in cell.sender.sent)
+
+
+async def test_blocked_member_is_marked_once_and_the_secretary_told(cell: Cell) -> None:
+    cell.sender.blocked.add("3")
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    await cell.tick()  # the notice to the secretary goes out
+    told = [t for t in cell.sender.to("1") if "không còn nhắn được cho đồng chí User 3" in t]
+    assert len(told) == 1
+    cell.clock.now = MEETING - timedelta(days=3) + timedelta(seconds=1)
+    await cell.tick()
+    await cell.tick()
+    assert len([t for t in cell.sender.to("1") if "không còn nhắn được" in t]) == 1
+    async with cell.runtime.db.session() as session:
+        reachable = await session.scalar(
+            select(Member.reachable).where(Member.full_name == "User 3")
+        )
+    assert reachable is False
+
+
+async def test_flood_control_is_retried_later(cell: Cell) -> None:
+    cell.sender.flaky["2"] = 1
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    assert cell.sender.to("2") == []
+    cell.clock.now += timedelta(seconds=2)
+    await cell.tick()
+    assert cell.sender.to("2") == []  # retry_after 3 s not yet over
+    cell.clock.now += timedelta(seconds=4)
+    await cell.tick()
+    assert len(cell.sender.to("2")) == 1
+
+
+async def test_a_send_cut_short_by_a_crash_is_never_repeated(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    async with cell.runtime.db.session() as session:
+        await plan_all(session, cell.clock())
+        await session.execute(
+            update(Notification).values(
+                status=NotificationStatus.SENDING,
+                claimed_until=cell.clock.now + timedelta(minutes=1),
+            )
+        )
+    cell.clock.now += timedelta(minutes=5)  # the claiming process never came back
+    await cell.dispatcher.run_once()
+    assert cell.sender.sent == []
+    assert (await statuses(cell.runtime.db, Kind.WINDOW_OPEN)) == {"unknown": 3}
+
+
+async def test_manual_nudge_at_most_hourly_and_not_to_those_done(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    cell.sender.sent.clear()
+    assert "Đã nhắc 3 đảng viên" in await cell.say("1", "/remind")
+    await cell.tick()
+    assert sorted(c for c, t in cell.sender.sent if "⏰" in t) == ["1", "2", "3"]
+    cell.clock.now += timedelta(minutes=30)
+    again = await cell.say("1", "/remind")
+    assert "Đã nhắc 0 đảng viên" in again and "3 đồng chí vừa được nhắc" in again
+    cell.clock.now += timedelta(minutes=31)
+    assert "Đã nhắc 3 đảng viên" in await cell.say("1", "/remind")
+    assert "Chỉ bí thư" in await cell.say("2", "/remind")
+
+
+async def test_muted_members_get_meeting_notices_but_no_nudges(cell: Cell) -> None:
+    assert "Đang bật nhắc nhở" in await cell.say("2", "/settings")
+    assert "Đã tắt" in await cell.say("2", data="mute:1")
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    await cell.say("1", "/remind")
+    cell.clock.now = MEETING - timedelta(days=3) + timedelta(seconds=1)
+    await cell.tick()
+    texts = cell.sender.to("2")
+    assert not any("⏰" in t for t in texts)
+    reminder = next(t for t in texts if "Nhắc lịch" in t)
+    assert "chưa hoàn thành" not in reminder
+
+
+async def test_rsvp_with_reason_and_the_secretary_list(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    async with cell.runtime.db.session() as session:
+        period_id = await session.scalar(select(Notification.period_id).limit(1))
+    assert "sẽ dự" in await cell.say("2", data=f"rsvp:{period_id}:y")
+    assert "lý do vắng" in await cell.say("3", data=f"rsvp:{period_id}:n")
+    assert "Lý do: Đi công tác Hà Nội" in await cell.say("3", "Đi công tác Hà Nội")
+    listing = await cell.say("1", "/rsvps")
+    assert "Sẽ dự: 1/4" in listing
+    assert "❌ User 3 — Đi công tác Hà Nội" in listing and "⬜ User 4 — chưa trả lời" in listing
+    forged = await cell.say("2", data=f"rsvp:{period_id + 999}:y")
+    assert "không còn hiệu lực" in forged
+    cell.clock.now = MEETING + timedelta(minutes=1)
+    assert "đã bắt đầu" in await cell.say("2", data=f"rsvp:{period_id}:n")
+
+
+async def test_last_nudge_tells_the_secretary_who_is_missing(cell: Cell) -> None:
+    cell.clock.now = MEETING - timedelta(hours=2) + timedelta(seconds=1)
+    await cell.tick()
+    report = next(t for t in cell.sender.to("1") if "chưa gửi bản tự đánh giá" in t)
+    assert "User 2" in report and "User 4" not in report
+
+
+async def test_skipped_month_sends_nothing(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    assert "không sinh hoạt" in await cell.say("1", "/meeting skip")
+    cell.sender.sent.clear()
+    cell.clock.now = MEETING - timedelta(days=1) + timedelta(seconds=1)
+    await cell.tick()
+    assert not any("Nhắc lịch" in t for _c, t in cell.sender.sent)

@@ -828,14 +828,14 @@ def _verdict(ok: bool) -> str:
 def print_summary(results: list[Result], echo: Result | None) -> None:
     print("\n== summary ==")
     header = (
-        f"{'bot':<30} {'answers/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'bot':<34} {'answers/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
         f"{'peak MB':>8} {'CPU ms/upd':>10} {'failed':>6}"
     )
     print(header)
     for r in [*results, *([echo] if echo else [])]:
         cpu = 1000 * r.cpu_s / r.updates if r.updates else float("nan")
         print(
-            f"{r.name:<30} {r.throughput:>9.1f} {r.p(50):>8.0f} {r.p(95):>8.0f} "
+            f"{r.name:<34} {r.throughput:>9.1f} {r.p(50):>8.0f} {r.p(95):>8.0f} "
             f"{max(r.answer_ms, default=float('nan')):>8.0f} {r.peak_mb:>8.1f} "
             f"{cpu:>10.1f} {len(r.failed):>6}"
         )

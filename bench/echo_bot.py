@@ -1,7 +1,8 @@
 """A bare python-telegram-bot bot: the baseline of the assessment throughput benchmark.
 
 It is built like chibo's ``bot/channels/telegram.py`` builds its Application (same
-token/base URL/file URL, ``AIORateLimiter(max_retries=3)``, one MessageHandler for
+token/base URL/file URL, ``AIORateLimiter(overall_max_rate=TELEGRAM_RATE_LIMIT or 30,
+max_retries=3)``, one MessageHandler for
 private non-edited messages, one CallbackQueryHandler, an error handler, long polling
 with ``allowed_updates=["message", "callback_query"]``, sequential update processing
 as PTB's default), but does no work of its own: no database, no state. It plays the
@@ -17,6 +18,9 @@ Run (the benchmark does this)::
 
     TELEGRAM_BOT_TOKEN=123:ABC TELEGRAM_API_URL=http://127.0.0.1:PORT/bot \
         python bench/echo_bot.py
+
+``BENCH_NO_RATE_LIMIT=1`` and ``BENCH_CONCURRENT_UPDATES=N`` change it the same way
+``bench/chibo_variant.py`` changes chibo, for the benchmark's what-if runs.
 """
 
 from __future__ import annotations
@@ -135,9 +139,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(  # type: ignore[type-arg]
-    token: str, api_url: str, *, rate_limits: bool = True, concurrent_updates: int = 1
+    token: str,
+    api_url: str,
+    *,
+    rate: float = 30,
+    rate_limits: bool = True,
+    concurrent_updates: int = 1,
 ) -> Application:
-    """The Application, built with the same builder calls as chibo's.
+    """The Application, built with the same builder calls as chibo's (``rate``: chibo's
+    TELEGRAM_RATE_LIMIT, the AIORateLimiter's overall requests per second).
 
     For what-if runs only (``bench/chibo_variant.py`` does the same to chibo):
     ``rate_limits=False`` (env ``BENCH_NO_RATE_LIMIT=1``) keeps the AIORateLimiter but
@@ -145,7 +155,7 @@ def build_application(  # type: ignore[type-arg]
     ``BENCH_CONCURRENT_UPDATES``) lets PTB process that many updates at once.
     """
     limiter = (
-        AIORateLimiter(max_retries=3)
+        AIORateLimiter(overall_max_rate=rate, max_retries=3)
         if rate_limits
         else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
     )
@@ -174,6 +184,7 @@ def main() -> None:
     app = build_application(
         os.environ["TELEGRAM_BOT_TOKEN"],
         os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org/bot"),
+        rate=float(os.environ.get("TELEGRAM_RATE_LIMIT") or 30),
         rate_limits=os.environ.get("BENCH_NO_RATE_LIMIT", "") not in ("1", "true", "yes"),
         concurrent_updates=max(1, int(os.environ.get("BENCH_CONCURRENT_UPDATES") or 1)),
     )

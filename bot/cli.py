@@ -208,6 +208,74 @@ def cell_create(
     click.echo("\n".join(with_db(settings, work)))
 
 
+def parse_offsets(text: str) -> list[int]:
+    """ "3d,1d,2h,30m" → minutes, largest first."""
+    units = {"d": 1440, "h": 60, "m": 1}
+    minutes = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part[-1:] not in units or not part[:-1].isdigit() or int(part[:-1]) <= 0:
+            raise click.BadParameter(f"{part!r}: use e.g. 3d, 2h or 30m")
+        minutes.append(int(part[:-1]) * units[part[-1]])
+    return sorted(set(minutes), reverse=True)
+
+
+@cell.command("schedule")
+@click.argument("cell_ref")
+@click.option(
+    "--rule", required=True, help='Monthly meeting, e.g. "ngày 3 19:30", "first fri 14:00".'
+)
+@click.option("--reminders", default="3d,1d,2h", show_default=True, help="Before the meeting.")
+@click.option("--window-days", default=7, show_default=True, type=click.IntRange(1, 27))
+@click.option(
+    "--deadline-offset",
+    default="0",
+    show_default=True,
+    help="Deadline after the meeting's start, e.g. 2d; 0 = at the meeting.",
+)
+@click.option("--place", default=None, help="Usual meeting place.")
+def cell_schedule(
+    cell_ref: str,
+    rule: str,
+    reminders: str,
+    window_days: int,
+    deadline_offset: str,
+    place: str | None,
+) -> None:
+    """Set a cell's monthly meeting rule and reminder offsets."""
+    from bot.calendar import MeetingRule, ScheduleSettings
+    from storage.models import CellSchedule
+
+    try:
+        parsed = MeetingRule.parse(rule)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule") from None
+    offsets = parse_offsets(reminders)
+    deadline = 0 if deadline_offset.strip() == "0" else parse_offsets(deadline_offset)[0]
+    try:
+        ScheduleSettings(
+            window_opens_days_before=window_days,
+            reminder_offsets=tuple(timedelta(minutes=m) for m in offsets),
+            deadline_offset=timedelta(minutes=deadline),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            schedule = await session.get(CellSchedule, org.id) or CellSchedule(cell_id=org.id)
+            schedule.rule = parsed.to_text()
+            schedule.reminder_offsets = offsets
+            schedule.window_opens_days_before = window_days
+            schedule.deadline_offset_minutes = deadline
+            schedule.place = place or schedule.place
+            schedule.updated_at = utc_now()
+            session.add(schedule)
+            return f"{org.name}: meetings {parsed.to_text()}, reminders {reminders} before"
+
+    click.echo(with_db(settings_or_exit(), work))
+
+
 @cell.command("list")
 def cell_list() -> None:
     """List committees and cells as a tree."""

@@ -30,6 +30,8 @@ from storage.models import (
     Assessment,
     AssessmentState,
     ChatIdentity,
+    Excusal,
+    ExcusalStatus,
     Member,
     MemberStatus,
     Notification,
@@ -185,6 +187,13 @@ class Dispatcher:
                 )
             )
         }
+        excused = set(
+            await session.scalars(
+                select(Excusal.member_id).where(
+                    Excusal.period_id.in_(period_ids), Excusal.status == ExcusalStatus.APPROVED
+                )
+            )
+        )
         submitted = set(
             await session.scalars(
                 select(Assessment.member_id).where(
@@ -197,14 +206,15 @@ class Dispatcher:
         for job in jobs:
             n = job.notification
             member, period = members[n.member_id], periods[n.period_id]
-            job.status = _decide(n, member, n.member_id in submitted, now)
+            done = n.member_id in submitted or n.member_id in excused
+            job.status = _decide(n, member, done, now)
             if job.status is None and n.id not in latest:
                 job.status = Status.SKIPPED  # a later reminder of the same kind goes instead
             job.chat_id = chats.get(member.id)
             if job.status is None and job.chat_id is None:
                 job.status = Status.SKIPPED  # no account on this channel
             if job.status is None:
-                notice = Notice(n, member, cells[period.cell_id], period, member.id in submitted)
+                notice = Notice(n, member, cells[period.cell_id], period, done)
                 job.reply = await self.render(session, notice)
 
     async def _record(self, session: AsyncSession, jobs: list[_Job]) -> DispatchStats:

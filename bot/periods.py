@@ -70,6 +70,7 @@ class Progress(StrEnum):
     SUBMITTED = "submitted"
     EXCUSED_EXEMPT = "excused_exempt"
     EXCUSED_JOINED_LATE = "excused_joined_late"
+    EXCUSED_BY_SECRETARY = "excused_by_secretary"
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,16 @@ class MemberProgress:
     answered: int
 
 
-def classify(member: Member, period: Period, state: str | None) -> Progress:
-    """The documented rule: exempt members are excused; so are members who joined after
-    the window opened, unless they submit anyway."""
+def classify(member: Member, period: Period, state: str | None, excused: bool = False) -> Progress:
+    """The documented rule: exempt members are excused; so are members the secretary
+    excused for the month, and members who joined after the window opened, unless
+    they submit anyway."""
     if state == AssessmentState.SUBMITTED:
         return Progress.SUBMITTED
     if member.status == MemberStatus.EXEMPT:
         return Progress.EXCUSED_EXEMPT
+    if excused:
+        return Progress.EXCUSED_BY_SECRETARY
     if state == AssessmentState.DRAFT:
         return Progress.IN_PROGRESS
     if member.joined_at is not None and member.joined_at > period.opens_at:
@@ -94,8 +98,13 @@ def classify(member: Member, period: Period, state: str | None) -> Progress:
 
 
 async def cell_progress(session: AsyncSession, period: Period) -> list[MemberProgress]:
+    from bot.attendance import excused_ids
+
     rows = await store.progress_of_cell(session, period.id, period.cell_id)
+    excused = await excused_ids(session, period.id)
     return [
-        MemberProgress(member, classify(member, period, a.state if a else None), answered)
+        MemberProgress(
+            member, classify(member, period, a.state if a else None, member.id in excused), answered
+        )
         for member, a, answered in rows
     ]

@@ -52,12 +52,19 @@ class Kind:
     SUMMARY_PREVIEW = "summary_preview"
     SUMMARY = "summary"
     MEMBER_UNREACHABLE = "member_unreachable"
+    EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
 
 
 # kinds sent once per period whatever happens to the meeting
 ONCE_PER_PERIOD = frozenset({Kind.WINDOW_OPEN, Kind.SUMMARY})
 TO_SECRETARIES = frozenset(
-    {Kind.MISSING_REPORT, Kind.SUMMARY_PREVIEW, Kind.SUMMARY, Kind.MEMBER_UNREACHABLE}
+    {
+        Kind.MISSING_REPORT,
+        Kind.SUMMARY_PREVIEW,
+        Kind.SUMMARY,
+        Kind.MEMBER_UNREACHABLE,
+        Kind.EXCUSAL_REQUEST,
+    }
 )
 TO_REQUIRED_MEMBERS = frozenset({Kind.WINDOW_OPEN, Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})
 

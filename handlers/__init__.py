@@ -14,7 +14,7 @@ from bot import membership
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.i18n import N_, Translator, normalize_locale
 from bot.runtime import Runtime
-from handlers import assessment, meeting, onboarding, secretary
+from handlers import assessment, attendance, meeting, onboarding, secretary
 from handlers.context import Audience, Handler, Turn
 from storage import members as member_store
 from storage.models import Member
@@ -38,11 +38,13 @@ COMMANDS = (
     Command("status", assessment.status, N_("this month's deadline and your progress"), M),
     Command("language", onboarding.language, N_("change the language"), M),
     Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
+    Command("excuse", attendance.excuse, N_("ask to be excused this month (with a reason)"), M),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
     Command("meeting", meeting.meeting, N_("set, move or skip this month's meeting"), S),
     Command("rsvps", meeting.rsvps, N_("who will attend the meeting"), S),
+    Command("attendance", attendance.record, N_("record who attended the meeting"), S),
     Command("schedule", meeting.schedule, N_("the cell's regular monthly meeting"), S),
     Command("invite", secretary.invite, N_("invite new members"), S),
 )
@@ -53,6 +55,9 @@ BUTTONS: dict[str, tuple[Handler, Audience]] = {
     "go": (meeting.start, M),
     "rsvp": (meeting.answer_rsvp, M),
     "mute": (meeting.set_mute, M),
+    "att": (attendance.toggle, S),
+    "exc": (attendance.toggle_excusal, S),
+    "exa": (attendance.decide, S),
 }
 
 

@@ -208,4 +208,3 @@ async def set_mute(turn: Turn, args: list[str]) -> Outcome:
 def wants_reason(turn: Turn) -> bool:
     member = turn.member
     return member is not None and (member.pending_input or "").startswith(REASON_INPUT)
-

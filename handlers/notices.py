@@ -9,7 +9,7 @@ from bot.i18n import Translator
 from bot.notify import Notice
 from bot.planner import Kind
 from handlers import views
-from storage.models import Member, MemberStatus, Period
+from storage.models import Excusal, Member, MemberStatus, Period
 
 
 def start_button(t: Translator, period: Period) -> list[Button]:
@@ -96,4 +96,24 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
                 "account. Please reach them another way."
             ).format(name=name)
         )
+    if kind == Kind.EXCUSAL_REQUEST:
+        return await _excusal_request(session, notice, t)
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+async def _excusal_request(session: AsyncSession, notice: Notice, t: Translator) -> Reply:
+    _ = t.gettext
+    excusal_id = int(notice.notification.offset_key.lstrip("x").split("-")[0])
+    excusal = await session.get(Excusal, excusal_id)
+    requester = await session.get(Member, excusal.member_id) if excusal else None
+    name = requester.full_name if requester else "?"
+    text = _(
+        "{name} asks to be excused from this month's self-assessment and meeting. Reason: {reason}"
+    ).format(name=name, reason=excusal.reason if excusal else "")
+    buttons = [
+        [
+            Button("✅ " + _("Approve"), f"exa:{excusal_id}:y"),
+            Button("✖ " + _("Decline"), f"exa:{excusal_id}:n"),
+        ]
+    ]
+    return Reply(text, buttons)

@@ -15,6 +15,7 @@ PROGRESS_LABELS = {
     Progress.NOT_STARTED: N_("not started"),
     Progress.EXCUSED_EXEMPT: N_("excused (exempt from activities)"),
     Progress.EXCUSED_JOINED_LATE: N_("excused (joined after the window opened)"),
+    Progress.EXCUSED_BY_SECRETARY: N_("excused for this month"),
 }
 PROGRESS_MARKS = {
     Progress.SUBMITTED: "✅",
@@ -22,8 +23,11 @@ PROGRESS_MARKS = {
     Progress.NOT_STARTED: "⬜",
     Progress.EXCUSED_EXEMPT: "➖",
     Progress.EXCUSED_JOINED_LATE: "➖",
+    Progress.EXCUSED_BY_SECRETARY: "➖",
 }
-EXCUSED = frozenset({Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE})
+EXCUSED = frozenset(
+    {Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE, Progress.EXCUSED_BY_SECRETARY}
+)
 
 
 async def progress_text(

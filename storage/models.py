@@ -418,15 +418,58 @@ class Rsvp(Base):
 
 
 
+class Attendance(Base):
+    """Who was at the month's meeting, as the secretary recorded it."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("period_id", "member_id", name="uq_attendance_period_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    present: Mapped[bool] = mapped_column(Boolean)
+    with_reason: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExcusalStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Excusal(Base):
+    """A member excused for one month (travel, illness): no nudges, not counted as missing."""
+
+    __tablename__ = "excusals"
+    __table_args__ = (UniqueConstraint("period_id", "member_id", name="uq_excusals_period_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=ExcusalStatus.REQUESTED)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
+
 __all__ = [
     "Answer",
     "Assessment",
     "AssessmentState",
+    "Attendance",
     "Base",
     "CellSchedule",
     "ChatIdentity",
     "Criterion",
     "CriterionGroup",
+    "Excusal",
+    "ExcusalStatus",
     "Framework",
     "Invite",
     "JoinAttempt",

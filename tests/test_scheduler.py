@@ -23,6 +23,7 @@ from handlers import notices
 from storage import orgs
 from storage.db import Database
 from storage.models import (
+    Excusal,
     Member,
     MemberStatus,
     Notification,
@@ -317,3 +318,64 @@ async def test_skipped_month_sends_nothing(cell: Cell) -> None:
     cell.clock.now = MEETING - timedelta(days=1) + timedelta(seconds=1)
     await cell.tick()
     assert not any("Nhắc lịch" in t for _c, t in cell.sender.sent)
+
+
+async def period_id(cell: Cell) -> int:
+    async with cell.runtime.db.session() as session:
+        found = await session.scalar(select(Notification.period_id).limit(1))
+    assert found is not None
+    return int(found)
+
+
+async def member_id(cell: Cell, name: str) -> int:
+    async with cell.runtime.db.session() as session:
+        found = await session.scalar(select(Member.id).where(Member.full_name == name))
+    assert found is not None
+    return int(found)
+
+
+async def test_attendance_sheet_prefilled_from_rsvps(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    pid = await period_id(cell)
+    await cell.say("3", data=f"rsvp:{pid}:n")
+    await cell.say("3", "Ốm")
+    sheet = await cell.say("1", "/attendance")
+    assert "Có mặt: 2/3 (67%); vắng có lý do: 1; vắng không lý do: 0." in sheet
+    user2 = await member_id(cell, "User 2")
+    cycled = await cell.say("1", data=f"att:{pid}:{user2}")
+    assert "Có mặt: 1/3 (33%); vắng có lý do: 2" in cycled
+    cycled = await cell.say("1", data=f"att:{pid}:{user2}")
+    assert "vắng có lý do: 1; vắng không lý do: 1." in cycled
+    assert "Chỉ bí thư" in await cell.say("2", data=f"att:{pid}:{user2}")
+    assert "không còn hiệu lực" in await cell.say("1", data=f"att:{pid}:999999")
+
+
+async def test_excused_member_gets_no_nudges_and_is_not_missing(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    pid, user3 = await period_id(cell), await member_id(cell, "User 3")
+    assert "Bấm tên đảng viên" in await cell.say("1", "/excuse")
+    await cell.say("1", data=f"exc:{pid}:{user3}")
+    progress = await cell.say("1", "/progress")
+    assert "➖ User 3 — được miễn tháng này" in progress and "Đã gửi: 0/2" in progress
+    cell.sender.sent.clear()
+    await cell.say("1", "/remind")
+    await cell.tick()
+    assert cell.sender.to("3") == []
+
+
+async def test_member_asks_to_be_excused_and_the_secretary_approves(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    assert "ghi lý do" in await cell.say("2", "/excuse")
+    assert "Đã gửi đề nghị" in await cell.say("2", "/excuse Đi viện cả tháng")
+    cell.sender.sent.clear()
+    await cell.tick()
+    request = next(t for t in cell.sender.to("1") if "xin miễn" in t)
+    assert "Lý do: Đi viện cả tháng" in request
+    async with cell.runtime.db.session() as session:
+        excusal_id = await session.scalar(select(Excusal.id))
+    assert "Chỉ bí thư" in await cell.say("2", data=f"exa:{excusal_id}:y")
+    assert "được miễn tháng này" in await cell.say("1", data=f"exa:{excusal_id}:y")
+    assert "➖ User 2 — được miễn tháng này" in await cell.say("1", "/progress")

@@ -1,0 +1,523 @@
+"""Fan-out benchmark: one nudge to each of N members through the real ``chibo worker``.
+
+    python -m bench.fanout --members 10000 --rate 300 --backend sqlite
+
+Setup (not measured): a fresh database (an SQLite file in a temp dir, or the
+PostgreSQL test database with its ``public`` schema dropped), ``chibo migrate``, a
+committee, a cell and N members (member 0 is the secretary), each with a telegram
+chat identity, inserted in bulk through the storage layer; the secretary opens the
+month and one ``manual_nudge`` row per member is queued (due now, expires in a day),
+as ``/remind`` would, through ``storage.notifications.plan``.
+
+Measured: a fake Bot API (``tests/fakebotapi.py``) that answers 429 beyond
+``--rate`` messages per second, and the real ``chibo worker`` process with
+``TELEGRAM_RATE_LIMIT=--rate``, ``SCHEDULER_INTERVAL_SECONDS=1``, ``LOG_LEVEL=WARNING``.
+From the first ``sendMessage`` to the last: the achieved rate as a fraction of the
+limit (goal >= 0.9), the 429 answers (goal 0), messages per chat (exactly 1 each),
+the worker's peak memory (VmHWM) and the outbox's status counts at the end.
+
+It exits 0 whether the goals pass or not, 1 if the run itself broke (setup failed,
+the worker died, ``--timeout`` passed). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text
+
+from storage.db import Database, create_engine
+from tests.fakebotapi import Call, FakeBotAPI
+from tests.harness import BotProcess, arun_cli, bot_env
+
+POSTGRES_URL = os.environ.get(
+    "CHIBO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+GOAL_RATE_FRACTION = 0.9
+FIRST_CHAT_ID = 5_000_000  # member i writes from Telegram chat FIRST_CHAT_ID + i
+PLAN_CHUNK = 500  # rows per INSERT of the outbox (as bot.planner does)
+OPEN_STATES = ("pending", "sending")
+
+
+class BenchError(Exception):
+    """The run cannot go on: setup failed, the worker died, the database is busy."""
+
+
+# --------------------------------------------------------------------------- processes
+
+_live: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Last resort if the event loop died before the worker was stopped."""
+    for process in list(_live):
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+
+class WorkerProcess(BotProcess):
+    """``chibo worker`` (the harness's BotProcess), remembered for the atexit safety net."""
+
+    def launch(self) -> None:
+        super().launch()
+        assert self.process is not None
+        _live.add(self.process)
+
+
+def proc_status_kb(pid: int, key: str) -> int:
+    """A ``kB`` figure of /proc/PID/status (VmRSS, VmHWM)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- database
+
+
+async def reset_postgres(url: str, wait: float = 60) -> None:
+    """``DROP SCHEMA public CASCADE; CREATE SCHEMA public`` once nobody else is connected."""
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            async with engine.connect() as connection:
+                others = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            if not others:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"{others} other session(s) use the PostgreSQL database (the test suite?); "
+                    "it is shared: run one thing at a time"
+                )
+            print(f"  waiting: {others} other session(s) on the PostgreSQL database", flush=True)
+            await asyncio.sleep(2)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+def chat_id_of(index: int) -> int:
+    return FIRST_CHAT_ID + index
+
+
+async def populate(url: str, members: int, now: datetime) -> int:
+    """Committee, cell, members with telegram identities, an open month, one nudge each.
+
+    Returns the number of nudges queued. The month is marked as planned, so the
+    worker's planner adds no "window open" rows: only the nudges go out.
+    """
+    from bot import periods
+    from bot.planner import Kind
+    from bot.setup import create_cell
+    from storage import notifications as outbox
+    from storage import orgs
+    from storage.models import (
+        ChatIdentity,
+        Member,
+        MemberStatus,
+        NotificationStatus,
+        OrgKind,
+        Role,
+    )
+
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            committee = await orgs.create(session, "Đảng bộ fan-out", OrgKind.COMMITTEE)
+            cell = await create_cell(
+                session, "Chi bộ fan-out", committee, timezone="Asia/Ho_Chi_Minh", locale="vi"
+            )
+            long_ago = now - timedelta(days=30)
+            rows = [
+                {
+                    "org_id": cell.id,
+                    "full_name": f"Đảng viên {i:05d}",
+                    "role": Role.SECRETARY if i == 0 else Role.MEMBER,
+                    "status": MemberStatus.OFFICIAL,
+                    "joined_at": long_ago,
+                    "created_at": long_ago,
+                }
+                for i in range(members)
+            ]
+            result = await session.execute(
+                insert(Member).returning(Member.id, sort_by_parameter_order=True), rows
+            )
+            member_ids = list(result.scalars())
+            await session.execute(
+                insert(ChatIdentity),
+                [
+                    {
+                        "member_id": member_id,
+                        "channel": "telegram",
+                        "external_id": str(chat_id_of(i)),
+                        "created_at": long_ago,
+                    }
+                    for i, member_id in enumerate(member_ids)
+                ],
+            )
+            secretary = await session.get(Member, member_ids[0])
+            opened = await periods.open_period(
+                session, cell, secretary, now, deadline=now + timedelta(days=3)
+            )
+            period = opened.period
+            period.planned_version, period.planned_at = period.schedule_version, now
+            nudges = [
+                {
+                    "member_id": member_id,
+                    "period_id": period.id,
+                    "kind": Kind.MANUAL_NUDGE,
+                    "offset_key": now.strftime("manual-%Y%m%d%H%M"),
+                    "version": 1,
+                    "due_at": now,
+                    "expires_at": now + timedelta(days=1),
+                    "status": NotificationStatus.PENDING,
+                    "attempts": 0,
+                }
+                for member_id in member_ids
+            ]
+            for start in range(0, len(nudges), PLAN_CHUNK):
+                await outbox.plan(session, nudges[start : start + PLAN_CHUNK])
+        return len(nudges)
+    finally:
+        await db.dispose()
+
+
+async def outbox_counts(db: Database) -> Counter[tuple[str, str]]:
+    """Rows of the notifications table by (kind, status)."""
+    from storage.models import Notification
+
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Notification.kind, Notification.status, func.count()).group_by(
+                Notification.kind, Notification.status
+            )
+        )
+        return Counter({(kind, status): count for kind, status, count in rows.all()})
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Options:
+    members: int
+    rate: float
+    backend: str
+    limiter_rate: float | None
+    concurrency: int | None
+    postgres_url: str
+    settle: float
+    keep: bool
+
+
+@dataclass
+class Run:
+    """What the monitor saw while the worker sent."""
+
+    launched_at: float = 0.0
+    first_seen_at: float | None = None
+    done_at: float | None = None
+    cpu_at_first: float = 0.0
+    cpu_at_done: float = 0.0
+    rss_peak_kb: int = 0
+    hwm_kb: int = 0
+    bench_cpu: float = 0.0
+    outbox: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def _sends(api: FakeBotAPI) -> list[Call]:
+    return [c for c in api.calls if c.method.lower() == "sendmessage"]
+
+
+async def watch(api: FakeBotAPI, worker: WorkerProcess, db: Database, settle: float) -> Run:
+    """Sample the worker until no nudge is pending or being sent, then `settle` seconds more."""
+    run = Run(launched_at=time.monotonic())
+    assert worker.pid is not None
+    pid = worker.pid
+    bench_cpu = time.process_time()
+    next_poll = 0.0
+    while True:
+        if not worker.running:
+            raise BenchError(
+                f"chibo worker exited with code {worker.returncode}; log:\n{worker.log_tail(30)}"
+            )
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            run.rss_peak_kb = max(run.rss_peak_kb, proc_status_kb(pid, "VmRSS"))
+        now = time.monotonic()
+        if run.first_seen_at is None and api.stats["calls"] and _sends(api):
+            run.first_seen_at, run.cpu_at_first = now, proc_cpu_seconds(pid)
+        if now >= next_poll:
+            next_poll = now + 1.0
+            counts = await outbox_counts(db)
+            busy = any(n for (_k, status), n in counts.items() if status in OPEN_STATES)
+            if not busy and run.done_at is None:
+                run.done_at, run.cpu_at_done = now, proc_cpu_seconds(pid)
+        if run.done_at is not None and now >= run.done_at + settle:
+            break
+        await asyncio.sleep(0.1)
+    run.hwm_kb = proc_status_kb(pid, "VmHWM")
+    run.bench_cpu = time.process_time() - bench_cpu
+    run.outbox = await outbox_counts(db)
+    return run
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _mb(kb: float) -> str:
+    return f"{kb / 1024:.1f} MB"
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(opts: Options, api: FakeBotAPI, run: Run, expected: int, setup_s: float) -> bool:
+    """Print the figures; True if every goal passed."""
+    limit = opts.rate
+    sends = _sends(api)
+    ok_sends = sorted(c.at for c in sends if c.status == 200)
+    by_chat = Counter(
+        int(e.chat_id) for e in api.outbox if e.kind == "message" and e.method == "sendMessage"
+    )
+    wanted = {chat_id_of(i) for i in range(expected)}
+    once = sum(1 for chat in wanted if by_chat.get(chat) == 1)
+    duplicates = {chat: n for chat, n in by_chat.items() if chat in wanted and n > 1}
+    missing = sorted(chat for chat in wanted if chat not in by_chat)
+    unexpected = {chat: n for chat, n in by_chat.items() if chat not in wanted}
+    too_many = api.stats["429"]
+
+    print(f"  setup          {expected} members, identities and nudges in {setup_s:.1f} s")
+    if not ok_sends:
+        print("  sent           nothing")
+        return False
+    span = ok_sends[-1] - ok_sends[0]
+    rate = (len(ok_sends) - 1) / span if span > 0 else 0.0
+    fraction = rate / limit
+    print(f"  first send     {ok_sends[0] - run.launched_at:.1f} s after the worker started")
+    print(f"  sent           {len(ok_sends)} messages in {span:.1f} s (first to last sendMessage)")
+    print(
+        f"  rate           {rate:.1f} msg/s = {fraction:.2f} of the {limit:g}/s limit"
+        f"   [goal >= {GOAL_RATE_FRACTION}: {_verdict(fraction >= GOAL_RATE_FRACTION)}]"
+    )
+    seconds = Counter(int(at - ok_sends[0]) for at in ok_sends)
+    full = [seconds.get(s, 0) for s in range(int(span))]  # whole seconds only
+    if full:
+        print(
+            f"  per second     min {min(full)}, median {statistics.median(full):g}, "
+            f"max {max(full)} messages (whole seconds after the first send)"
+        )
+    gaps = [b - a for a, b in itertools.pairwise(ok_sends)]
+    long_gaps = [g for g in gaps if g > 0.1]
+    print(
+        f"  pauses         longest {max(gaps, default=0.0):.2f} s between two sends; "
+        f"{len(long_gaps)} pauses > 0.1 s, {sum(long_gaps):.1f} s in all "
+        f"({sum(long_gaps) / span:.0%} of the time)"
+        if span > 0
+        else "  pauses         -"
+    )
+    print(f"  429 answers    {too_many}   [goal 0: {_verdict(too_many == 0)}]")
+    chats_ok = once == len(wanted) and not duplicates and not unexpected
+    print(
+        f"  per chat       {once}/{len(wanted)} chats got exactly 1 message; "
+        f"duplicates {len(duplicates)}, missing {len(missing)}, other chats {len(unexpected)}"
+        f"   [{_verdict(chats_ok)}]"
+    )
+    if duplicates:
+        shown = ", ".join(f"{c}×{n}" for c, n in sorted(duplicates.items())[:20])
+        print(f"                 duplicates: {shown}")
+    if missing:
+        print(f"                 missing: {', '.join(map(str, missing[:20]))}")
+    if unexpected:
+        print(f"                 other chats: {dict(sorted(unexpected.items())[:20])}")
+    calls = Counter((c.method, c.status) for c in api.calls)
+    print(
+        "  Bot API calls  "
+        + ", ".join(f"{m} {s}: {n}" for (m, s), n in sorted(calls.items(), key=str))
+    )
+    print(f"  worker memory  VmHWM {_mb(run.hwm_kb)} (sampled VmRSS peak {_mb(run.rss_peak_kb)})")
+    if run.first_seen_at is not None and run.done_at is not None:
+        busy = run.done_at - run.first_seen_at
+        cpu = run.cpu_at_done - run.cpu_at_first
+        if busy > 0:
+            print(
+                f"  worker CPU     {cpu:.1f} s = {cpu / busy:.0%} of one core while sending, "
+                f"{cpu / max(1, len(ok_sends)) * 1000:.2f} ms per message"
+            )
+    print(f"  bench CPU      {run.bench_cpu:.1f} s (fake Bot API + outbox polling)")
+    outbox = ", ".join(f"{k}/{s}: {n}" for (k, s), n in sorted(run.outbox.items()))
+    print(f"  notifications  {outbox}")
+    sent_rows = sum(n for (_k, s), n in run.outbox.items() if s == "sent")
+    return fraction >= GOAL_RATE_FRACTION and too_many == 0 and chats_ok and sent_rows == expected
+
+
+def _log_problems(worker: WorkerProcess) -> list[str]:
+    return [
+        line
+        for line in worker.log_text().splitlines()
+        if " WARNING " in line or " ERROR " in line or "Traceback" in line
+    ]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+async def run(opts: Options) -> int:
+    """One fan-out on one backend; prints the figures. 0 when the run completed."""
+    workdir = Path(tempfile.mkdtemp(prefix="chibo-fanout-"))
+    limiter = opts.limiter_rate or opts.rate
+    concurrency = opts.concurrency or os.environ.get("SEND_CONCURRENCY")
+    print(
+        f"fan-out: {opts.members} members, {opts.backend}, Bot API limit {opts.rate:g}/s, "
+        f"TELEGRAM_RATE_LIMIT={limiter:g}, "
+        f"SEND_CONCURRENCY={concurrency or '32 (default)'}",
+        flush=True,
+    )
+    try:
+        if opts.backend == "postgresql":
+            await reset_postgres(opts.postgres_url)
+            url = opts.postgres_url
+        else:
+            url = f"sqlite+aiosqlite:///{workdir / 'chibo.sqlite3'}"
+        async with FakeBotAPI(global_rate=opts.rate) as api:
+            env = bot_env(
+                api,
+                workdir,
+                DATABASE_URL=url,
+                TELEGRAM_RATE_LIMIT=f"{limiter:g}",
+                SCHEDULER_INTERVAL_SECONDS="1",
+                LOG_LEVEL="WARNING",
+            )
+            if opts.concurrency:
+                env["SEND_CONCURRENCY"] = str(opts.concurrency)
+            migrated = await arun_cli(["migrate"], env, cwd=workdir, timeout=180)
+            if migrated.returncode != 0:
+                raise BenchError(f"chibo migrate failed:\n{migrated.stdout}{migrated.stderr}")
+            started = time.monotonic()
+            queued = await populate(url, opts.members, datetime.now(UTC))
+            setup_s = time.monotonic() - started
+            db = Database(url)
+            worker = WorkerProcess(env, args=("worker",), workdir=workdir / "worker")
+            try:
+                worker.launch()
+                result = await watch(api, worker, db, opts.settle)
+            finally:
+                await worker.stop()
+                await db.dispose()
+            passed = report(opts, api, result, queued, setup_s)
+            problems = _log_problems(worker)
+            print(f"  worker log     {len(problems)} WARNING/ERROR lines ({worker.log_path})")
+            for line in problems[:10]:
+                print(f"                 {line[:160]}")
+            print(f"  goals          {_verdict(passed)}")
+        return 0
+    finally:
+        if opts.keep:
+            print(f"  kept           {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout",
+        description="Send one nudge to each of N members through the real chibo worker.",
+    )
+    parser.add_argument("--members", type=int, default=10_000, help="members (10000)")
+    parser.add_argument("--rate", type=float, default=300, help="Bot API limit, messages/s (300)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--limiter-rate",
+        type=float,
+        default=None,
+        help="TELEGRAM_RATE_LIMIT of the worker (default: --rate)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="SEND_CONCURRENCY of the worker (default: the environment's, else chibo's 32)",
+    )
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds to keep watching after the outbox is done, for late duplicates (3)",
+    )
+    parser.add_argument("--timeout", type=float, default=600, help="whole run, seconds (600)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (worker log)")
+    args = parser.parse_args(argv)
+    if args.members < 1:
+        parser.error("--members must be at least 1")
+    if args.rate <= 0:
+        parser.error("--rate must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    opts = Options(
+        members=args.members,
+        rate=args.rate,
+        backend=args.backend,
+        limiter_rate=args.limiter_rate,
+        concurrency=args.concurrency,
+        postgres_url=args.postgres_url,
+        settle=args.settle,
+        keep=args.keep,
+    )
+
+    async def bounded() -> int:
+        async with asyncio.timeout(args.timeout):
+            return await run(opts)
+
+    try:
+        return asyncio.run(bounded())
+    except TimeoutError:
+        print(f"\nbenchmark stopped: over the {args.timeout:.0f} s time limit", file=sys.stderr)
+    except BenchError as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nbenchmark interrupted", file=sys.stderr)
+    finally:
+        _kill_leftovers()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

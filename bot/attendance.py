@@ -1,0 +1,180 @@
+"""Meeting attendance (pre-filled from RSVPs) and monthly excusals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.planner import Kind
+from storage import notifications as outbox
+from storage.models import (
+    Attendance,
+    Excusal,
+    ExcusalStatus,
+    Member,
+    MemberStatus,
+    NotificationStatus,
+    Period,
+    Rsvp,
+)
+
+
+class Mark:
+    """The three states a secretary cycles through for each member."""
+
+    PRESENT = "present"
+    EXCUSED = "absent_with_reason"
+    UNEXCUSED = "absent_without_reason"
+
+
+def mark_of(row: Attendance) -> str:
+    if row.present:
+        return Mark.PRESENT
+    return Mark.EXCUSED if row.with_reason else Mark.UNEXCUSED
+
+
+async def expected(session: AsyncSession, period: Period) -> list[Member]:
+    """Members expected at the meeting (exempt members are not)."""
+    query = select(Member).where(
+        Member.org_id == period.cell_id,
+        Member.active.is_(True),
+        Member.status != MemberStatus.EXEMPT,
+    )
+    return list(await session.scalars(query.order_by(Member.full_name, Member.id)))
+
+
+async def sheet(
+    session: AsyncSession, period: Period, by: Member, now: datetime
+) -> list[tuple[Member, Attendance]]:
+    """The attendance sheet; first opened, it is pre-filled from the RSVPs and stored."""
+    rows = {
+        a.member_id: a
+        for a in await session.scalars(select(Attendance).where(Attendance.period_id == period.id))
+    }
+    rsvps = {
+        r.member_id: r
+        for r in await session.scalars(select(Rsvp).where(Rsvp.period_id == period.id))
+    }
+    sheet_rows = []
+    for member in await expected(session, period):
+        row = rows.get(member.id)
+        if row is None:
+            rsvp = rsvps.get(member.id)
+            attending = rsvp is None or rsvp.attending
+            row = Attendance(
+                period_id=period.id,
+                member_id=member.id,
+                present=attending,
+                with_reason=not attending,
+                recorded_by_id=by.id,
+                recorded_at=now,
+            )
+            session.add(row)
+        sheet_rows.append((member, row))
+    await session.flush()
+    return sheet_rows
+
+
+def cycle(row: Attendance, by: Member, now: datetime) -> None:
+    """present → absent with reason → absent without reason → present."""
+    mark = mark_of(row)
+    row.present = mark == Mark.UNEXCUSED
+    row.with_reason = mark == Mark.PRESENT
+    row.recorded_by_id, row.recorded_at = by.id, now
+
+
+@dataclass(frozen=True)
+class AttendanceSummary:
+    expected: int
+    present: int
+    with_reason: int
+    without_reason: int
+
+    @property
+    def rate(self) -> float:
+        return self.present / self.expected if self.expected else 0.0
+
+
+def summarize(rows: list[tuple[Member, Attendance]]) -> AttendanceSummary:
+    marks = [mark_of(a) for _m, a in rows]
+    return AttendanceSummary(
+        expected=len(marks),
+        present=marks.count(Mark.PRESENT),
+        with_reason=marks.count(Mark.EXCUSED),
+        without_reason=marks.count(Mark.UNEXCUSED),
+    )
+
+
+async def excused_ids(session: AsyncSession, period_id: int) -> set[int]:
+    query = select(Excusal.member_id).where(
+        Excusal.period_id == period_id, Excusal.status == ExcusalStatus.APPROVED
+    )
+    return set(await session.scalars(query))
+
+
+async def excusal_of(session: AsyncSession, period_id: int, member_id: int) -> Excusal | None:
+    query = select(Excusal).where(Excusal.period_id == period_id, Excusal.member_id == member_id)
+    return await session.scalar(query)
+
+
+async def toggle_excusal(
+    session: AsyncSession, period: Period, member: Member, by: Member, now: datetime
+) -> bool:
+    """The secretary excuses a member for the month, or takes it back; returns excused."""
+    excusal = await excusal_of(session, period.id, member.id)
+    if excusal is None:
+        excusal = Excusal(period_id=period.id, member_id=member.id, requested_at=now)
+        session.add(excusal)
+    approved = excusal.status != ExcusalStatus.APPROVED
+    excusal.status = ExcusalStatus.APPROVED if approved else ExcusalStatus.DECLINED
+    excusal.decided_by_id, excusal.decided_at = by.id, now
+    await session.flush()
+    return approved
+
+
+async def request_excusal(
+    session: AsyncSession, period: Period, member: Member, reason: str, now: datetime
+) -> Excusal:
+    """A member asks to be excused; each secretary gets a message to approve with one tap."""
+    excusal = await excusal_of(session, period.id, member.id)
+    if excusal is None:
+        excusal = Excusal(period_id=period.id, member_id=member.id)
+        session.add(excusal)
+    excusal.reason, excusal.status, excusal.requested_at = reason, ExcusalStatus.REQUESTED, now
+    excusal.decided_by_id = excusal.decided_at = None
+    await session.flush()
+    secretaries = await session.scalars(
+        select(Member).where(
+            Member.org_id == member.org_id,
+            Member.active.is_(True),
+            Member.role.in_(["secretary", "deputy_secretary"]),
+        )
+    )
+    await outbox.plan(
+        session,
+        [
+            {
+                "member_id": s.id,
+                "period_id": period.id,
+                "kind": Kind.EXCUSAL_REQUEST,
+                "offset_key": f"x{excusal.id}-{now:%Y%m%d%H%M%S}",
+                "version": 1,
+                "due_at": now,
+                "expires_at": period.deadline_at + timedelta(days=7),
+                "status": NotificationStatus.PENDING,
+                "attempts": 0,
+            }
+            for s in secretaries
+        ],
+    )
+    return excusal
+
+
+async def decide(
+    session: AsyncSession, excusal: Excusal, approve: bool, by: Member, now: datetime
+) -> None:
+    excusal.status = ExcusalStatus.APPROVED if approve else ExcusalStatus.DECLINED
+    excusal.decided_by_id, excusal.decided_at = by.id, now

@@ -28,6 +28,7 @@ from bot.flow import (
     parse_answer,
 )
 from storage import assessments as store
+from storage.evaluation import is_confirmed
 from storage.models import Assessment, AssessmentState, Member, MemberStatus, Period
 
 _questionnaires: dict[int, Questionnaire] = {}
@@ -81,6 +82,7 @@ class Screen:
     answers: dict[int, StoredAnswer]
     step: Step
     help_shown: bool = False
+    read_only: bool = False  # past the deadline, or the month is confirmed
 
     @property
     def submitted(self) -> bool:
@@ -102,6 +104,11 @@ def is_open(period: Period, now: datetime) -> bool:
     return period.opens_at <= now < period.deadline_at
 
 
+async def accepts_answers(session: AsyncSession, period: Period, now: datetime) -> bool:
+    """Open, and not yet confirmed by the secretary (a confirmed month is frozen)."""
+    return is_open(period, now) and not await is_confirmed(session, period.id)
+
+
 async def start(session: AsyncSession, member: Member, now: datetime) -> Result:
     """/assess: start or resume at the first unanswered question (or the review)."""
     period = await store.current_period(session, member.org_id, now)
@@ -109,9 +116,11 @@ async def start(session: AsyncSession, member: Member, now: datetime) -> Result:
         return Denied(Refusal.NO_PERIOD)
     if member.status == MemberStatus.EXEMPT:
         return Denied(Refusal.EXEMPT, period)
-    if not is_open(period, now):
+    if not await accepts_answers(session, period, now):
         existing = await store.assessment_of(session, period.id, member.id)
         screen = await _screen(session, period, existing, review=True) if existing else None
+        if screen is not None:
+            screen.read_only = True
         return Denied(Refusal.CLOSED, period, screen=screen)
     assessment = await store.get_or_create_assessment(session, period.id, member.id, now)
     return await _show(session, period, assessment, now)
@@ -172,7 +181,7 @@ async def typed(
 ) -> Result | None:
     """Typed text: a free-text or score answer, or the comment asked for; None if no draft."""
     period = await store.current_period(session, member.org_id, now)
-    if period is None or not is_open(period, now):
+    if period is None or not await accepts_answers(session, period, now):
         return None
     assessment = await store.assessment_of(session, period.id, member.id)
     if assessment is None or assessment.state != AssessmentState.DRAFT:
@@ -240,8 +249,9 @@ async def _owned(
         return Denied(Refusal.STALE)
     period = await session.get(Period, assessment.period_id)
     assert period is not None
-    if not is_open(period, now):
+    if not await accepts_answers(session, period, now):
         review = await _screen(session, period, assessment, review=True)
+        review.read_only = True
         return Denied(Refusal.CLOSED, period, screen=review)
     return period, assessment
 

@@ -7,8 +7,9 @@ import json
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from bot.framework import FrameworkSpec, QuestionSpec
+from bot.framework import FrameworkSpec, QuestionSpec, parse_framework
 from storage.models import Criterion, CriterionGroup, Framework, Question, QuestionOption
 
 
@@ -98,3 +99,75 @@ def _question_row(framework_id: int, position: int, question: QuestionSpec) -> Q
             for o_pos, option in enumerate(question.options or [])
         ],
     )
+
+
+_specs: dict[int, FrameworkSpec] = {}
+
+
+async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
+    """The stored framework version as a spec again (versions never change: cached)."""
+    cached = _specs.get(framework_id)
+    if cached is not None:
+        return cached
+    framework = await session.get(Framework, framework_id)
+    assert framework is not None
+    groups = (
+        await session.scalars(
+            select(CriterionGroup)
+            .where(CriterionGroup.framework_id == framework_id)
+            .order_by(CriterionGroup.position)
+            .options(
+                selectinload(CriterionGroup.criteria)
+                .selectinload(Criterion.questions)
+                .selectinload(Question.options)
+            )
+        )
+    ).all()
+    spec = parse_framework(
+        {
+            "code": framework.code,
+            "version": framework.version,
+            "title": framework.title,
+            "scoring": framework.scoring,
+            "groups": [
+                {
+                    "key": g.key,
+                    "weight": g.weight,
+                    "title": g.title,
+                    "criteria": [
+                        {
+                            "key": c.key,
+                            "title": c.title,
+                            "points": c.points,
+                            "source": c.source,
+                            "metric": c.metric,
+                            "questions": [_question_dict(q) for q in c.questions],
+                        }
+                        for c in g.criteria
+                    ],
+                }
+                for g in groups
+            ],
+        }
+    )
+    _specs[framework_id] = spec
+    return spec
+
+
+def _question_dict(question: Question) -> dict[str, object]:
+    data: dict[str, object] = {
+        "key": question.key,
+        "kind": question.kind,
+        "text": question.text,
+        "optional": question.optional,
+        "options": [
+            {"value": o.value, "label": o.label, "score": o.score} for o in question.options
+        ],
+    }
+    if question.help:
+        data["help"] = question.help
+    if question.comment_below is not None:
+        data["comment_below"] = question.comment_below
+    if question.max_value is not None:
+        data["max"] = question.max_value
+    return data

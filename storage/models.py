@@ -252,8 +252,6 @@ class QuestionOption(Base):
     label: Mapped[dict[str, str]] = mapped_column()
 
 
-
-
 class PeriodState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -417,7 +415,6 @@ class Rsvp(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-
 class Attendance(Base):
     """Who was at the month's meeting, as the secretary recorded it."""
 
@@ -457,13 +454,65 @@ class Excusal(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+class CellFact(Base):
+    """The secretary's answer to a cell-level criterion's question for one month."""
+
+    __tablename__ = "cell_facts"
+    __table_args__ = (
+        UniqueConstraint("period_id", "question_key", name="uq_cell_facts_period_question"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(String(12))
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CellEvaluation(Base):
+    """The cell's month as computed, adjusted and confirmed by the secretary."""
+
+    __tablename__ = "cell_evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("periods.id", ondelete="CASCADE"), unique=True
+    )
+    total: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(24))
+    four_good: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[dict[str, Any]] = mapped_column()
+    adjustments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class AuditEntry(Base):
+    """Who changed what in a cell's record, when and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+
 
 __all__ = [
     "Answer",
     "Assessment",
     "AssessmentState",
     "Attendance",
+    "AuditEntry",
     "Base",
+    "CellEvaluation",
+    "CellFact",
     "CellSchedule",
     "ChatIdentity",
     "Criterion",

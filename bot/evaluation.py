@@ -1,0 +1,289 @@
+"""The cell's monthly evaluation record: computed from SQL aggregates, adjusted, confirmed.
+
+`compute` gathers the aggregates (storage/evaluation.py) and the cell facts,
+and applies the framework's rules (bot/scoring.py, the reference). A confirmed
+month is frozen: answers can no longer change, and every later change needs a
+reopening with a logged reason. Every change is in the audit log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import periods
+from bot.framework import CellMetric, CriterionSource, FrameworkSpec
+from bot.scoring import Adjustment, CellMonth, cell_facts_from_answers, cell_month
+from storage import evaluation as aggregates
+from storage.frameworks import load_spec
+from storage.models import AuditEntry, CellEvaluation, CellFact, Member, Period
+
+EXCUSED = frozenset(
+    {
+        periods.Progress.EXCUSED_EXEMPT,
+        periods.Progress.EXCUSED_JOINED_LATE,
+        periods.Progress.EXCUSED_BY_SECRETARY,
+    }
+)
+
+
+class RecordFrozen(Exception):
+    """The month is confirmed: reopen it (with a reason) before changing it."""
+
+
+@dataclass(frozen=True)
+class MemberScore:
+    total: float
+    level: str
+
+
+@dataclass
+class MonthEvaluation:
+    period: Period
+    spec: FrameworkSpec
+    result: CellMonth
+    metrics: dict[str, float | None]
+    progress: list[periods.MemberProgress]
+    member_scores: dict[int, MemberScore]
+    record: CellEvaluation | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.record is not None and self.record.confirmed_at is not None
+
+    @property
+    def submitted(self) -> int:
+        return sum(p.progress is periods.Progress.SUBMITTED for p in self.progress)
+
+    @property
+    def expected(self) -> int:
+        return sum(p.progress not in EXCUSED for p in self.progress)
+
+
+def member_score(spec: FrameworkSpec, fractions: dict[str, float]) -> MemberScore | None:
+    """A member's month from their criterion fractions: 100 × earned / answerable points."""
+    earned = possible = 0.0
+    for group in spec.groups:
+        for criterion in group.criteria:
+            if criterion.source is CriterionSource.MEMBER and criterion.key in fractions:
+                earned += criterion.points * fractions[criterion.key]
+                possible += criterion.points
+    if possible == 0:
+        return None
+    total = 100 * earned / possible
+    return MemberScore(total, spec.scoring.band_for(total).level)
+
+
+async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:
+    return await session.scalar(select(CellEvaluation).where(CellEvaluation.period_id == period_id))
+
+
+async def facts_of(session: AsyncSession, period_id: int) -> dict[str, str]:
+    rows = await session.scalars(select(CellFact).where(CellFact.period_id == period_id))
+    return {row.question_key: row.value for row in rows}
+
+
+async def compute(session: AsyncSession, period: Period) -> MonthEvaluation:
+    spec = await load_spec(session, period.framework_id)
+    cell_fractions = (await aggregates.cell_fractions(session, [period.id])).get(period.id, {})
+    per_member = await aggregates.member_fractions(session, period.id)
+    progress = await periods.cell_progress(session, period)
+    expected = [p for p in progress if p.progress not in EXCUSED]
+    submitted = sum(p.progress is periods.Progress.SUBMITTED for p in expected)
+    attendance = (await aggregates.attendance_counts(session, [period.id])).get(period.id)
+    metrics: dict[str, float | None] = {
+        CellMetric.COMPLETION_RATE: submitted / len(expected) if expected else None,
+        CellMetric.ATTENDANCE_RATE: (
+            attendance.present / attendance.recorded if attendance and attendance.recorded else None
+        ),
+        CellMetric.UNEXCUSED_ABSENCES: attendance.unexcused if attendance else None,
+        CellMetric.UNREACHABLE_MEMBERS: float(
+            await aggregates.unreachable_count(session, period.cell_id)
+        ),
+    }
+    record = await record_of(session, period.id)
+    adjustments = {
+        key: Adjustment(value["points"], value["note"])
+        for key, value in (record.adjustments if record else {}).items()
+    }
+    facts = cell_facts_from_answers(spec, await facts_of(session, period.id))
+    result = cell_month(
+        spec,
+        {key: cell_fractions.get(key) for key in _member_criteria(spec)},
+        facts,
+        {str(k): v for k, v in metrics.items()},
+        adjustments,
+    )
+    scores = {
+        member_id: score
+        for member_id, fractions in per_member.items()
+        if (score := member_score(spec, fractions)) is not None
+    }
+    return MonthEvaluation(period, spec, result, metrics, progress, scores, record)
+
+
+def _member_criteria(spec: FrameworkSpec) -> list[str]:
+    return [c.key for g in spec.groups for c in g.criteria if c.source is CriterionSource.MEMBER]
+
+
+async def _audit(
+    session: AsyncSession,
+    period: Period,
+    by: Member | None,
+    now: datetime,
+    action: str,
+    detail: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            period_id=period.id,
+            member_id=by.id if by else None,
+            at=now,
+            action=action,
+            detail=detail,
+            reason=reason,
+        )
+    )
+
+
+async def _ensure_record(
+    session: AsyncSession, evaluation: MonthEvaluation, now: datetime
+) -> CellEvaluation:
+    record = evaluation.record
+    result = evaluation.result
+    if record is None:
+        record = CellEvaluation(period_id=evaluation.period.id, adjustments={})
+        session.add(record)
+        evaluation.record = record
+    record.total, record.level, record.four_good = result.total, result.level, result.four_good
+    record.result = _jsonable(dataclasses.asdict(result))
+    record.computed_at = now
+    await session.flush()
+    return record
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, int | float | str | bool):
+        return value.value
+    return value
+
+
+async def set_fact(
+    session: AsyncSession, period: Period, by: Member, question_key: str, value: str, now: datetime
+) -> None:
+    """The secretary's answer to a cell criterion's question (validated against the spec)."""
+    evaluation = await compute(session, period)
+    if evaluation.confirmed:
+        raise RecordFrozen
+    question = evaluation.spec.question(question_key)
+    if question is None or question.option(value) is None:
+        raise ValueError(f"no option {value!r} for {question_key!r}")
+    fact = await session.scalar(
+        select(CellFact).where(
+            CellFact.period_id == period.id, CellFact.question_key == question_key
+        )
+    )
+    if fact is None:
+        session.add(
+            CellFact(
+                period_id=period.id,
+                question_key=question_key,
+                value=value,
+                set_by_id=by.id,
+                set_at=now,
+            )
+        )
+    else:
+        fact.value, fact.set_by_id, fact.set_at = value, by.id, now
+    await _audit(session, period, by, now, "fact", {"question": question_key, "value": value})
+
+
+async def adjust(
+    session: AsyncSession,
+    period: Period,
+    by: Member,
+    criterion_key: str,
+    points: float,
+    note: str,
+    now: datetime,
+) -> MonthEvaluation:
+    """Override a cell criterion's points with a mandatory note (AdjustmentError if invalid)."""
+    evaluation = await compute(session, period)
+    if evaluation.confirmed:
+        raise RecordFrozen
+    record = await _ensure_record(session, evaluation, now)
+    adjustments = dict(record.adjustments or {})
+    adjustments[criterion_key] = {"points": points, "note": note}
+    cell_month(  # validates key, range and note before anything is stored
+        evaluation.spec,
+        {},
+        adjustments={k: Adjustment(v["points"], v["note"]) for k, v in adjustments.items()},
+    )
+    record.adjustments = adjustments
+    await _audit(
+        session,
+        period,
+        by,
+        now,
+        "adjust",
+        {"criterion": criterion_key, "points": points},
+        reason=note,
+    )
+    evaluation = await compute(session, period)
+    await _ensure_record(session, evaluation, now)
+    return evaluation
+
+
+async def confirm(
+    session: AsyncSession, period: Period, by: Member, now: datetime, notes: str | None = None
+) -> MonthEvaluation:
+    """Freeze the month as it stands now; answers can no longer change."""
+    evaluation = await compute(session, period)
+    if evaluation.confirmed:
+        raise RecordFrozen
+    record = await _ensure_record(session, evaluation, now)
+    record.confirmed_at, record.confirmed_by_id = now, by.id
+    if notes:
+        record.notes = notes
+    await _audit(
+        session,
+        period,
+        by,
+        now,
+        "confirm",
+        {"total": record.total, "level": record.level, "four_good": record.four_good},
+    )
+    return evaluation
+
+
+async def set_notes(
+    session: AsyncSession, period: Period, by: Member, notes: str, now: datetime
+) -> None:
+    evaluation = await compute(session, period)
+    if evaluation.confirmed:
+        raise RecordFrozen
+    record = await _ensure_record(session, evaluation, now)
+    record.notes = notes
+    await _audit(session, period, by, now, "notes", {"notes": notes})
+
+
+async def reopen(
+    session: AsyncSession, period: Period, by: Member, reason: str, now: datetime
+) -> bool:
+    """Unfreeze a confirmed month; the reason is kept in the audit log."""
+    record = await record_of(session, period.id)
+    if record is None or record.confirmed_at is None:
+        return False
+    record.confirmed_at = record.confirmed_by_id = None
+    await _audit(session, period, by, now, "reopen", {}, reason=reason)
+    return True

@@ -1,0 +1,174 @@
+"""Aggregation in SQL: answers → per-member criterion fractions → per-cell criterion means.
+
+Every query groups inside the database (SQLite and PostgreSQL alike); Python
+only receives one row per (member, criterion) or per criterion, never the
+individual answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Answer,
+    Assessment,
+    AssessmentState,
+    Attendance,
+    CellEvaluation,
+    Criterion,
+    Member,
+    Period,
+    Question,
+    QuestionOption,
+)
+
+
+def _scored_answers(period_ids: Sequence[int]):  # type: ignore[no-untyped-def]
+    """(period, member, criterion, score) for every scored answer of submitted assessments."""
+    score = case(
+        (Question.kind == "score", cast(Answer.value, Float) / Question.max_value),
+        else_=QuestionOption.score,
+    )
+    return (
+        select(
+            Assessment.period_id.label("period_id"),
+            Assessment.member_id.label("member_id"),
+            Criterion.key.label("criterion"),
+            score.label("score"),
+        )
+        .select_from(Answer)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Criterion, Criterion.id == Question.criterion_id)
+        .outerjoin(
+            QuestionOption,
+            and_(QuestionOption.question_id == Question.id, QuestionOption.value == Answer.value),
+        )
+        .where(
+            Assessment.period_id.in_(period_ids),
+            Assessment.state == AssessmentState.SUBMITTED,
+            Answer.skipped.is_(False),
+            Answer.value.is_not(None),
+            Question.kind != "text",
+        )
+    )
+
+
+def member_fractions_query(period_ids: Sequence[int]):  # type: ignore[no-untyped-def]
+    scored = _scored_answers(period_ids).subquery()
+    return select(
+        scored.c.period_id,
+        scored.c.member_id,
+        scored.c.criterion,
+        func.avg(scored.c.score).label("fraction"),
+    ).group_by(scored.c.period_id, scored.c.member_id, scored.c.criterion)
+
+
+async def member_fractions(session: AsyncSession, period_id: int) -> dict[int, dict[str, float]]:
+    """member → criterion → mean score of their answered scored questions."""
+    rows = await session.execute(member_fractions_query([period_id]))
+    result: dict[int, dict[str, float]] = {}
+    for _period, member_id, criterion, fraction in rows:
+        result.setdefault(member_id, {})[criterion] = float(fraction)
+    return result
+
+
+async def cell_fractions(
+    session: AsyncSession, period_ids: Sequence[int]
+) -> dict[int, dict[str, float]]:
+    """period → member criterion → mean over members of their criterion fractions."""
+    per_member = member_fractions_query(period_ids).subquery()
+    query = select(
+        per_member.c.period_id, per_member.c.criterion, func.avg(per_member.c.fraction)
+    ).group_by(per_member.c.period_id, per_member.c.criterion)
+    result: dict[int, dict[str, float]] = {}
+    for period_id, criterion, fraction in await session.execute(query):
+        result.setdefault(period_id, {})[criterion] = float(fraction)
+    return result
+
+
+@dataclass(frozen=True)
+class AttendanceCounts:
+    recorded: int
+    present: int
+    unexcused: int
+
+
+async def attendance_counts(
+    session: AsyncSession, period_ids: Sequence[int]
+) -> dict[int, AttendanceCounts]:
+    query = (
+        select(
+            Attendance.period_id,
+            func.count(Attendance.id),
+            func.sum(case((Attendance.present.is_(True), 1), else_=0)),
+            func.sum(
+                case(
+                    (and_(Attendance.present.is_(False), Attendance.with_reason.is_(False)), 1),
+                    else_=0,
+                )
+            ),
+        )
+        .where(Attendance.period_id.in_(period_ids))
+        .group_by(Attendance.period_id)
+    )
+    return {
+        pid: AttendanceCounts(int(n), int(present or 0), int(unexcused or 0))
+        for pid, n, present, unexcused in await session.execute(query)
+    }
+
+
+async def submitted_counts(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, int]:
+    query = (
+        select(Assessment.period_id, func.count(Assessment.id))
+        .where(Assessment.period_id.in_(period_ids), Assessment.state == AssessmentState.SUBMITTED)
+        .group_by(Assessment.period_id)
+    )
+    return {pid: int(n) for pid, n in await session.execute(query)}
+
+
+async def unreachable_count(session: AsyncSession, cell_id: int) -> int:
+    query = select(func.count(Member.id)).where(
+        Member.org_id == cell_id, Member.active.is_(True), Member.reachable.is_(False)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def low_answers(
+    session: AsyncSession, period_id: int
+) -> list[tuple[int, Question, str | None, str | None]]:
+    """(member, question, value, comment) for answers below their question's comment threshold."""
+    query = (
+        select(Assessment.member_id, Question, Answer.value, Answer.comment)
+        .select_from(Answer)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(
+            QuestionOption,
+            and_(QuestionOption.question_id == Question.id, QuestionOption.value == Answer.value),
+        )
+        .where(
+            Assessment.period_id == period_id,
+            Assessment.state == AssessmentState.SUBMITTED,
+            Question.comment_below.is_not(None),
+            QuestionOption.score < Question.comment_below,
+        )
+        .order_by(Assessment.member_id, Question.position)
+    )
+    return [(m, q, v, c) for m, q, v, c in await session.execute(query)]
+
+
+async def periods_of_year(session: AsyncSession, cell_id: int, year: int) -> list[Period]:
+    query = select(Period).where(Period.cell_id == cell_id, Period.year == year)
+    return list(await session.scalars(query.order_by(Period.month)))
+
+
+async def is_confirmed(session: AsyncSession, period_id: int) -> bool:
+    query = select(CellEvaluation.id).where(
+        CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_not(None)
+    )
+    return (await session.scalar(query)) is not None

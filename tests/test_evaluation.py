@@ -1,0 +1,193 @@
+"""The monthly record: SQL aggregation equals the scoring rules, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot import evaluation
+from bot.framework import CellMetric, CriterionSource, QuestionKind
+from bot.periods import open_period
+from bot.scoring import AdjustmentError, cell_month, collect_member_fractions, member_result
+from bot.setup import create_cell
+from storage import orgs
+from storage.db import Database
+from storage.frameworks import load_spec
+from storage.models import (
+    Answer,
+    Assessment,
+    AuditEntry,
+    Member,
+    MemberStatus,
+    OrgKind,
+    Period,
+    Question,
+    Role,
+)
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+async def month_with_answers(
+    db: Database, members: int, seed: int
+) -> tuple[int, dict[int, dict[str, str | None]]]:
+    """A cell, a period and `members` submitted assessments with random answers."""
+    rng = random.Random(seed)
+    async with db.session() as session:
+        committee = await orgs.create(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+        cell = await create_cell(
+            session, "Chi bộ khu Biểu Nghi", committee, timezone="Asia/Ho_Chi_Minh", locale="vi"
+        )
+        secretary = Member(org_id=cell.id, full_name="Bí thư", role=Role.SECRETARY)
+        session.add(secretary)
+        await session.flush()
+        period = (await open_period(session, cell, secretary, NOW, NOW + timedelta(days=5))).period
+        spec = await load_spec(session, period.framework_id)
+        questions = {
+            q.key: q
+            for q in await session.scalars(
+                select(Question).where(Question.framework_id == period.framework_id)
+            )
+        }
+        given: dict[int, dict[str, str | None]] = {}
+        for n in range(members):
+            member = Member(org_id=cell.id, full_name=f"Đảng viên {n:02d}")
+            session.add(member)
+            await session.flush()
+            assessment = Assessment(
+                period_id=period.id,
+                member_id=member.id,
+                state="submitted",
+                started_at=NOW,
+                updated_at=NOW,
+                submitted_at=NOW,
+            )
+            session.add(assessment)
+            await session.flush()
+            answers: dict[str, str | None] = {}
+            for group in spec.groups:
+                for criterion in group.criteria:
+                    if criterion.source is not CriterionSource.MEMBER:
+                        continue
+                    for q in criterion.questions:
+                        if q.optional and rng.random() < 0.3:
+                            answers[q.key] = None
+                        elif q.kind is QuestionKind.TEXT:
+                            answers[q.key] = "Ý kiến 🙏"
+                        else:
+                            answers[q.key] = rng.choice(q.options).value
+                        session.add(
+                            Answer(
+                                assessment_id=assessment.id,
+                                question_id=questions[q.key].id,
+                                value=answers[q.key],
+                                skipped=answers[q.key] is None,
+                                answered_at=NOW,
+                            )
+                        )
+            given[member.id] = answers
+        # an unsubmitted draft never counts
+        draft_member = Member(org_id=cell.id, full_name="Chưa gửi")
+        session.add(draft_member)
+        await session.flush()
+        session.add(
+            Assessment(
+                period_id=period.id,
+                member_id=draft_member.id,
+                state="draft",
+                started_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        return period.id, given
+
+
+async def test_sql_aggregation_equals_the_scoring_rules(db: Database) -> None:
+    period_id, given = await month_with_answers(db, members=12, seed=7)
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        assert period is not None
+        computed = await evaluation.compute(session, period)
+    spec = computed.spec
+    results = {m: member_result(spec, answers) for m, answers in given.items()}
+    oracle = cell_month(
+        spec,
+        collect_member_fractions(results.values()),
+        {},
+        {str(k): v for k, v in computed.metrics.items()},
+    )
+    assert computed.result.total == pytest.approx(oracle.total, abs=1e-9)
+    for mine, expected in zip(computed.result.criteria, oracle.criteria, strict=True):
+        assert mine.key == expected.key
+        assert mine.points == pytest.approx(expected.points, abs=1e-9), mine.key
+    for member_id, result in results.items():
+        assert computed.member_scores[member_id].total == pytest.approx(result.total, abs=1e-9)
+        assert computed.member_scores[member_id].level == result.level
+    assert computed.metrics[CellMetric.COMPLETION_RATE] == pytest.approx(12 / 14)
+
+
+async def test_confirm_freezes_adjust_needs_a_note_and_everything_is_audited(db: Database) -> None:
+    period_id, _given = await month_with_answers(db, members=3, seed=1)
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        secretary = await session.scalar(select(Member).where(Member.role == Role.SECRETARY))
+        assert period is not None and secretary is not None
+        with pytest.raises(AdjustmentError):
+            await evaluation.adjust(session, period, secretary, "g2_on_schedule", 3, "", NOW)
+        with pytest.raises(AdjustmentError):
+            await evaluation.adjust(session, period, secretary, "g2_on_schedule", 99, "x", NOW)
+        adjusted = await evaluation.adjust(
+            session,
+            period,
+            secretary,
+            "g2_on_schedule",
+            4,
+            "Họp đúng ngày 5, biên bản kèm theo",
+            NOW,
+        )
+        criterion = next(c for c in adjusted.result.criteria if c.key == "g2_on_schedule")
+        assert criterion.points == 4 and criterion.computed_points == 0
+        await evaluation.set_fact(session, period, secretary, spec_question(adjusted), "yes", NOW)
+        confirmed = await evaluation.confirm(session, period, secretary, NOW, "Biên bản số 12")
+        assert confirmed.confirmed
+        with pytest.raises(evaluation.RecordFrozen):
+            await evaluation.adjust(session, period, secretary, "g2_on_schedule", 2, "đổi", NOW)
+        assert await evaluation.reopen(session, period, secretary, "Nhập nhầm điểm danh", NOW)
+        actions = [
+            e.action for e in await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+        assert actions == ["adjust", "fact", "confirm", "reopen"]
+        reasons = [
+            e.reason for e in await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+        assert (
+            reasons[0] == "Họp đúng ngày 5, biên bản kèm theo"
+            and reasons[3] == "Nhập nhầm điểm danh"
+        )
+
+
+def spec_question(computed: evaluation.MonthEvaluation) -> str:
+    """The key of the first yes/no question of a cell criterion without a metric."""
+    for group in computed.spec.groups:
+        for criterion in group.criteria:
+            if criterion.source is CriterionSource.CELL and criterion.questions:
+                return criterion.questions[0].key
+    raise AssertionError("no cell question")
+
+
+async def test_exempt_and_unreachable_feed_the_metrics(db: Database) -> None:
+    period_id, _ = await month_with_answers(db, members=2, seed=3)
+    async with db.session() as session:
+        members = list(await session.scalars(select(Member).where(Member.role == Role.MEMBER)))
+        members[0].status = MemberStatus.EXEMPT
+        members[1].reachable = False
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        assert period is not None
+        computed = await evaluation.compute(session, period)
+    assert computed.metrics[CellMetric.UNREACHABLE_MEMBERS] == 1
+    assert computed.metrics[CellMetric.ATTENDANCE_RATE] is None  # not recorded yet
+    assert isinstance(computed.result.total, float)

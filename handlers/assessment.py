@@ -225,7 +225,7 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
         label = answer_label(turn, question, screen.answers.get(question.id))
         lines.append(f"{number}. {text} → {label}")
     lines.append("")
-    closed = not assessment.is_open(period, turn.now)
+    closed = screen.read_only or not assessment.is_open(period, turn.now)
     if closed:
         lines.append(_("The deadline has passed; the answers can no longer change."))
         return Reply("\n".join(lines), [], edit=edit)

@@ -39,7 +39,6 @@ from typing import Any, Literal
 from tests.fakebotapi import JSON, BotMessage, ChatId, FakeBotAPI, OutboxEvent
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ECHO_BOT = Path(__file__).resolve().with_name("echo_bot.py")
 CHIBO_VARIANT = Path(__file__).resolve().with_name("chibo_variant.py")
 POSTGRES_URL = os.environ.get(
@@ -403,6 +402,8 @@ class Result:
     solo_ms: list[float] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     unasked: int = 0
+    log_lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     rss_peak_mb: float = 0.0
     hwm_mb: float = 0.0
     cpu_s: float = 0.0
@@ -480,6 +481,10 @@ def print_result(r: Result) -> None:
     )
     for problem in r.failed[:5]:
         print(f"    {problem}")
+    for line in r.log_lines:
+        print(f"    log: {line}")
+    for warning in r.warnings:
+        print(f"  WARNING         {warning}")
     if r.profile is not None:
         print(f"  py-spy profile  {r.profile}")
         for line in summarize_profile(r.profile):
@@ -618,6 +623,24 @@ async def reset_postgres(url: str, wait: float = 60) -> None:
         await engine.dispose()
 
 
+async def _count_identities(url: str) -> int | None:
+    """How many chat identities the database holds (None if it cannot be read)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            count = await connection.scalar(text("SELECT count(*) FROM chat_identities"))
+        return int(count or 0)
+    except SQLAlchemyError:
+        return None
+    finally:
+        await engine.dispose()
+
+
 async def _cli(env: dict[str, str], workdir: Path, *args: str) -> str:
     done = await arun_cli(list(args), env, cwd=workdir, timeout=180)
     if done.returncode != 0:
@@ -713,12 +736,11 @@ async def _measure(
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
                 raise outcome
-            result.failed.append(f"{member.user}: {outcome}")
-        else:
-            result.answers += outcome
+            result.failed.append(str(outcome))
         result.answer_ms += member.answer_ms
         result.other_ms += member.other_ms
         result.unasked += len(member.skipped)
+    result.answers = len(result.answer_ms)  # acknowledged answers, also of failed members
     result.updates = len(result.answer_ms) + len(result.other_ms)
     measured_calls = api.calls[calls_before:]
     result.calls.update(c.method for c in measured_calls)
@@ -778,7 +800,15 @@ async def run_chibo(backend: str, opts: Options) -> Result:
                 result.solo_ms = solo_ms
                 if result.log_errors:
                     errors = [line for line in bot.log_text().splitlines() if " ERROR " in line]
-                    result.failed += [f"log: {line[:200]}" for line in errors[:3]]
+                    result.log_lines = [line[:240] for line in errors[:3]]
+                identities = await _count_identities(env["DATABASE_URL"])
+                if identities != len(members) + 2:
+                    result.warnings.append(
+                        f"the database has {identities} chat identities instead of "
+                        f"{len(members) + 2} after the run: something else changed it "
+                        "(the test suite resetting the shared PostgreSQL database?); "
+                        "these figures are not valid"
+                    )
         print_result(result)
         return result
     finally:
@@ -859,6 +889,8 @@ def print_summary(results: list[Result], echo: Result | None) -> None:
         )
         if r.failed:
             print(f"{r.name}: {len(r.failed)} member(s) did not finish: figures are incomplete")
+        for warning in r.warnings:
+            print(f"{r.name}: WARNING: {warning}")
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -242,6 +243,8 @@ class Options:
     postgres_url: str
     settle: float
     keep: bool
+    env: dict[str, str] = field(default_factory=dict)
+    py_spy: str | None = None
 
 
 @dataclass
@@ -393,6 +396,65 @@ def _log_problems(worker: WorkerProcess) -> list[str]:
     ]
 
 
+# --------------------------------------------------------------------------- profiling
+
+
+def start_py_spy(executable: str, pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """Sample the worker (100 Hz, raw collapsed stacks) until :func:`stop_py_spy`."""
+    command = [executable, "record", "-p", str(pid), "-r", "100", "--format", "raw", "-o"]
+    process = subprocess.Popen(
+        [*command, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _live.add(process)
+    return process
+
+
+async def stop_py_spy(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT makes py-spy write its file; kill it if it does not finish in 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    for _ in range(200):
+        if process.poll() is not None:
+            return
+        await asyncio.sleep(0.1)
+    process.kill()
+
+
+def print_profile(path: Path, top: int = 12) -> None:
+    """Where the worker's event loop thread spends its time (idle aiosqlite threads left out)."""
+    if not path.exists():
+        print("  profile        py-spy wrote nothing (permission to ptrace?)")
+        return
+    inclusive: Counter[str] = Counter()
+    by_package: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or any("Thread._bootstrap" in f for f in frames):
+            continue
+        n = int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] += n
+        leaf = frames[-1]
+        where = leaf[leaf.rfind("(") + 1 :].split(":")[0]
+        by_package[where.split("/")[0]] += n
+    if not total:
+        return
+    print(f"  profile        {total} samples of the event loop thread ({path})")
+    packages = ", ".join(f"{p} {n / total:.0%}" for p, n in by_package.most_common(8))
+    print(f"    self time by package: {packages}")
+    wanted = ("bot/", "storage/", "handlers/", "telegram/_bot.py", "httpx/_client.py")
+    hot = [
+        (frame, n)
+        for frame, n in inclusive.most_common()
+        if any(f"({w}" in frame for w in wanted) or "current_async_library" in frame
+    ]
+    for frame, n in hot[:top]:
+        print(f"    {n / total:5.0%}  {frame}")
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -400,11 +462,14 @@ async def run(opts: Options) -> int:
     """One fan-out on one backend; prints the figures. 0 when the run completed."""
     workdir = Path(tempfile.mkdtemp(prefix="chibo-fanout-"))
     limiter = opts.limiter_rate or opts.rate
-    concurrency = opts.concurrency or os.environ.get("SEND_CONCURRENCY")
+    concurrency = (
+        opts.concurrency or opts.env.get("SEND_CONCURRENCY") or os.environ.get("SEND_CONCURRENCY")
+    )
+    extra = "".join(f", {k}={v}" for k, v in opts.env.items() if k != "SEND_CONCURRENCY")
     print(
         f"fan-out: {opts.members} members, {opts.backend}, Bot API limit {opts.rate:g}/s, "
         f"TELEGRAM_RATE_LIMIT={limiter:g}, "
-        f"SEND_CONCURRENCY={concurrency or '32 (default)'}",
+        f"SEND_CONCURRENCY={concurrency or '32 (default)'}{extra}",
         flush=True,
     )
     try:
@@ -424,6 +489,7 @@ async def run(opts: Options) -> int:
             )
             if opts.concurrency:
                 env["SEND_CONCURRENCY"] = str(opts.concurrency)
+            env.update(opts.env)
             migrated = await arun_cli(["migrate"], env, cwd=workdir, timeout=180)
             if migrated.returncode != 0:
                 raise BenchError(f"chibo migrate failed:\n{migrated.stdout}{migrated.stderr}")
@@ -432,13 +498,22 @@ async def run(opts: Options) -> int:
             setup_s = time.monotonic() - started
             db = Database(url)
             worker = WorkerProcess(env, args=("worker",), workdir=workdir / "worker")
+            profile = workdir / "worker.collapsed.txt"
+            spy: subprocess.Popen[bytes] | None = None
             try:
                 worker.launch()
+                assert worker.pid is not None
+                if opts.py_spy:
+                    spy = start_py_spy(opts.py_spy, worker.pid, profile)
                 result = await watch(api, worker, db, opts.settle)
             finally:
+                if spy is not None:
+                    await stop_py_spy(spy)
                 await worker.stop()
                 await db.dispose()
             passed = report(opts, api, result, queued, setup_s)
+            if spy is not None:
+                print_profile(profile)
             problems = _log_problems(worker)
             print(f"  worker log     {len(problems)} WARNING/ERROR lines ({worker.log_path})")
             for line in problems[:10]:
@@ -480,12 +555,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds to keep watching after the outbox is done, for late duplicates (3)",
     )
     parser.add_argument("--timeout", type=float, default=600, help="whole run, seconds (600)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the worker, e.g. SEND_CONCURRENCY=64 (repeatable)",
+    )
+    parser.add_argument(
+        "--py-spy", metavar="EXE", help="profile the worker with this py-spy while it sends"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (worker log)")
     args = parser.parse_args(argv)
     if args.members < 1:
         parser.error("--members must be at least 1")
     if args.rate <= 0:
         parser.error("--rate must be positive")
+    if any("=" not in item for item in args.env):
+        parser.error("--env takes KEY=VALUE")
     return args
 
 
@@ -500,6 +587,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         postgres_url=args.postgres_url,
         settle=args.settle,
         keep=args.keep,
+        env=dict(item.split("=", 1) for item in args.env),
+        py_spy=args.py_spy,
     )
 
     async def bounded() -> int:

@@ -307,22 +307,32 @@ def invite() -> None:
 
 
 @invite.command("create")
-@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+@click.option("--cell", "cell_ref", help="Cell name or id (members, secretaries).")
+@click.option("--committee", "committee_ref", help="Committee name or id (committee officers).")
 @click.option(
     "--role",
-    type=click.Choice([Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER]),
+    type=click.Choice([Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER, Role.COMMITTEE_OFFICER]),
     default=Role.MEMBER,
     show_default=True,
 )
 @click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 500))
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90))
-def invite_create(cell_ref: str, role: str, uses: int, days: int) -> None:
-    """Print a new invite (deep link and bare code) for a cell."""
+def invite_create(
+    cell_ref: str | None, committee_ref: str | None, role: str, uses: int, days: int
+) -> None:
+    """Print a new invite (deep link and bare code) for a cell, or a committee's officer."""
     settings = settings_or_exit()
+    officer = role == Role.COMMITTEE_OFFICER
+    if officer != bool(committee_ref) or (cell_ref is None) == (committee_ref is None):
+        fail("use --cell for members and secretaries, --committee with --role committee_officer")
 
     async def work(db: Database) -> list[str]:
         async with db.session() as session:
-            org = await _cell_ref(session, cell_ref)
+            if committee_ref:
+                org = await _committee_ref(session, committee_ref)
+            else:
+                assert cell_ref is not None
+                org = await _cell_ref(session, cell_ref)
             return await _invite_lines(session, settings, org, Role(role), uses, days)
 
     click.echo("\n".join(with_db(settings, work)))

@@ -40,6 +40,7 @@ class RecordFrozen(Exception):
 class MemberScore:
     total: float
     level: str
+    four_good: bool  # every group the member answered reaches the threshold
 
 
 @dataclass
@@ -68,15 +69,20 @@ class MonthEvaluation:
 def member_score(spec: FrameworkSpec, fractions: dict[str, float]) -> MemberScore | None:
     """A member's month from their criterion fractions: 100 × earned / answerable points."""
     earned = possible = 0.0
+    four_good = True
     for group in spec.groups:
+        group_earned = group_possible = 0.0
         for criterion in group.criteria:
             if criterion.source is CriterionSource.MEMBER and criterion.key in fractions:
-                earned += criterion.points * fractions[criterion.key]
-                possible += criterion.points
+                group_earned += criterion.points * fractions[criterion.key]
+                group_possible += criterion.points
+        if group_possible:
+            four_good &= group_earned / group_possible >= spec.scoring.group_meets_at - 1e-9
+        earned, possible = earned + group_earned, possible + group_possible
     if possible == 0:
         return None
     total = 100 * earned / possible
-    return MemberScore(total, spec.scoring.band_for(total).level)
+    return MemberScore(total, spec.scoring.band_for(total).level, four_good)
 
 
 async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:

@@ -537,6 +537,13 @@ def member_year(spec: FrameworkSpec, member_months: Sequence[MemberResult | None
     )
 
 
+def year_from_months(
+    spec: FrameworkSpec, months: Sequence[tuple[float | None, str | None, bool] | None]
+) -> YearResult:
+    """The year-end rule over (total, level, four_good) per month (None: no record)."""
+    return _year(spec, months)
+
+
 def _year(
     spec: FrameworkSpec, months: Sequence[tuple[float | None, str | None, bool] | None]
 ) -> YearResult:

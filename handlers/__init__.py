@@ -14,10 +14,10 @@ from bot import membership
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.i18n import N_, Translator, normalize_locale
 from bot.runtime import Runtime
-from handlers import assessment, attendance, meeting, onboarding, secretary
+from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
 from handlers.context import Audience, Handler, Turn
 from storage import members as member_store
-from storage.models import Member
+from storage.models import Member, OrgKind, Role
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Command:
     audience: Audience
 
 
-M, S = Audience.MEMBER, Audience.SECRETARY
+M, S, C = Audience.MEMBER, Audience.SECRETARY, Audience.COMMITTEE
 COMMANDS = (
     Command("start", onboarding.start, N_("join your cell with an invite code"), Audience.ANYONE),
     Command("help", onboarding.help_, N_("what you can do"), Audience.ANYONE),
@@ -39,6 +39,7 @@ COMMANDS = (
     Command("language", onboarding.language, N_("change the language"), M),
     Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
     Command("excuse", attendance.excuse, N_("ask to be excused this month (with a reason)"), M),
+    Command("score", evaluation.my_score, N_("your own score this month"), M),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
@@ -46,7 +47,14 @@ COMMANDS = (
     Command("rsvps", meeting.rsvps, N_("who will attend the meeting"), S),
     Command("attendance", attendance.record, N_("record who attended the meeting"), S),
     Command("schedule", meeting.schedule, N_("the cell's regular monthly meeting"), S),
+    Command("summary", evaluation.summary, N_("this month's results so far, with a chart"), S),
+    Command("confirm", evaluation.confirm, N_("check the cell criteria and confirm the month"), S),
+    Command("adjust", evaluation.adjust, N_("adjust a cell criterion's points, with a note"), S),
+    Command("notes", evaluation.notes, N_("the meeting's notes for the month's record"), S),
+    Command("reopen", evaluation.reopen, N_("reopen a confirmed month, with a reason"), S),
+    Command("report", evaluation.report, N_("the year: text, chart, Excel and CSV"), S),
     Command("invite", secretary.invite, N_("invite new members"), S),
+    Command("cells", committee.cells, N_("the cells of your committee this month"), C),
 )
 BUTTONS: dict[str, tuple[Handler, Audience]] = {
     "lang": (onboarding.set_language, M),
@@ -58,15 +66,21 @@ BUTTONS: dict[str, tuple[Handler, Audience]] = {
     "att": (attendance.toggle, S),
     "exc": (attendance.toggle_excusal, S),
     "exa": (attendance.decide, S),
+    "ev": (evaluation.button, S),
+    "cf": (evaluation.toggle_fact, S),
 }
 
 
 def allowed(audience: Audience, member: Member | None) -> bool:
     if audience is Audience.ANYONE:
         return True
-    if audience is Audience.MEMBER:
-        return member is not None
-    return membership.is_secretary(member)
+    if member is None:
+        return False
+    if audience is Audience.COMMITTEE:
+        return member.role == Role.COMMITTEE_OFFICER
+    if member.org.kind != OrgKind.CELL:
+        return False  # committee officers belong to no cell
+    return audience is Audience.MEMBER or membership.is_secretary(member)
 
 
 def commands_for(member: Member | None) -> list[Command]:
@@ -179,4 +193,8 @@ def _refusal(turn: Turn, audience: Audience) -> Outcome:
         return Outcome(
             [Reply(_("You are not in a cell yet. Send the invite code from your secretary first."))]
         )
+    if audience is Audience.COMMITTEE:
+        return Outcome([Reply(_("Only committee officers can do this."))])
+    if turn.member.org.kind != OrgKind.CELL:
+        return Outcome([Reply(_("This is for the members of a cell."))])
     return Outcome([Reply(_("Only the cell secretary can do this."))])

@@ -19,6 +19,7 @@ class Audience(StrEnum):
     ANYONE = "anyone"
     MEMBER = "member"
     SECRETARY = "secretary"
+    COMMITTEE = "committee"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Float, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from storage.models import (
     Answer,
@@ -158,6 +159,7 @@ async def low_answers(
             QuestionOption.score < Question.comment_below,
         )
         .order_by(Assessment.member_id, Question.position)
+        .options(selectinload(Question.options))
     )
     return [(m, q, v, c) for m, q, v, c in await session.execute(query)]
 

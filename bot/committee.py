@@ -1,0 +1,97 @@
+"""A committee's view of its cells: who confirmed the month, results side by side, ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import CellEvaluation, Organization, OrgKind, Period
+
+
+async def cells_under(session: AsyncSession, committee_id: int) -> list[Organization]:
+    """Every cell below the committee, at any depth of the tree."""
+    orgs = list(await session.scalars(select(Organization)))
+    children: dict[int | None, list[Organization]] = {}
+    for org in orgs:
+        children.setdefault(org.parent_id, []).append(org)
+    found: list[Organization] = []
+    stack = [committee_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child.kind == OrgKind.CELL:
+                found.append(child)
+            else:
+                stack.append(child.id)
+    return sorted(found, key=lambda o: o.name)
+
+
+@dataclass(frozen=True)
+class CellLine:
+    cell: Organization
+    period: Period | None
+    record: CellEvaluation | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.record is not None and self.record.confirmed_at is not None
+
+
+@dataclass(frozen=True)
+class CommitteeMonth:
+    year: int
+    month: int
+    lines: list[CellLine]
+
+    @property
+    def ranked(self) -> list[CellLine]:
+        confirmed = [line for line in self.lines if line.confirmed]
+        return sorted(confirmed, key=lambda line: -line.record.total if line.record else 0)
+
+    @property
+    def four_good(self) -> int:
+        return sum(1 for line in self.ranked if line.record is not None and line.record.four_good)
+
+    @property
+    def mean_total(self) -> float | None:
+        totals = [line.record.total for line in self.ranked if line.record is not None]
+        return sum(totals) / len(totals) if totals else None
+
+
+async def committee_month(
+    session: AsyncSession, committee_id: int, year: int, month: int
+) -> CommitteeMonth:
+    """The month's records of every cell below the committee (two queries, whatever the size)."""
+    cells = await cells_under(session, committee_id)
+    ids = [c.id for c in cells]
+    periods = {
+        p.cell_id: p
+        for p in await session.scalars(
+            select(Period).where(
+                Period.cell_id.in_(ids), Period.year == year, Period.month == month
+            )
+        )
+    }
+    records = {
+        r.period_id: r
+        for r in await session.scalars(
+            select(CellEvaluation).where(
+                CellEvaluation.period_id.in_([p.id for p in periods.values()])
+            )
+        )
+    }
+    lines = [
+        CellLine(c, periods.get(c.id), records.get(periods[c.id].id) if c.id in periods else None)
+        for c in cells
+    ]
+    return CommitteeMonth(year, month, lines)
+
+
+async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, int] | None:
+    cells = await cells_under(session, committee_id)
+    query = select(func.max(Period.year * 100 + Period.month)).where(
+        Period.cell_id.in_([c.id for c in cells])
+    )
+    latest = await session.scalar(query)
+    return (int(latest) // 100, int(latest) % 100) if latest else None

@@ -1,0 +1,447 @@
+"""The secretary's summary, confirmation and yearly report; a member's own score."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import evaluation, reports
+from bot.chat import Attachment, Button, Outcome, Reply
+from bot.framework import CriterionSource, FrameworkSpec, localized
+from bot.i18n import Translator
+from bot.periods import Progress
+from bot.scoring import year_from_months, year_result
+from handlers.assessment import row_id
+from handlers.context import Turn
+from storage import assessments as assessment_store
+from storage import evaluation as aggregates
+from storage.models import Organization, Period
+
+PROGRESS_WORDS = {
+    Progress.SUBMITTED: "submitted",
+    Progress.IN_PROGRESS: "in_progress",
+    Progress.NOT_STARTED: "not_started",
+}
+
+
+async def month_report(
+    session: AsyncSession, period: Period, cell: Organization, t: Translator
+) -> tuple[evaluation.MonthEvaluation, reports.MonthReport]:
+    """Compute the month and shape it for the report renderers, in `t`'s language."""
+    computed = await evaluation.compute(session, period)
+    low: dict[int, list[tuple[str, str, str | None]]] = {}
+    for member_id, question, value, comment in await aggregates.low_answers(session, period.id):
+        option = next((o for o in question.options if o.value == value), None)
+        label = localized(option.label, t.locale) if option else (value or "")
+        low.setdefault(member_id, []).append((localized(question.text, t.locale), label, comment))
+    lines = []
+    for row in computed.progress:
+        score = (
+            computed.member_scores.get(row.member.id)
+            if row.progress is Progress.SUBMITTED
+            else None
+        )
+        lines.append(
+            reports.MemberLine(
+                name=row.member.full_name,
+                progress=PROGRESS_WORDS.get(row.progress, "excused"),
+                total=score.total if score else None,
+                level=score.level if score else None,
+                low_answers=tuple(low.get(row.member.id, ())),
+            )
+        )
+    record = computed.record
+    return computed, reports.MonthReport(
+        cell_name=cell.name,
+        year=period.year,
+        month=period.month,
+        result=computed.result,
+        members=tuple(lines),
+        confirmed=computed.confirmed,
+        notes=record.notes if record else None,
+    )
+
+
+async def _previous(
+    session: AsyncSession, period: Period, cell: Organization, t: Translator
+) -> list[reports.MonthReport]:
+    months = await aggregates.periods_of_year(session, cell.id, period.year)
+    earlier = [p for p in months if p.month < period.month][-5:]
+    return [(await month_report(session, p, cell, t))[1] for p in earlier]
+
+
+async def _current(turn: Turn) -> Period | None:
+    assert turn.member is not None
+    return await assessment_store.current_period(turn.session, turn.member.org_id, turn.now)
+
+
+async def summary(turn: Turn, args: list[str]) -> Outcome:
+    """/summary: the month so far (provisional until confirmed), with a chart."""
+    assert turn.member is not None
+    period = await _current(turn)
+    if period is None:
+        return Outcome(
+            [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
+        )
+    cell = turn.member.org
+    _computed, report = await month_report(turn.session, period, cell, turn.t)
+    previous = await _previous(turn.session, period, cell, turn.t)
+    spec = _computed.spec
+    text = reports.summary_text(spec, report, turn.t, previous)
+    chart = reports.group_chart_png(spec, [*previous, report], turn.t)
+    buttons = [
+        [
+            Button("📋 " + turn._("Details"), f"ev:detail:{period.id}"),
+            Button("📥 " + turn._("Year report"), f"ev:year:{period.year}"),
+        ]
+    ]
+    return Outcome(
+        [
+            Reply(text),
+            Reply(
+                "",
+                buttons,
+                attachment=Attachment(
+                    "photo", f"chibo-{period.year}-{period.month:02d}.png", chart
+                ),
+            ),
+        ]
+    )
+
+
+async def details(turn: Turn, period: Period) -> Outcome:
+    """Every criterion with its points, and what is missing or adjusted."""
+    _ = turn._
+    computed = await evaluation.compute(turn.session, period)
+    lines = [_("Criteria of {month}/{year}").format(month=period.month, year=period.year)]
+    titles = {c.key: c.title for g in computed.spec.groups for c in g.criteria}
+    for criterion in computed.result.criteria:
+        mark = "⚠️ " if criterion.missing and criterion.adjustment is None else ""
+        line = f"{mark}{localized(titles[criterion.key], turn.t.locale)}: " + _(
+            "{points} of {max}"
+        ).format(
+            points=turn.t.number(round(criterion.points, 1)),
+            max=turn.t.number(criterion.max_points),
+        )
+        if criterion.adjustment is not None:
+            line += " ✏️ " + criterion.adjustment.note
+        elif criterion.missing:
+            line += " — " + _("no data yet")
+        lines.append(line)
+    lines.append(
+        _(
+            "Adjust a cell criterion with /adjust KEY POINTS NOTE, "
+            "e.g. /adjust {key} 4 the minutes are attached."
+        ).format(
+            key=next(
+                (c.key for c in computed.result.criteria if c.source is CriterionSource.CELL),
+                "g2_on_schedule",
+            )
+        )
+    )
+    return Outcome([Reply("\n".join(lines))])
+
+
+async def button(turn: Turn, args: list[str]) -> Outcome:
+    """Buttons ev:detail:<period> | ev:year:<year> | ev:confirm:<period>."""
+    assert turn.member is not None
+    if len(args) != 2:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    verb, ref = args
+    if verb == "year" and ref.isdigit() and len(ref) == 4:
+        return await report(turn, [ref])
+    period = await _own_period(turn, ref)
+    if period is None:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    if verb == "detail":
+        return await details(turn, period)
+    if verb == "confirm":
+        return await _confirm(turn, period)
+    return Outcome(notice=turn._("This button is no longer valid."))
+
+
+async def _own_period(turn: Turn, ref: str) -> Period | None:
+    assert turn.member is not None
+    period_id = row_id(ref)
+    period = await turn.session.get(Period, period_id) if period_id is not None else None
+    return period if period is not None and period.cell_id == turn.member.org_id else None
+
+
+def _confirmable_from(period: Period) -> datetime:
+    return period.meeting_at or period.deadline_at
+
+
+async def confirm(turn: Turn, args: list[str]) -> Outcome:
+    """/confirm: check the cell-level criteria, then confirm the month (it is then frozen)."""
+    period = await _current(turn)
+    if period is None:
+        return Outcome(
+            [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
+        )
+    return await _checklist(turn, period, edit=False)
+
+
+async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
+    _ = turn._
+    computed = await evaluation.compute(turn.session, period)
+    facts = await evaluation.facts_of(turn.session, period.id)
+    lines = [
+        _("Confirm the month {month}/{year}").format(month=period.month, year=period.year),
+        _("Tap each cell criterion to mark it met ✅ or not ❌."),
+    ]
+    buttons: list[list[Button]] = []
+    for group in computed.spec.groups:
+        for criterion in group.criteria:
+            if criterion.source is not CriterionSource.CELL:
+                continue
+            if criterion.metric is not None:
+                value = computed.metrics.get(criterion.metric)
+                shown = (
+                    _("not recorded yet")
+                    if value is None
+                    else (
+                        turn.t.percent(value)
+                        if "rate" in criterion.metric
+                        else turn.t.number(value)
+                    )
+                )
+                lines.append(f"• {localized(criterion.title, turn.t.locale)}: {shown}")
+                continue
+            for question in criterion.questions:
+                answer = facts.get(question.key)
+                option = question.option(answer) if answer else None
+                mark = "⬜" if option is None else ("✅" if option.score >= 0.5 else "❌")
+                label = f"{mark} {localized(criterion.title, turn.t.locale)}"
+                buttons.append([Button(label[:60], f"cf:{period.id}:{question.key}")])
+    result = computed.result
+    band = computed.spec.scoring.band_for(result.total)
+    lines.append(
+        _("Total now: {total} — {level}").format(
+            total=turn.t.number(round(result.total, 1)), level=localized(band.label, turn.t.locale)
+        )
+    )
+    if computed.confirmed:
+        lines.append(_("This month is confirmed. To change it, use /reopen REASON."))
+        return Outcome([Reply("\n".join(lines), [], edit=edit)])
+    if turn.now >= _confirmable_from(period):
+        buttons.append([Button("✔ " + _("Confirm the month"), f"ev:confirm:{period.id}")])
+    else:
+        lines.append(
+            _("You can confirm at or after the meeting ({time}).").format(
+                time=turn.t.when(_confirmable_from(period))
+            )
+        )
+    return Outcome([Reply("\n".join(lines), buttons, edit=edit)])
+
+
+async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
+    """Button cf:<period>:<question>: cycle the secretary's answer for a cell criterion."""
+    assert turn.member is not None
+    period = await _own_period(turn, args[0]) if len(args) == 2 else None
+    if period is None:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    computed = await evaluation.compute(turn.session, period)
+    question = computed.spec.question(args[1])
+    if question is None or not question.options:
+        return Outcome(notice=turn._("This button is no longer valid."))
+    current = (await evaluation.facts_of(turn.session, period.id)).get(question.key)
+    values = [o.value for o in question.options]
+    following = (
+        values[(values.index(current) + 1) % len(values)] if current in values else values[0]
+    )
+    try:
+        await evaluation.set_fact(
+            turn.session, period, turn.member, question.key, following, turn.now
+        )
+    except evaluation.RecordFrozen:
+        return Outcome(notice=turn._("This month is confirmed. To change it, use /reopen REASON."))
+    return await _checklist(turn, period, edit=True)
+
+
+async def _confirm(turn: Turn, period: Period) -> Outcome:
+    _ = turn._
+    assert turn.member is not None
+    if turn.now < _confirmable_from(period):
+        return Outcome(
+            notice=_("You can confirm at or after the meeting ({time}).").format(
+                time=turn.t.when(_confirmable_from(period))
+            )
+        )
+    try:
+        done = await evaluation.confirm(turn.session, period, turn.member, turn.now)
+    except evaluation.RecordFrozen:
+        return Outcome(notice=_("This month is confirmed. To change it, use /reopen REASON."))
+    band = done.spec.scoring.band_for(done.result.total)
+    text = _("The month {month}/{year} is confirmed: {total} points, {level}.").format(
+        month=period.month,
+        year=period.year,
+        total=turn.t.number(round(done.result.total, 1)),
+        level=localized(band.label, turn.t.locale),
+    )
+    return Outcome([Reply(text, edit=True)], notice=text)
+
+
+async def adjust(turn: Turn, args: list[str]) -> Outcome:
+    """/adjust KEY POINTS NOTE: set a cell criterion's points, with a mandatory note."""
+    _ = turn._
+    assert turn.member is not None
+    period = await _current(turn)
+    usage = _(
+        "Use /adjust KEY POINTS NOTE, e.g. /adjust g2_on_schedule 4 the minutes are attached. "
+        "The keys are listed under Details in /summary."
+    )
+    if period is None or len(args) < 3:
+        return Outcome([Reply(usage)])
+    try:
+        points = float(args[1].replace(",", "."))
+        await evaluation.adjust(
+            turn.session, period, turn.member, args[0], points, " ".join(args[2:]), turn.now
+        )
+    except ValueError:  # not a number, an unknown key, or points out of range (AdjustmentError)
+        return Outcome([Reply(usage)])
+    except evaluation.RecordFrozen:
+        return Outcome([Reply(_("This month is confirmed. To change it, use /reopen REASON."))])
+    return Outcome(
+        [Reply(_("Adjusted {key} to {points} points.").format(key=args[0], points=args[1]))]
+    )
+
+
+async def notes(turn: Turn, args: list[str]) -> Outcome:
+    """/notes TEXT: the meeting's notes, kept with the month's record."""
+    assert turn.member is not None
+    period = await _current(turn)
+    if period is None or not args:
+        return Outcome([Reply(turn._("Write the notes after the command: /notes TEXT"))])
+    try:
+        await evaluation.set_notes(turn.session, period, turn.member, " ".join(args), turn.now)
+    except evaluation.RecordFrozen:
+        return Outcome(
+            [Reply(turn._("This month is confirmed. To change it, use /reopen REASON."))]
+        )
+    return Outcome([Reply(turn._("Notes saved."))])
+
+
+async def reopen(turn: Turn, args: list[str]) -> Outcome:
+    """/reopen REASON: unfreeze a confirmed month; the reason is logged."""
+    assert turn.member is not None
+    period = await _current(turn)
+    if period is None or not args:
+        return Outcome([Reply(turn._("Give the reason: /reopen REASON"))])
+    if not await evaluation.reopen(turn.session, period, turn.member, " ".join(args), turn.now):
+        return Outcome([Reply(turn._("This month is not confirmed."))])
+    return Outcome([Reply(turn._("The month is open for changes again; the reason is logged."))])
+
+
+async def year_report(
+    session: AsyncSession, cell: Organization, year: int, t: Translator
+) -> tuple[FrameworkSpec, reports.YearReport] | None:
+    """The cell's twelve months, its year-end suggestion and each member's."""
+    periods = await aggregates.periods_of_year(session, cell.id, year)
+    if not periods:
+        return None
+    by_month: dict[int, reports.MonthReport] = {}
+    member_months: dict[int, dict[int, evaluation.MemberScore]] = {}
+    names: dict[int, str] = {}
+    spec: FrameworkSpec | None = None
+    for period in periods:
+        computed, report = await month_report(session, period, cell, t)
+        spec, by_month[period.month] = computed.spec, report
+        for row in computed.progress:
+            names[row.member.id] = row.member.full_name
+            score = computed.member_scores.get(row.member.id)
+            if score is not None and row.progress is Progress.SUBMITTED:
+                member_months.setdefault(row.member.id, {})[period.month] = score
+    assert spec is not None
+    months = tuple(by_month.get(m) for m in range(1, 13))
+    result = year_result(spec, [m.result if m else None for m in months])
+    member_years = tuple(
+        (
+            names[member_id],
+            year_from_months(
+                spec,
+                [
+                    (s.total, s.level, s.four_good)
+                    if (s := member_months.get(member_id, {}).get(m))
+                    else None
+                    for m in range(1, 13)
+                ],
+            ),
+        )
+        for member_id in sorted(names, key=lambda i: names[i])
+    )
+    return spec, reports.YearReport(cell.name, year, months, result, member_years)
+
+
+async def report(turn: Turn, args: list[str]) -> Outcome:
+    """/report [YEAR]: the year as text, chart, XLSX workbook and CSV."""
+    _ = turn._
+    assert turn.member is not None
+    this_year = turn.now.astimezone(turn.t.zone).year
+    year = int(args[0]) if args and args[0].isdigit() and len(args[0]) == 4 else this_year
+    built = await year_report(turn.session, turn.member.org, year, turn.t)
+    if built is None:
+        return Outcome([Reply(_("No records for {year}.").format(year=year))])
+    spec, year_data = built
+    recorded = [m for m in year_data.months if m is not None]
+    chart = reports.group_chart_png(spec, recorded[-6:], turn.t)
+    return Outcome(
+        [
+            Reply(reports.year_text(spec, year_data, turn.t)),
+            Reply("", attachment=Attachment("photo", f"chibo-{year}.png", chart)),
+            Reply(
+                "",
+                attachment=Attachment(
+                    "document", f"chibo-{year}.xlsx", reports.year_workbook(spec, year_data, turn.t)
+                ),
+            ),
+            Reply(
+                "",
+                attachment=Attachment(
+                    "document", f"chibo-{year}.csv", reports.year_csv(spec, year_data, turn.t)
+                ),
+            ),
+        ]
+    )
+
+
+async def my_score(turn: Turn, args: list[str]) -> Outcome:
+    """/score: the member's own score for the month (nobody else's)."""
+    _ = turn._
+    assert turn.member is not None
+    period = await _current(turn)
+    if period is None:
+        return Outcome([Reply(_("No self-assessment has been opened yet."))])
+    computed = await evaluation.compute(turn.session, period)
+    score = computed.member_scores.get(turn.member.id)
+    submitted = any(
+        p.member.id == turn.member.id and p.progress is Progress.SUBMITTED
+        for p in computed.progress
+    )
+    if score is None or not submitted:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Your score appears once you have submitted this month's "
+                        "self-assessment (/assess)."
+                    )
+                )
+            ]
+        )
+    band = computed.spec.scoring.band_for(score.total)
+    return Outcome(
+        [
+            Reply(
+                _(
+                    "Your self-assessment {month}/{year}: {total} points, {level} "
+                    "(a suggestion; the cell decides)."
+                ).format(
+                    month=period.month,
+                    year=period.year,
+                    total=turn.t.number(round(score.total, 1)),
+                    level=localized(band.label, turn.t.locale),
+                )
+            )
+        ]
+    )

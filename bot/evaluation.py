@@ -9,6 +9,7 @@ reopening with a logged reason. Every change is in the audit log.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -293,3 +294,55 @@ async def reopen(
     record.confirmed_at = record.confirmed_by_id = None
     await _audit(session, period, by, now, "reopen", {}, reason=reason)
     return True
+
+
+async def compute_many(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
+    """Many cell months at once (a committee's or a province's year): a fixed number of
+    grouped queries whatever the number of periods. Completion counts the cell's current
+    members who must answer; facts and adjustments are those stored for each month."""
+    if not batch:
+        return {}
+    ids = [p.id for p in batch]
+    fractions = await aggregates.cell_fractions(session, ids)
+    submitted = await aggregates.submitted_counts(session, ids)
+    attendance = await aggregates.attendance_counts(session, ids)
+    expected = await aggregates.expected_counts(session, {p.cell_id for p in batch})
+    unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
+    facts: dict[int, dict[str, str]] = {}
+    for fact in await session.scalars(select(CellFact).where(CellFact.period_id.in_(ids))):
+        facts.setdefault(fact.period_id, {})[fact.question_key] = fact.value
+    records = {
+        r.period_id: r
+        for r in await session.scalars(
+            select(CellEvaluation).where(CellEvaluation.period_id.in_(ids))
+        )
+    }
+    results: dict[int, CellMonth] = {}
+    for period in batch:
+        spec = await load_spec(session, period.framework_id)
+        seen = attendance.get(period.id)
+        must = expected.get(period.cell_id, 0)
+        metrics: dict[str, float | None] = {
+            CellMetric.COMPLETION_RATE: min(1.0, submitted.get(period.id, 0) / must)
+            if must
+            else None,
+            CellMetric.ATTENDANCE_RATE: seen.present / seen.recorded
+            if seen and seen.recorded
+            else None,
+            CellMetric.UNEXCUSED_ABSENCES: seen.unexcused if seen else None,
+            CellMetric.UNREACHABLE_MEMBERS: float(unreachable.get(period.cell_id, 0)),
+        }
+        record = records.get(period.id)
+        adjustments = {
+            key: Adjustment(value["points"], value["note"])
+            for key, value in (record.adjustments if record else {}).items()
+        }
+        month_fractions = fractions.get(period.id, {})
+        results[period.id] = cell_month(
+            spec,
+            {key: month_fractions.get(key) for key in _member_criteria(spec)},
+            cell_facts_from_answers(spec, facts.get(period.id, {})),
+            {str(k): v for k, v in metrics.items()},
+            adjustments,
+        )
+    return results

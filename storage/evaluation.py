@@ -174,3 +174,26 @@ async def is_confirmed(session: AsyncSession, period_id: int) -> bool:
         CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_not(None)
     )
     return (await session.scalar(query)) is not None
+
+
+async def expected_counts(session: AsyncSession, cell_ids: set[int]) -> dict[int, int]:
+    """Active members who must answer (not exempt), per cell."""
+    query = (
+        select(Member.org_id, func.count(Member.id))
+        .where(
+            Member.org_id.in_(cell_ids),
+            Member.active.is_(True),
+            Member.status != "exempt",
+        )
+        .group_by(Member.org_id)
+    )
+    return {cell: int(n) for cell, n in await session.execute(query)}
+
+
+async def unreachable_counts(session: AsyncSession, cell_ids: set[int]) -> dict[int, int]:
+    query = (
+        select(Member.org_id, func.count(Member.id))
+        .where(Member.org_id.in_(cell_ids), Member.active.is_(True), Member.reachable.is_(False))
+        .group_by(Member.org_id)
+    )
+    return {cell: int(n) for cell, n in await session.execute(query)}

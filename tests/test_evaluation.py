@@ -191,3 +191,16 @@ async def test_exempt_and_unreachable_feed_the_metrics(db: Database) -> None:
     assert computed.metrics[CellMetric.UNREACHABLE_MEMBERS] == 1
     assert computed.metrics[CellMetric.ATTENDANCE_RATE] is None  # not recorded yet
     assert isinstance(computed.result.total, float)
+
+
+async def test_batched_months_equal_the_single_month(db: Database) -> None:
+    period_id, _ = await month_with_answers(db, members=5, seed=11)
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        assert period is not None
+        single = await evaluation.compute(session, period)
+        batch = await evaluation.compute_many(session, [period])
+    assert batch[period_id].total == pytest.approx(single.result.total, abs=1e-9)
+    assert [g.points for g in batch[period_id].groups] == pytest.approx(
+        [g.points for g in single.result.groups]
+    )

@@ -423,6 +423,42 @@ def framework_import(path: Path) -> None:
         fail(str(exc))
 
 
+@main.command()
+@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="FILE.xlsx or FILE.csv",
+)
+@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default=None)
+def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
+    """Export a cell's year (the same workbook or CSV as /report in chat)."""
+    from bot import reports
+    from bot.i18n import Translator
+    from handlers.evaluation import year_report
+
+    if out.suffix.lower() not in {".xlsx", ".csv"}:
+        raise click.BadParameter("the file must end in .xlsx or .csv", param_hint="--out")
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            t = Translator(locale or org.locale, org.timezone)
+            built = await year_report(session, org, year, t)
+        if built is None:
+            fail(f"no records for {org.name} in {year}")
+            raise AssertionError
+        spec, data = built
+        write = reports.year_workbook if out.suffix.lower() == ".xlsx" else reports.year_csv
+        out.write_bytes(write(spec, data, t))
+        months = sum(1 for m in data.months if m is not None)
+        return f"wrote {out} ({months} months of {org.name}, {year})"
+
+    click.echo(with_db(settings_or_exit(), work))
+
+
 async def _committee_ref(session: Any, ref: str) -> Any:
     from bot import setup
 

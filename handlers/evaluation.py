@@ -78,16 +78,20 @@ async def _current(turn: Turn) -> Period | None:
 
 async def summary(turn: Turn, args: list[str]) -> Outcome:
     """/summary: the month so far (provisional until confirmed), with a chart."""
-    assert turn.member is not None
     period = await _current(turn)
     if period is None:
         return Outcome(
             [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
         )
+    return await _summary_of(turn, period)
+
+
+async def _summary_of(turn: Turn, period: Period) -> Outcome:
+    assert turn.member is not None
     cell = turn.member.org
-    _computed, report = await month_report(turn.session, period, cell, turn.t)
+    computed, report = await month_report(turn.session, period, cell, turn.t)
     previous = await _previous(turn.session, period, cell, turn.t)
-    spec = _computed.spec
+    spec = computed.spec
     text = reports.summary_text(spec, report, turn.t, previous)
     chart = reports.group_chart_png(spec, [*previous, report], turn.t)
     buttons = [
@@ -156,6 +160,10 @@ async def button(turn: Turn, args: list[str]) -> Outcome:
         return Outcome(notice=turn._("This button is no longer valid."))
     if verb == "detail":
         return await details(turn, period)
+    if verb == "sum":
+        return await _summary_of(turn, period)
+    if verb == "check":
+        return await _checklist(turn, period, edit=False)
     if verb == "confirm":
         return await _confirm(turn, period)
     return Outcome(notice=turn._("This button is no longer valid."))

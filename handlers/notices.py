@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import reports
 from bot.chat import Button, Reply
 from bot.i18n import Translator
 from bot.notify import Notice
@@ -81,12 +82,23 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
     if kind == Kind.MISSING_REPORT:
         body = await views.progress_text(session, period, t, only_missing=True)
         return Reply(_("Not submitted yet, shortly before the deadline:") + "\n" + body)
-    if kind == Kind.SUMMARY_PREVIEW:
-        body = await views.progress_text(session, period, t)
-        return Reply(_("Preview before the meeting:") + "\n" + body)
-    if kind == Kind.SUMMARY:
-        body = await views.progress_text(session, period, t)
-        return Reply(_("The self-assessment is closed. Result:") + "\n" + body)
+    if kind in {Kind.SUMMARY_PREVIEW, Kind.SUMMARY}:
+        from handlers.evaluation import month_report  # the summary is the evaluation's view
+
+        computed, report = await month_report(session, period, cell, t)
+        heading = (
+            _("Preview before the meeting:")
+            if kind == Kind.SUMMARY_PREVIEW
+            else _("The self-assessment is closed. Result:")
+        )
+        body = reports.summary_text(computed.spec, report, t, limit=3900)
+        buttons = [
+            [
+                Button("📊 " + _("Chart and details"), f"ev:sum:{period.id}"),
+                Button("✔ " + _("Confirm the month"), f"ev:check:{period.id}"),
+            ]
+        ]
+        return Reply(heading + "\n" + body, buttons)
     if kind == Kind.MEMBER_UNREACHABLE:
         subject = await session.get(Member, int(notice.notification.offset_key.lstrip("m")))
         name = subject.full_name if subject else "?"

@@ -6,6 +6,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -20,6 +21,7 @@ from storage import orgs
 from storage.db import Database
 from storage.models import OrgKind, Role
 from tests.conftest import FakeClock
+from tests.harness import arun_cli
 
 
 @dataclass
@@ -188,3 +190,19 @@ async def test_committee_sees_its_cells_not_members(chats: Chats, clock: FakeClo
         "1", "/cells"
     )
     assert "chi bộ" in await chats.text("50", "/assess")
+
+
+async def test_cli_export_writes_the_same_workbook(chats: Chats, tmp_path: Path) -> None:
+    await chats.complete("2")
+    env = {"DATABASE_URL": chats.runtime.db.url, "TELEGRAM_BOT_TOKEN": ""}
+    out = tmp_path / "nam-2026.xlsx"
+    done = await arun_cli(
+        ["export", "--cell", "Chi bộ 1", "--year", "2026", "--out", str(out)], env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 months" in done.stdout
+    assert len(load_workbook(out).sheetnames) == 2
+    missing = await arun_cli(
+        ["export", "--cell", "Chi bộ 1", "--year", "2024", "--out", str(out)], env, cwd=tmp_path
+    )
+    assert missing.returncode == 2 and "no records" in missing.stderr

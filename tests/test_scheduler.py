@@ -379,3 +379,13 @@ async def test_member_asks_to_be_excused_and_the_secretary_approves(cell: Cell) 
     assert "Chỉ bí thư" in await cell.say("2", data=f"exa:{excusal_id}:y")
     assert "được miễn tháng này" in await cell.say("1", data=f"exa:{excusal_id}:y")
     assert "➖ User 2 — được miễn tháng này" in await cell.say("1", "/progress")
+
+
+async def test_after_the_deadline_the_secretary_gets_the_result(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    cell.clock.now = MEETING + timedelta(seconds=1)  # the deadline is the meeting's start
+    await cell.tick()
+    result = next(t for t in cell.sender.to("1") if "Đợt tự đánh giá đã kết thúc" in t)
+    assert "Tổng điểm" in result and ("✓" in result or "✗" in result)
+    assert not any("kết thúc" in t for t in cell.sender.to("2"))  # members get no summary

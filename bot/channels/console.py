@@ -10,6 +10,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import handlers
 from bot.chat import Button, ChatEvent, Outcome, Reply
@@ -35,6 +36,7 @@ class ConsoleChat:
     write: Callable[[str], None] = print
     current: int = 0
     buttons: dict[str, list[Button]] = field(default_factory=dict)
+    files: Path = Path("chibo-demo-files")  # charts and workbooks are saved here
 
     @property
     def persona(self) -> Persona:
@@ -107,7 +109,10 @@ class ConsoleChat:
     def _show_reply(self, reply: Reply) -> None:
         self.write("chibo › " + reply.text.replace("\n", "\n        "))
         if reply.attachment is not None:
-            self.write(f"        [{reply.attachment.kind}: {reply.attachment.filename}]")
+            saved = self.files / reply.attachment.filename
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_bytes(reply.attachment.content)
+            self.write(f"        [{reply.attachment.kind}: {saved}]")
         flat = [button for row in reply.buttons for button in row]
         if flat:
             self.buttons[self.persona.external_id] = flat

@@ -50,7 +50,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ChatEvent:
-    """A message or a button press from one person on one channel."""
+    """A message, a file, or a button press from one person on one channel."""
 
     channel: str
     user_id: str
@@ -59,6 +59,7 @@ class ChatEvent:
     language_code: str | None = None
     text: str | None = None
     callback_data: str | None = None
+    document: Attachment | None = None
 
     @property
     def command(self) -> tuple[str, list[str]] | None:

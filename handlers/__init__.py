@@ -120,6 +120,8 @@ async def _route(turn: Turn) -> Outcome:
     event = turn.event
     if event.callback_data is not None:
         return await _on_button(turn, event.callback_data)
+    if event.document is not None and allowed(Audience.SECRETARY, turn.member):
+        return await secretary.import_framework(turn, event.document)
     if event.text is None:
         return Outcome([Reply(_("I can only read text messages and buttons."))])
     if len(event.text) > turn.runtime.settings.max_text_length:

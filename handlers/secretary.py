@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import membership, periods
-from bot.chat import Button, Outcome, Reply
+from bot.chat import Attachment, Button, Outcome, Reply
+from bot.framework import FrameworkError, parse_framework
 from handlers import views
 from handlers.context import Turn
 from storage import assessments
+from storage import frameworks as framework_store
 from storage.models import Role
 
 INVITE_PRESETS = ((1, 7), (60, 7), (60, 30))  # (uses, days)
@@ -143,3 +145,43 @@ async def progress(turn: Turn, args: list[str]) -> Outcome:
             [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
         )
     return Outcome([Reply(await views.progress_text(turn.session, period, turn.t))])
+
+
+async def import_framework(turn: Turn, document: Attachment) -> Outcome:
+    """A framework file sent by the secretary: validated, stored, used from the next month."""
+    _ = turn._
+    assert turn.member is not None
+    try:
+        spec = parse_framework(document.content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, FrameworkError) as exc:
+        problems = exc.problems if isinstance(exc, FrameworkError) else ["not UTF-8 text"]
+        shown = "\n".join(f"• {p}" for p in problems[:10])
+        more = len(problems) - 10
+        if more > 0:
+            shown += "\n" + _("… and {n} more").format(n=more)
+        return Outcome([Reply(_("This framework file cannot be used:") + "\n" + shown)])
+    try:
+        stored, _created = await framework_store.store(turn.session, spec)
+    except framework_store.FrameworkVersionExists:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "Version {version} of this framework already exists with other content; "
+                        "give the changed file a new version number."
+                    ).format(version=spec.version)
+                )
+            ]
+        )
+    turn.member.org.framework_id = stored.id
+    count = len(spec.member_questions())
+    return Outcome(
+        [
+            Reply(
+                _(
+                    "Framework {code} version {version} is stored ({count} questions). It "
+                    "applies from the next month; the current month keeps its version."
+                ).format(code=stored.code, version=stored.version, count=count)
+            )
+        ]
+    )

@@ -7,6 +7,7 @@ start with ":" talk to the console itself (":who", ":as 2", ":quit").
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,18 +88,14 @@ class ConsoleChat:
         return True
 
     def _event(self, text: str) -> ChatEvent:
-        base = {
-            "channel": CHANNEL,
-            "user_id": self.persona.external_id,
-            "chat_id": self.persona.external_id,
-            "display_name": self.persona.name,
-        }
-        shown = self.buttons.get(self.persona.external_id, [])
+        persona = self.persona
+        event = ChatEvent(CHANNEL, persona.external_id, persona.external_id, persona.name)
+        shown = self.buttons.get(persona.external_id, [])
         if text.isdigit() and 1 <= int(text) <= len(shown):
             button = shown[int(text) - 1]
             self.write(f"  [{button.label}]")
-            return ChatEvent(**base, callback_data=button.data)
-        return ChatEvent(**base, text=text)
+            return dataclasses.replace(event, callback_data=button.data)
+        return dataclasses.replace(event, text=text)
 
     def _show(self, outcome: Outcome) -> None:
         if outcome.notice and not outcome.replies:

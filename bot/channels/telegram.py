@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from datetime import timedelta
@@ -36,7 +37,7 @@ from telegram.ext import (
 )
 
 import handlers
-from bot.chat import ChatEvent, Outcome, Reply
+from bot.chat import Attachment, ChatEvent, Outcome, Reply
 from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.i18n import Translator
 from bot.notify import Delivery, Dispatcher, SendResult
@@ -144,12 +145,21 @@ def _event(update: Update, *, text: str | None = None, data: str | None = None) 
     )
 
 
+MAX_DOCUMENT_BYTES = 512 * 1024  # a framework file is a few kilobytes
+
+
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any private message: text, a command, or something we cannot read."""
+    """Any private message: text, a command, a file, or something we cannot read."""
     message = update.effective_message
     if message is None or update.effective_user is None:
         return
-    outcome = await handlers.handle(_runtime(context), _event(update, text=message.text))
+    event = _event(update, text=message.text)
+    document = message.document
+    if document is not None and (document.file_size or 0) <= MAX_DOCUMENT_BYTES:
+        content = bytes(await (await document.get_file()).download_as_bytearray())
+        name = document.file_name or "file"
+        event = dataclasses.replace(event, document=Attachment("document", name, content))
+    outcome = await handlers.handle(_runtime(context), event)
     await _render(update, context, outcome)
 
 

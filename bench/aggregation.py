@@ -44,10 +44,13 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Float,
     Integer,
     MetaData,
     String,
     Table,
+    and_,
+    case,
     cast,
     event,
     func,
@@ -60,7 +63,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bot.committee import cells_under
 from bot.evaluation import compute, compute_many
-from bot.framework import CriterionSource, FrameworkSpec, QuestionKind
+from bot.framework import CellMetric, CriterionSource, FrameworkSpec, QuestionKind
+from bot.scoring import cell_facts_from_answers, cell_month
 from bot.setup import ensure_default_framework
 from storage import evaluation as aggregates
 from storage import orgs
@@ -69,13 +73,16 @@ from storage.frameworks import load_spec
 from storage.models import (
     Answer,
     Assessment,
+    AssessmentState,
     Attendance,
     CellFact,
+    Criterion,
     Member,
     Organization,
     OrgKind,
     Period,
     Question,
+    QuestionOption,
     UTCDateTime,
 )
 from storage.schema import upgrade
@@ -234,14 +241,18 @@ def _choices(spec: FrameworkSpec) -> tuple[list[dict[str, Any]], list[dict[str, 
                 else:
                     n = len(question.options)
                     values = [
-                        o.value for pos, o in enumerate(question.options) for _ in range((n - pos) ** 2)
+                        o.value
+                        for pos, o in enumerate(question.options)
+                        for _ in range((n - pos) ** 2)
                     ]
                 if not values:
                     continue
                 questions.append(
                     {"question_id": 0, "key": question.key, "n": len(values), "member": int(member)}
                 )
-                choices.extend({"key": question.key, "k": k, "value": v} for k, v in enumerate(values))
+                choices.extend(
+                    {"key": question.key, "k": k, "value": v} for k, v in enumerate(values)
+                )
     return questions, choices
 
 
@@ -320,7 +331,9 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
 
     async with db.engine.begin() as conn:
         if postgres:
-            superuser = await conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+            superuser = await conn.scalar(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            )
             if superuser:  # the rows are consistent by construction: skip the FK triggers
                 await conn.execute(text("SET LOCAL session_replication_role = replica"))
             await conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
@@ -371,10 +384,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
                 select(
                     cells.c.id,
                     literal("Đảng viên ") + cast(SEQ.c.i, String),
-                    func.coalesce(
-                        func.nullif(literal("member"), literal("member") + cast(SEQ.c.i, String)),
-                        literal("secretary"),
-                    ),
+                    case((SEQ.c.i == 1, literal("secretary")), else_=literal("member")),
                     literal("official"),
                     literal(True),
                     literal(True),
@@ -496,7 +506,9 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
                      "attendance", "cell_facts"):  # fmt: skip
             counts[name] = int(await conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
         if postgres:
-            size = await conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+            size = await conn.scalar(
+                text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            )
             detail = await conn.execute(
                 text(
                     "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
@@ -555,7 +567,11 @@ async def bench_cell_month(db: Database, period_ids: list[int], rng: random.Rand
             started = time.perf_counter()
             evaluation = await compute(session, period)
             parts["compute"] = _ms(started)
-            return f"e.g. period {period.id}: total {evaluation.result.total:.1f}, {evaluation.submitted}/{evaluation.expected} submitted"
+            result = evaluation.result
+            return (
+                f"e.g. period {period.id}: total {result.total:.1f}, "
+                f"{evaluation.submitted}/{evaluation.expected} submitted"
+            )
 
     return await measure("cell month", runs, once)
 
@@ -610,11 +626,15 @@ async def bench_province_year(db: Database, runs: int):  # type: ignore[no-untyp
 # --------------------------------------------------------------------------- plans
 
 
-async def explain(db: Database, statement: str, parameters: Any) -> list[str]:
+async def explain(
+    db: Database, statement: str, parameters: Any, settings: Sequence[str] = ()
+) -> list[str]:
     """The plan of a statement as the driver ran it (same SQL, same parameters)."""
     postgres = db.engine.dialect.name == "postgresql"
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
-    async with db.engine.connect() as conn:
+    async with db.engine.begin() as conn:
+        for setting in settings:
+            await conn.exec_driver_sql(f"SET LOCAL {setting}")
         result = await conn.exec_driver_sql(prefix + statement, parameters)
         rows = result.all()
     if postgres:
@@ -632,7 +652,8 @@ def _depth(rows: Sequence[Any], row: Any) -> int:
 
 INDEXED = re.compile(
     r"(?:Index(?: Only)? Scan(?: Backward)? using (\w+) on (\w+)|Bitmap Index Scan on (\w+)"
-    r"|SEARCH (\w+) USING (?:COVERING |INTEGER PRIMARY KEY|PRIMARY KEY)?\s*(?:INDEX (\w+))?)"
+    r"|SEARCH (\w+) USING (?:AUTOMATIC )?(?:COVERING |INTEGER PRIMARY KEY|PRIMARY KEY)?\s*"
+    r"(?:INDEX (\w+))?)"
 )
 SEQUENTIAL = re.compile(r"Seq Scan on (\w+)|^\s*SCAN (\w+)")
 
@@ -648,7 +669,8 @@ def index_use(plan: Sequence[str]) -> tuple[list[str], list[str]]:
             elif m.group(3):
                 indexed.append(f"({m.group(3)})")
             elif m.group(4):
-                indexed.append(f"{m.group(4)} ({m.group(5) or 'primary key'})")
+                how = "automatic index" if "AUTOMATIC" in line else "primary key"
+                indexed.append(f"{m.group(4)} ({m.group(5) or how})")
         for m in SEQUENTIAL.finditer(line):
             sequential.append(m.group(1) or m.group(2))
     return indexed, sequential
@@ -669,11 +691,181 @@ def print_plan(title: str, plan: Sequence[str]) -> bool:
     return not whole_big
 
 
+# --------------------------------------------------------------------------- what if
+
+
+def progress_counts_for_the_period(period: Period) -> Any:
+    """storage.assessments.progress_of_cell with its answer counts limited to the period
+    (the product query counts the answers of every assessment in the database)."""
+    counts = (
+        select(Answer.assessment_id, func.count(Answer.id).label("answered"))
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .where(Assessment.period_id == period.id)
+        .group_by(Answer.assessment_id)
+        .subquery()
+    )
+    return (
+        select(Member, Assessment, func.coalesce(counts.c.answered, 0))
+        .outerjoin(
+            Assessment, (Assessment.member_id == Member.id) & (Assessment.period_id == period.id)
+        )
+        .outerjoin(counts, counts.c.assessment_id == Assessment.id)
+        .where(Member.org_id == period.cell_id, Member.active.is_(True))
+        .order_by(Member.full_name, Member.id)
+    )
+
+
+def cell_fractions_by_ids(period_ids: Sequence[int]) -> Any:
+    """storage.evaluation.cell_fractions grouped by integer keys (assessment, criterion id)
+    and joined to the criterion keys only after the aggregation: same result."""
+    score = case(
+        (Question.kind == "score", cast(Answer.value, Float) / Question.max_value),
+        else_=QuestionOption.score,
+    )
+    per_member = (
+        select(
+            Assessment.period_id.label("period_id"),
+            Question.criterion_id.label("criterion_id"),
+            func.avg(score).label("fraction"),
+        )
+        .select_from(Answer)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(
+            QuestionOption,
+            and_(QuestionOption.question_id == Question.id, QuestionOption.value == Answer.value),
+        )
+        .where(
+            Assessment.period_id.in_(period_ids),
+            Assessment.state == AssessmentState.SUBMITTED,
+            Answer.skipped.is_(False),
+            Answer.value.is_not(None),
+            Question.kind != "text",
+        )
+        .group_by(Assessment.id, Assessment.period_id, Question.criterion_id)
+        .subquery()
+    )
+    return (
+        select(per_member.c.period_id, Criterion.key, func.avg(per_member.c.fraction))
+        .join(Criterion, Criterion.id == per_member.c.criterion_id)
+        .group_by(per_member.c.period_id, Criterion.key)
+    )
+
+
+async def time_statement(
+    db: Database, statement: str, parameters: Any, settings: Sequence[str] = (), runs: int = 3
+) -> tuple[float, int]:
+    """(median ms, rows) of a driver-level statement, after one warm-up, with SET LOCALs."""
+    times: list[float] = []
+    rows = 0
+    for i in range(runs + 1):
+        async with db.engine.begin() as conn:
+            for setting in settings:
+                await conn.exec_driver_sql(f"SET LOCAL {setting}")
+            started = time.perf_counter()
+            rows = len((await conn.exec_driver_sql(statement, parameters)).all())
+            if i:
+                times.append(_ms(started))
+    return statistics.median(times), rows
+
+
+async def driver_form(db: Database, log: StatementLog, query: Any) -> Executed:
+    """Run an SQLAlchemy query once and return it as the driver received it."""
+    async with db.sessions() as session:
+        with log.record():
+            await session.execute(query)
+        return log.entries[-1]
+
+
+def time_cell_month(spec: FrameworkSpec, calls: int = 2000) -> float:
+    """Microseconds of pure Python per cell month in compute_many (cell_month and facts)."""
+    fractions = {c.key: 0.8 for _, c in _member_criteria(spec)}
+    facts = {
+        c.questions[0].key: c.questions[0].options[0].value
+        for _, c in spec.cell_criteria()
+        if c.questions and c.questions[0].options
+    }
+    metrics: dict[str, float | None] = {
+        CellMetric.COMPLETION_RATE: 1.0,
+        CellMetric.ATTENDANCE_RATE: 0.9,
+        CellMetric.UNEXCUSED_ABSENCES: 0.0,
+        CellMetric.UNREACHABLE_MEMBERS: 0.0,
+    }
+    started = time.perf_counter()
+    for _ in range(calls):
+        cell_month(spec, fractions, cell_facts_from_answers(spec, facts), metrics, {})
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def _member_criteria(spec: FrameworkSpec) -> list[tuple[Any, Any]]:
+    return [(g, c) for g in spec.groups for c in g.criteria if c.source is CriterionSource.MEMBER]
+
+
+async def what_if(
+    db: Database,
+    log: StatementLog,
+    period: Period,
+    period_ids: list[int],
+    progress: Executed | None,
+    province_fractions: Executed | None,
+    spec: FrameworkSpec,
+) -> None:
+    print("\n=== what if (bench-side rewrites and settings; the product code is unchanged) ===")
+    postgres = db.engine.dialect.name == "postgresql"
+    if progress is not None:
+        before, n1 = await time_statement(db, progress.statement, progress.parameters)
+        rewritten = await driver_form(db, log, progress_counts_for_the_period(period))
+        after, n2 = await time_statement(db, rewritten.statement, rewritten.parameters)
+        print(
+            f"  cell progress of one month (storage.assessments.progress_of_cell): "
+            f"{before:.1f} ms as is, {after:.1f} ms with the answer counts limited to the "
+            f"period ({n1} / {n2} rows)"
+        )
+        print_plan(
+            "rewritten progress query's plan",
+            await explain(db, rewritten.statement, rewritten.parameters),
+        )
+    if province_fractions is not None:
+        base, rows = await time_statement(
+            db, province_fractions.statement, province_fractions.parameters
+        )
+        print(f"\n  province cell_fractions ({len(period_ids):,} periods) as is: {base:.0f} ms")
+        variants: list[tuple[str, Sequence[str]]] = []
+        if postgres:
+            variants = [
+                ("work_mem = 256MB", ["work_mem = '256MB'"]),
+                ("jit = off", ["jit = off"]),
+                ("work_mem = 256MB, jit = off", ["work_mem = '256MB'", "jit = off"]),
+            ]
+        for title, settings_ in variants:
+            ms, _ = await time_statement(
+                db, province_fractions.statement, province_fractions.parameters, settings_
+            )
+            print(f"    with {title:<32} {ms:9.0f} ms")
+        by_ids = await driver_form(db, log, cell_fractions_by_ids(period_ids))
+        for title, settings_ in [("", ()), *variants]:
+            ms, n = await time_statement(db, by_ids.statement, by_ids.parameters, settings_)
+            label = "grouped by integer ids" + (f", {title}" if title else "")
+            print(f"    {label:<37} {ms:9.0f} ms  ({n:,} rows; as is {rows:,})")
+        if postgres:
+            print_plan(
+                "plan grouped by integer ids, work_mem = 256MB (EXPLAIN ANALYZE)",
+                await explain(db, by_ids.statement, by_ids.parameters, ["work_mem = '256MB'"]),
+            )
+    per_call = time_cell_month(spec)
+    print(
+        f"\n  pure Python per cell month in compute_many (cell_facts_from_answers + cell_month): "
+        f"{per_call:.0f} µs → {per_call * len(period_ids) / 1e6:.2f} s for the "
+        f"{len(period_ids):,} months of the province"
+    )
+
+
 # --------------------------------------------------------------------------- report
 
 
 def _fmt(values: Sequence[float]) -> str:
-    return f"median {statistics.median(values):9.1f} ms  (min {min(values):.1f}, max {max(values):.1f})"
+    median = statistics.median(values)
+    return f"median {median:9.1f} ms  (min {min(values):.1f}, max {max(values):.1f})"
 
 
 def print_timing(t: Timing) -> None:
@@ -682,9 +874,12 @@ def print_timing(t: Timing) -> None:
         print(f"    {key:<16} {_fmt(values)}")
 
 
-def print_statements(title: str, entries: list[Executed], top: int = 12) -> None:
+def print_statements(title: str, entries: list[Executed], wall_ms: float, top: int = 10) -> None:
     total = sum(e.ms for e in entries)
-    print(f"\n  {title}: {len(entries)} statements, {total:.1f} ms in the database driver")
+    print(
+        f"\n  {title}: {wall_ms:.1f} ms = {len(entries)} SQL statements {total:.1f} ms "
+        f"(in the driver, rows fetched) + {wall_ms - total:.1f} ms Python (ORM, scoring)"
+    )
     for e in sorted(entries, key=lambda e: -e.ms)[:top]:
         print(f"    {e.ms:9.1f} ms  {e.label}")
 
@@ -700,28 +895,6 @@ async def settings(db: Database) -> str:
             for pragma in ("journal_mode", "cache_size", "mmap_size"):
                 values.append(f"{pragma}={await conn.scalar(text(f'PRAGMA {pragma}'))}")
     return ", ".join(values)
-
-
-def _member_fractions_sql(db: Database, period_id: int) -> tuple[str, Any]:
-    """The member fractions query of one period, compiled as the driver receives it."""
-    compiled = aggregates.member_fractions_query([period_id]).compile(
-        dialect=db.engine.dialect
-    )
-    return _driver_form(db, compiled)
-
-
-def _driver_form(db: Database, compiled: Any) -> tuple[str, Any]:
-    expanded = compiled.construct_expanded_state(compiled.construct_params())
-    statement = expanded.statement
-    values = [expanded.parameters[name] for name in expanded.positiontup or []]
-    processors = expanded.processors
-    values = [
-        processors[name](v) if name in processors else v
-        for name, v in zip(expanded.positiontup or [], values, strict=True)
-    ]
-    if db.engine.dialect.name == "postgresql" and not statement.count("$"):
-        statement = re.sub(r"%\((\w+)\)s", "?", statement)
-    return statement, tuple(values)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -780,23 +953,32 @@ async def run(args: argparse.Namespace) -> int:
             async with db.sessions() as session:
                 period = await session.get(Period, sample)
                 assert period is not None
+                started = time.perf_counter()
                 with log.record():
                     await compute(session, period)
                 cell_entries = list(log.entries)
-            print_statements(f"compute(period {sample})", cell_entries)
+            print_statements(f"compute(period {sample})", cell_entries, _ms(started))
             async with db.sessions() as session:
+                started = time.perf_counter()
                 with log.record():
                     await committee_year(session, data.committee_ids[0], {})
                 committee_entries = list(log.entries)
-            print_statements(f"committee {data.committee_ids[0]}'s year", committee_entries)
+            print_statements(
+                f"committee {data.committee_ids[0]}'s year", committee_entries, _ms(started)
+            )
             async with db.sessions() as session:
+                started = time.perf_counter()
                 with log.record():
                     await province_year(session, {})
                 province_entries = list(log.entries)
-            print_statements("province year", province_entries)
+            print_statements("province year", province_entries, _ms(started))
 
             print("\n=== query plans ===")
-            statement, parameters = _member_fractions_sql(db, sample)
+            async with db.sessions() as session:
+                with log.record():
+                    await aggregates.member_fractions(session, sample)
+                hot = log.entries[-1]
+            statement, parameters = hot.statement, hot.parameters
             hot_ok = print_plan(
                 f"member_fractions_query([{sample}]) — the hot query of one month",
                 await explain(db, statement, parameters),
@@ -813,11 +995,29 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"\n  slowest statement of {title} ({slowest.ms:.1f} ms): {shown}")
                 print_plan("its plan", await explain(db, slowest.statement, slowest.parameters))
 
+            progress = next(
+                (
+                    e
+                    for e in cell_entries
+                    if "FROM members LEFT OUTER JOIN assessments" in e.statement
+                ),
+                None,
+            )
+            fractions = max(province_entries, key=lambda e: e.ms)
+            async with db.sessions() as session:
+                period = await session.get(Period, sample)
+                assert period is not None
+                spec = await load_spec(session, period.framework_id)
+                await what_if(db, log, period, period_ids, progress, fractions, spec)
+
             print("\n=== issue 5 goals ===")
             for timing in (cell, committee, province):
                 goal = GOALS_MS[timing.name]
                 verdict = "PASS" if timing.median < goal else "FAIL"
-                print(f"  {verdict}  {timing.name:<15} {timing.median:9.1f} ms  (goal < {goal:.0f} ms)")
+                print(
+                    f"  {verdict}  {timing.name:<15} {timing.median:9.1f} ms"
+                    f"  (goal < {goal:.0f} ms)"
+                )
             print(
                 "  hot query (member fractions of one month) reads answers and assessments "
                 + ("through indexes" if hot_ok else "WHOLE (no index used)")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.planner import Kind
+from storage import members as member_store
 from storage import notifications as outbox
 from storage.models import (
     Attendance,
@@ -16,7 +17,6 @@ from storage.models import (
     ExcusalStatus,
     Member,
     MemberStatus,
-    NotificationStatus,
     Period,
     Rsvp,
 )
@@ -146,28 +146,18 @@ async def request_excusal(
     excusal.reason, excusal.status, excusal.requested_at = reason, ExcusalStatus.REQUESTED, now
     excusal.decided_by_id = excusal.decided_at = None
     await session.flush()
-    secretaries = await session.scalars(
-        select(Member).where(
-            Member.org_id == member.org_id,
-            Member.active.is_(True),
-            Member.role.in_(["secretary", "deputy_secretary"]),
-        )
-    )
     await outbox.plan(
         session,
         [
-            {
-                "member_id": s.id,
-                "period_id": period.id,
-                "kind": Kind.EXCUSAL_REQUEST,
-                "offset_key": f"x{excusal.id}-{now:%Y%m%d%H%M%S}",
-                "version": 1,
-                "due_at": now,
-                "expires_at": period.deadline_at + timedelta(days=7),
-                "status": NotificationStatus.PENDING,
-                "attempts": 0,
-            }
-            for s in secretaries
+            outbox.row(
+                s.id,
+                period.id,
+                Kind.EXCUSAL_REQUEST,
+                f"x{excusal.id}-{now:%Y%m%d%H%M%S}",
+                now,
+                period.deadline_at + timedelta(days=7),
+            )
+            for s in await member_store.secretaries_of(session, member.org_id)
         ],
     )
     return excusal

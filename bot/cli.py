@@ -84,9 +84,8 @@ def migrate() -> None:
     click.echo(f"database is at revision {schema.head_revision()}; default framework {framework}")
 
 
-@main.command()
-def run() -> None:
-    """Start the Telegram bot (long polling, or webhook when TELEGRAM_MODE=webhook)."""
+def telegram_runtime() -> Runtime:
+    """Settings complete for Telegram and a current schema, or one clear line and exit."""
     settings = settings_or_exit()
     try:
         settings.require_telegram()
@@ -98,28 +97,23 @@ def run() -> None:
         return None
 
     with_db(settings, check)
+    return Runtime.from_settings(settings)
+
+
+@main.command()
+def run() -> None:
+    """Start the Telegram bot (long polling, or webhook when TELEGRAM_MODE=webhook)."""
     from bot.channels import telegram
 
-    telegram.run(Runtime.from_settings(settings))
+    telegram.run(telegram_runtime())
 
 
 @main.command()
 def worker() -> None:
     """Send scheduled notifications only (no chat updates): extra processes for large setups."""
-    settings = settings_or_exit()
-    try:
-        settings.require_telegram()
-    except SettingsError as exc:
-        fail(str(exc))
-    logging.getLogger().setLevel(settings.log_level)
-
-    async def check(db: Database) -> None:
-        return None
-
-    with_db(settings, check)
     from bot.channels import telegram
 
-    asyncio.run(telegram.run_worker(Runtime.from_settings(settings)))
+    asyncio.run(telegram.run_worker(telegram_runtime()))
 
 
 @main.command()

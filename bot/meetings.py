@@ -17,7 +17,6 @@ from storage.models import (
     CellSchedule,
     Member,
     MemberStatus,
-    NotificationStatus,
     Organization,
     Period,
     Rsvp,
@@ -98,17 +97,15 @@ async def set_meeting(
     await outbox.plan(
         session,
         [
-            {
-                "member_id": m.id,
-                "period_id": period.id,
-                "kind": Kind.MEETING_NOTICE,
-                "offset_key": f"v{period.schedule_version}",
-                "version": period.schedule_version,
-                "due_at": now,
-                "expires_at": max(at, now + timedelta(minutes=1)),
-                "status": NotificationStatus.PENDING,
-                "attempts": 0,
-            }
+            outbox.row(
+                m.id,
+                period.id,
+                Kind.MEETING_NOTICE,
+                f"v{period.schedule_version}",
+                now,
+                max(at, now + timedelta(minutes=1)),
+                version=period.schedule_version,
+            )
             for m in members
         ],
     )
@@ -191,18 +188,9 @@ async def manual_nudge(session: AsyncSession, period: Period, now: datetime) -> 
         ):
             held += 1
             continue
+        key = now.strftime("manual-%Y%m%d%H%M")
         queued.append(
-            {
-                "member_id": member.id,
-                "period_id": period.id,
-                "kind": Kind.MANUAL_NUDGE,
-                "offset_key": now.strftime("manual-%Y%m%d%H%M"),
-                "version": 1,
-                "due_at": now,
-                "expires_at": period.deadline_at,
-                "status": NotificationStatus.PENDING,
-                "attempts": 0,
-            }
+            outbox.row(member.id, period.id, Kind.MANUAL_NUDGE, key, now, period.deadline_at)
         )
     await outbox.plan(session, queued)
     return len(queued), held

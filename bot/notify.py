@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat import Reply
 from bot.planner import TO_REQUIRED_MEMBERS, Kind
+from storage import members as member_store
 from storage import notifications as outbox
 from storage.db import Database
 from storage.models import (
@@ -296,27 +297,17 @@ async def _mark_unreachable(session: AsyncSession, n: Notification, now: datetim
     if member is None or not member.reachable:
         return
     member.reachable = False
-    secretaries = await session.scalars(
-        select(Member).where(
-            Member.org_id == member.org_id,
-            Member.active.is_(True),
-            Member.role.in_(["secretary", "deputy_secretary"]),
-        )
-    )
     await outbox.plan(
         session,
         [
-            {
-                "member_id": secretary.id,
-                "period_id": n.period_id,
-                "kind": Kind.MEMBER_UNREACHABLE,
-                "offset_key": f"m{member.id}",
-                "version": 1,
-                "due_at": now,
-                "expires_at": now + timedelta(days=7),
-                "status": Status.PENDING,
-                "attempts": 0,
-            }
-            for secretary in secretaries
+            outbox.row(
+                secretary.id,
+                n.period_id,
+                Kind.MEMBER_UNREACHABLE,
+                f"m{member.id}",
+                now,
+                now + timedelta(days=7),
+            )
+            for secretary in await member_store.secretaries_of(session, member.org_id)
         ],
     )

@@ -147,17 +147,16 @@ async def plan_period(
         status = NotificationStatus.VOID if late else NotificationStatus.PENDING
         for member in recipients(item.kind, members):
             rows.append(
-                {
-                    "member_id": member.id,
-                    "period_id": period.id,
-                    "kind": item.kind,
-                    "offset_key": item.offset,
-                    "version": version,
-                    "due_at": item.due_at,
-                    "expires_at": item.expires_at,
-                    "status": status,
-                    "attempts": 0,
-                }
+                outbox.row(
+                    member.id,
+                    period.id,
+                    item.kind,
+                    item.offset,
+                    item.due_at,
+                    item.expires_at,
+                    version=version,
+                    status=status,
+                )
             )
     for start in range(0, len(rows), 500):
         await outbox.plan(session, rows[start : start + 500])

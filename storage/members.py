@@ -39,3 +39,13 @@ async def has_identity(session: AsyncSession, member_id: int, channel: str) -> b
 async def in_org(session: AsyncSession, org_id: int) -> list[Member]:
     query = select(Member).where(Member.org_id == org_id, Member.active.is_(True))
     return list(await session.scalars(query.order_by(Member.full_name, Member.id)))
+
+
+async def secretaries_of(session: AsyncSession, org_id: int) -> list[Member]:
+    """The active secretary and deputies of a cell."""
+    query = select(Member).where(
+        Member.org_id == org_id,
+        Member.active.is_(True),
+        Member.role.in_(["secretary", "deputy_secretary"]),
+    )
+    return list(await session.scalars(query))

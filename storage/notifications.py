@@ -15,6 +15,31 @@ from storage.models import Notification, NotificationStatus
 Status = NotificationStatus
 
 
+def row(
+    member_id: int,
+    period_id: int,
+    kind: str,
+    offset_key: str,
+    due_at: datetime,
+    expires_at: datetime,
+    *,
+    version: int = 1,
+    status: NotificationStatus = Status.PENDING,
+) -> dict[str, Any]:
+    """One outbox row, keyed by (member, period, kind, offset_key, version)."""
+    return {
+        "member_id": member_id,
+        "period_id": period_id,
+        "kind": kind,
+        "offset_key": offset_key,
+        "version": version,
+        "due_at": due_at,
+        "expires_at": expires_at,
+        "status": status,
+        "attempts": 0,
+    }
+
+
 async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert planned notifications; rows whose natural key exists are left as they are."""
     if not rows:

@@ -553,6 +553,10 @@ async def measure(
     return timing
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
@@ -910,7 +914,7 @@ async def run(args: argparse.Namespace) -> int:
     if postgres:
         url = args.postgres_url
         print(f"backend: PostgreSQL {url} (the public schema is dropped)")
-        await reset_postgres(url)
+        await reset_postgres(url, args.wait)
     else:
         tmp = tempfile.TemporaryDirectory(prefix="chibo-aggregation-")
         url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
@@ -941,6 +945,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
 
             print(f"\n=== timings: median of {args.runs} runs after one warm-up ===")
+            print(f"load average before: {_load()} (2 cores; other processes skew the figures)")
             cell = await bench_cell_month(db, period_ids, rng, args.runs)
             print_timing(cell)
             committee = await bench_committee_year(db, data, rng, args.runs)
@@ -948,6 +953,7 @@ async def run(args: argparse.Namespace) -> int:
             province = await bench_province_year(db, args.runs)
             print_timing(province)
 
+            print(f"\nload average after: {_load()}")
             print("\n=== where the time goes: every SQL statement of one more run ===")
             sample = rng.choice(period_ids)
             async with db.sessions() as session:
@@ -1046,6 +1052,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="timed runs after the warm-up (5)")
     parser.add_argument("--seed", type=int, default=5, help="random cells and committees (5)")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=120,
+        help="longest wait for other sessions to leave the PostgreSQL database (120 s)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=1800, help="global time limit in seconds (1800)"
     )

@@ -851,7 +851,11 @@ async def run_echo(opts: Options) -> Result:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _verdict(ok: bool) -> str:
+def _verdict(ok: bool, r: Result) -> str:
+    if r.warnings:
+        return "INVALID (see the warning)"
+    if r.failed:
+        return ("PASS" if ok else "FAIL") + " (incomplete: members failed)"
     return "PASS" if ok else "FAIL"
 
 
@@ -875,17 +879,17 @@ def print_summary(results: list[Result], echo: Result | None) -> None:
             fraction = r.throughput / echo.throughput
             print(
                 f"{r.name}: throughput {fraction:.0%} of the echo bot's "
-                f"(goal ≥ {GOAL_FRACTION:.0%}): {_verdict(fraction >= GOAL_FRACTION)}"
+                f"(goal ≥ {GOAL_FRACTION:.0%}): {_verdict(fraction >= GOAL_FRACTION, r)}"
             )
         else:
             print(f"{r.name}: throughput vs echo: n/a (the echo bot was not measured)")
         print(
             f"{r.name}: p95 latency {r.p(95):.0f} ms (goal < {GOAL_P95_MS:.0f} ms): "
-            f"{_verdict(r.p(95) < GOAL_P95_MS)}"
+            f"{_verdict(r.p(95) < GOAL_P95_MS, r)}"
         )
         print(
             f"{r.name}: peak memory {r.peak_mb:.1f} MB (goal < {GOAL_MEMORY_MB:.0f} MB): "
-            f"{_verdict(r.peak_mb < GOAL_MEMORY_MB)}"
+            f"{_verdict(r.peak_mb < GOAL_MEMORY_MB, r)}"
         )
         if r.failed:
             print(f"{r.name}: {len(r.failed)} member(s) did not finish: figures are incomplete")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from storage.db import dialect_insert
 from storage.models import (
     Answer,
     Assessment,
@@ -20,12 +19,6 @@ from storage.models import (
     Period,
     Question,
 )
-
-
-def _insert(session: AsyncSession, model: Any) -> Any:
-    """INSERT … ON CONFLICT for the session's dialect (SQLite and PostgreSQL agree)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 async def current_period(session: AsyncSession, cell_id: int, now: datetime) -> Period | None:
@@ -59,7 +52,7 @@ async def get_or_create_assessment(
 ) -> Assessment:
     """One assessment per (period, member), even when two updates race to create it."""
     statement = (
-        _insert(session, Assessment)
+        dialect_insert(session, Assessment)
         .values(
             period_id=period_id,
             member_id=member_id,
@@ -91,7 +84,7 @@ async def save_answer(
     now: datetime,
 ) -> None:
     """Insert or replace the answer to one question (the comment is cleared)."""
-    statement = _insert(session, Answer).values(
+    statement = dialect_insert(session, Answer).values(
         assessment_id=assessment_id,
         question_id=question_id,
         value=value,

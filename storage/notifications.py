@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.assessments import _insert
+from storage.db import dialect_insert
 from storage.models import Notification, NotificationStatus
 
 Status = NotificationStatus
@@ -45,7 +45,7 @@ async def plan(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     statement = (
-        _insert(session, Notification)
+        dialect_insert(session, Notification)
         .values(list(rows))
         .on_conflict_do_nothing(
             index_elements=["member_id", "period_id", "kind", "offset_key", "version"]

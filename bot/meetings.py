@@ -54,6 +54,7 @@ async def set_meeting(
     now: datetime,
     place: str | None = None,
     agenda: str | None = None,
+    thematic: bool = False,
 ) -> MeetingSet:
     """Set or move the meeting of the open month (or of the month of `at`), tell everyone now.
 
@@ -77,6 +78,7 @@ async def set_meeting(
     override.at, override.skipped, override.created_by_id = at, False, by.id
     override.place = place or override.place
     override.agenda = agenda or override.agenda
+    override.thematic = thematic
     if period.opened_by_id is not None and (
         period.meeting_at is None or period.deadline_at == period.meeting_at
     ):
@@ -84,6 +86,7 @@ async def set_meeting(
     period.meeting_at = at
     period.place = override.place or period.place
     period.agenda = override.agenda or period.agenda
+    period.thematic = thematic
     period.schedule_version += 1
     period.schedule_changed_at = now
     await outbox.void_pending(session, period.id, period.schedule_version)

@@ -14,6 +14,7 @@ from storage import assessments as assessment_store
 from storage.models import Period
 
 REASON_INPUT = "rsvp:"
+THEMATIC_WORDS = frozenset({"chuyên đề", "chuyen de", "thematic", "thema"})
 
 
 async def schedule(turn: Turn, args: list[str]) -> Outcome:
@@ -78,20 +79,23 @@ async def meeting(turn: Turn, args: list[str]) -> Outcome:
                         "Please give the meeting's future date and time, and optionally the "
                         "place and the agenda after a |, e.g. /meeting 2026-12-05 19:30 | "
                         "Nhà văn hóa khu | Nghị quyết tháng 12. /meeting skip cancels this "
-                        "month's meeting."
+                        "month's meeting; add | chuyên đề for the quarterly thematic meeting."
                     )
                 )
             ]
         )
-    place, _sep2, agenda = rest.partition("|")
+    parts = [part.strip() for part in rest.split("|")]
+    thematic = any(part.lower() in THEMATIC_WORDS for part in parts)
+    place, agenda = ([p for p in parts if p.lower() not in THEMATIC_WORDS] + ["", ""])[:2]
     done = await meetings.set_meeting(
         turn.session,
         cell,
         turn.member,
         at,
         turn.now,
-        place=place.strip() or None,
-        agenda=agenda.strip() or None,
+        place=place or None,
+        agenda=agenda or None,
+        thematic=thematic,
     )
     text = _("Meeting set; all {count} members are being told.").format(count=done.notified)
     return Outcome([Reply(text + "\n\n" + notices.meeting_text(turn.t, done.period))])

@@ -394,6 +394,8 @@ async def test_after_the_deadline_the_secretary_gets_the_result(cell: Cell) -> N
 async def test_thematic_meeting_is_marked(cell: Cell) -> None:
     cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
     await cell.tick()
-    done = await cell.say("1", "/meeting 2026-12-04 08:00 | Hội trường | Chuyên đề Bác Hồ | chuyên đề")
+    done = await cell.say(
+        "1", "/meeting 2026-12-04 08:00 | Hội trường | Chuyên đề Bác Hồ | chuyên đề"
+    )
     assert "Sinh hoạt chuyên đề chi bộ tháng 12/2026" in done
     assert "Địa điểm: Hội trường" in done and "Nội dung, tài liệu: Chuyên đề Bác Hồ" in done

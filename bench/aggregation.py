@@ -689,7 +689,7 @@ def print_plan(title: str, plan: Sequence[str]) -> bool:
     whole_big = sorted({t for t in sequential if t in BIG_TABLES})
     print(f"\n  {title}")
     for line in plan:
-        print(f"    {line}")
+        print(f"    {line if len(line) <= 300 else line[:300] + ' …'}")
     print(f"    → indexes: {', '.join(dict.fromkeys(indexed)) or 'none'}")
     print(f"    → read whole: {', '.join(dict.fromkeys(sequential)) or 'nothing'}")
     return not whole_big
@@ -757,18 +757,23 @@ def cell_fractions_by_ids(period_ids: Sequence[int]) -> Any:
 
 
 async def time_statement(
-    db: Database, statement: str, parameters: Any, settings: Sequence[str] = (), runs: int = 3
+    db: Database,
+    statement: str,
+    parameters: Any,
+    settings: Sequence[str] = (),
+    runs: int = 3,
+    warm_up: bool = True,
 ) -> tuple[float, int]:
-    """(median ms, rows) of a driver-level statement, after one warm-up, with SET LOCALs."""
+    """(median ms, rows) of a driver-level statement, with SET LOCALs."""
     times: list[float] = []
     rows = 0
-    for i in range(runs + 1):
+    for i in range(runs + int(warm_up)):
         async with db.engine.begin() as conn:
             for setting in settings:
                 await conn.exec_driver_sql(f"SET LOCAL {setting}")
             started = time.perf_counter()
             rows = len((await conn.exec_driver_sql(statement, parameters)).all())
-            if i:
+            if i or not warm_up:
                 times.append(_ms(started))
     return statistics.median(times), rows
 
@@ -830,32 +835,63 @@ async def what_if(
             await explain(db, rewritten.statement, rewritten.parameters),
         )
     if province_fractions is not None:
-        base, rows = await time_statement(
-            db, province_fractions.statement, province_fractions.parameters
-        )
-        print(f"\n  province cell_fractions ({len(period_ids):,} periods) as is: {base:.0f} ms")
-        variants: list[tuple[str, Sequence[str]]] = []
+        # big statements: one run each, the data is warm from the timed runs
+        def once(statement: Executed, settings_: Sequence[str] = ()) -> Any:
+            return time_statement(
+                db, statement.statement, statement.parameters, settings_, 1, warm_up=False
+            )
+
+        base, rows = await once(province_fractions)
+        print(f"\n  province cell_fractions ({len(period_ids):,} periods), one run each:")
+        print(f"    {'as is':<44} {base:9.0f} ms  ({rows:,} rows)")
+        tuning: list[tuple[str, Sequence[str]]] = []
         if postgres:
-            variants = [
+            tuning = [
                 ("work_mem = 256MB", ["work_mem = '256MB'"]),
                 ("jit = off", ["jit = off"]),
-                ("work_mem = 256MB, jit = off", ["work_mem = '256MB'", "jit = off"]),
             ]
-        for title, settings_ in variants:
-            ms, _ = await time_statement(
-                db, province_fractions.statement, province_fractions.parameters, settings_
-            )
-            print(f"    with {title:<32} {ms:9.0f} ms")
+        for title, settings_ in tuning:
+            ms, _ = await once(province_fractions, settings_)
+            print(f"    {'with ' + title:<44} {ms:9.0f} ms")
         by_ids = await driver_form(db, log, cell_fractions_by_ids(period_ids))
-        for title, settings_ in [("", ()), *variants]:
-            ms, n = await time_statement(db, by_ids.statement, by_ids.parameters, settings_)
+        best = ["work_mem = '256MB'", "jit = off"] if postgres else []
+        for title, settings_ in [("", ()), ("work_mem = 256MB, jit = off", best)][
+            : 2 if postgres else 1
+        ]:
+            ms, n = await once(by_ids, settings_)
             label = "grouped by integer ids" + (f", {title}" if title else "")
-            print(f"    {label:<37} {ms:9.0f} ms  ({n:,} rows; as is {rows:,})")
+            print(f"    {label:<44} {ms:9.0f} ms  ({n:,} rows)")
         if postgres:
             print_plan(
-                "plan grouped by integer ids, work_mem = 256MB (EXPLAIN ANALYZE)",
-                await explain(db, by_ids.statement, by_ids.parameters, ["work_mem = '256MB'"]),
+                "plan grouped by integer ids, work_mem = 256MB, jit = off (EXPLAIN ANALYZE)",
+                await explain(db, by_ids.statement, by_ids.parameters, best),
             )
+        async with db.sessions() as session:
+            started = time.perf_counter()
+            entities = len(
+                list(
+                    await session.scalars(
+                        select(CellFact).where(CellFact.period_id.in_(period_ids))
+                    )
+                )
+            )
+            as_entities = _ms(started)
+        async with db.sessions() as session:
+            started = time.perf_counter()
+            tuples = len(
+                (
+                    await session.execute(
+                        select(CellFact.period_id, CellFact.question_key, CellFact.value).where(
+                            CellFact.period_id.in_(period_ids)
+                        )
+                    )
+                ).all()
+            )
+            as_tuples = _ms(started)
+        print(
+            f"\n  the province's cell facts ({entities:,} rows): {as_entities:.0f} ms as ORM "
+            f"objects (compute_many), {as_tuples:.0f} ms as plain rows ({tuples:,})"
+        )
     per_call = time_cell_month(spec)
     print(
         f"\n  pure Python per cell month in compute_many (cell_facts_from_answers + cell_month): "

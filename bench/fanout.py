@@ -36,10 +36,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, text
 
@@ -50,10 +51,14 @@ from tests.harness import BotProcess, arun_cli, bot_env
 POSTGRES_URL = os.environ.get(
     "CHIBO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+REPO_ROOT = Path(__file__).resolve().parent.parent
 GOAL_RATE_FRACTION = 0.9
+WHAT_IF_ENV = "BENCH_FANOUT_WHAT_IF"
+TIMING = "fanout-timing:"
 FIRST_CHAT_ID = 5_000_000  # member i writes from Telegram chat FIRST_CHAT_ID + i
 PLAN_CHUNK = 500  # rows per INSERT of the outbox (as bot.planner does)
 OPEN_STATES = ("pending", "sending")
+T = TypeVar("T")
 
 
 class BenchError(Exception):
@@ -75,10 +80,41 @@ def _kill_leftovers() -> None:
 
 
 class WorkerProcess(BotProcess):
-    """``chibo worker`` (the harness's BotProcess), remembered for the atexit safety net."""
+    """``chibo worker`` (the harness's BotProcess), remembered for the atexit safety net.
+
+    With :attr:`what_if` set it runs ``python -m bench.fanout --as-worker`` instead:
+    ``chibo worker`` with those changes applied (see :func:`apply_what_if`).
+    """
+
+    what_if: tuple[str, ...] = ()
 
     def launch(self) -> None:
-        super().launch()
+        if not self.what_if:
+            super().launch()
+        else:
+            if self.running:
+                raise RuntimeError("the worker is already running")
+            self._close_log()
+            self._log = self.log_path.open("ab")
+            paths = [str(REPO_ROOT), *filter(None, [self.env.get("PYTHONPATH")])]
+            env = {
+                **os.environ,
+                **self.env,
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(paths),
+                WHAT_IF_ENV: ",".join(self.what_if),
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+            }
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.fanout", "--as-worker"],
+                env=env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         assert self.process is not None
         _live.add(self.process)
 
@@ -146,14 +182,7 @@ async def populate(url: str, members: int, now: datetime) -> int:
     from bot.setup import create_cell
     from storage import notifications as outbox
     from storage import orgs
-    from storage.models import (
-        ChatIdentity,
-        Member,
-        MemberStatus,
-        NotificationStatus,
-        OrgKind,
-        Role,
-    )
+    from storage.models import ChatIdentity, Member, MemberStatus, OrgKind, Role
 
     db = Database(url)
     try:
@@ -196,18 +225,15 @@ async def populate(url: str, members: int, now: datetime) -> int:
             )
             period = opened.period
             period.planned_version, period.planned_at = period.schedule_version, now
-            nudges = [
-                {
-                    "member_id": member_id,
-                    "period_id": period.id,
-                    "kind": Kind.MANUAL_NUDGE,
-                    "offset_key": now.strftime("manual-%Y%m%d%H%M"),
-                    "version": 1,
-                    "due_at": now,
-                    "expires_at": now + timedelta(days=1),
-                    "status": NotificationStatus.PENDING,
-                    "attempts": 0,
-                }
+            nudges = [  # the rows bot.meetings.manual_nudge queues for /remind
+                outbox.row(
+                    member_id,
+                    period.id,
+                    Kind.MANUAL_NUDGE,
+                    now.strftime("manual-%Y%m%d%H%M"),
+                    now,
+                    now + timedelta(days=1),
+                )
                 for member_id in member_ids
             ]
             for start in range(0, len(nudges), PLAN_CHUNK):
@@ -243,21 +269,31 @@ class Options:
     postgres_url: str
     settle: float
     keep: bool
+    workers: int = 1
+    what_if: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     py_spy: str | None = None
 
 
 @dataclass
-class Run:
-    """What the monitor saw while the worker sent."""
+class Sample:
+    """One worker process as the monitor saw it."""
 
-    launched_at: float = 0.0
-    first_seen_at: float | None = None
-    done_at: float | None = None
+    pid: int
     cpu_at_first: float = 0.0
     cpu_at_done: float = 0.0
     rss_peak_kb: int = 0
     hwm_kb: int = 0
+
+
+@dataclass
+class Run:
+    """What the monitor saw while the workers sent."""
+
+    launched_at: float = 0.0
+    first_seen_at: float | None = None
+    done_at: float | None = None
+    workers: list[Sample] = field(default_factory=list)
     bench_cpu: float = 0.0
     outbox: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -266,33 +302,45 @@ def _sends(api: FakeBotAPI) -> list[Call]:
     return [c for c in api.calls if c.method.lower() == "sendmessage"]
 
 
-async def watch(api: FakeBotAPI, worker: WorkerProcess, db: Database, settle: float) -> Run:
-    """Sample the worker until no nudge is pending or being sent, then `settle` seconds more."""
+async def watch(
+    api: FakeBotAPI, workers: Sequence[WorkerProcess], db: Database, settle: float
+) -> Run:
+    """Sample the workers until no nudge is pending or being sent, then `settle` seconds more."""
     run = Run(launched_at=time.monotonic())
-    assert worker.pid is not None
-    pid = worker.pid
+    for worker in workers:
+        assert worker.pid is not None
+        run.workers.append(Sample(worker.pid))
     bench_cpu = time.process_time()
     next_poll = 0.0
     while True:
-        if not worker.running:
-            raise BenchError(
-                f"chibo worker exited with code {worker.returncode}; log:\n{worker.log_tail(30)}"
-            )
-        with contextlib.suppress(OSError, KeyError, ValueError):
-            run.rss_peak_kb = max(run.rss_peak_kb, proc_status_kb(pid, "VmRSS"))
+        for worker in workers:
+            if not worker.running:
+                raise BenchError(
+                    f"chibo worker exited with code {worker.returncode}; "
+                    f"log:\n{worker.log_tail(30)}"
+                )
+        for sample in run.workers:
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                rss = proc_status_kb(sample.pid, "VmRSS")
+                sample.rss_peak_kb = max(sample.rss_peak_kb, rss)
         now = time.monotonic()
         if run.first_seen_at is None and api.stats["calls"] and _sends(api):
-            run.first_seen_at, run.cpu_at_first = now, proc_cpu_seconds(pid)
+            run.first_seen_at = now
+            for sample in run.workers:
+                sample.cpu_at_first = proc_cpu_seconds(sample.pid)
         if now >= next_poll:
             next_poll = now + 1.0
             counts = await outbox_counts(db)
             busy = any(n for (_k, status), n in counts.items() if status in OPEN_STATES)
             if not busy and run.done_at is None:
-                run.done_at, run.cpu_at_done = now, proc_cpu_seconds(pid)
+                run.done_at = now
+                for sample in run.workers:
+                    sample.cpu_at_done = proc_cpu_seconds(sample.pid)
         if run.done_at is not None and now >= run.done_at + settle:
             break
         await asyncio.sleep(0.1)
-    run.hwm_kb = proc_status_kb(pid, "VmHWM")
+    for sample in run.workers:
+        sample.hwm_kb = proc_status_kb(sample.pid, "VmHWM")
     run.bench_cpu = time.process_time() - bench_cpu
     run.outbox = await outbox_counts(db)
     return run
@@ -346,13 +394,13 @@ def report(opts: Options, api: FakeBotAPI, run: Run, expected: int, setup_s: flo
         )
     gaps = [b - a for a, b in itertools.pairwise(ok_sends)]
     long_gaps = [g for g in gaps if g > 0.1]
-    print(
-        f"  pauses         longest {max(gaps, default=0.0):.2f} s between two sends; "
-        f"{len(long_gaps)} pauses > 0.1 s, {sum(long_gaps):.1f} s in all "
-        f"({sum(long_gaps) / span:.0%} of the time)"
-        if span > 0
-        else "  pauses         -"
-    )
+    halts = [g for g in gaps if g >= 1.0]
+    if span > 0:
+        print(
+            f"  pauses         {len(long_gaps)} pauses > 0.1 s without a send, "
+            f"{sum(long_gaps):.1f} s in all ({sum(long_gaps) / span:.0%} of the time); "
+            f"longest {max(gaps, default=0.0):.2f} s; {len(halts)} of >= 1 s"
+        )
     print(f"  429 answers    {too_many}   [goal 0: {_verdict(too_many == 0)}]")
     chats_ok = once == len(wanted) and not duplicates and not unexpected
     print(
@@ -372,10 +420,12 @@ def report(opts: Options, api: FakeBotAPI, run: Run, expected: int, setup_s: flo
         "  Bot API calls  "
         + ", ".join(f"{m} {s}: {n}" for (m, s), n in sorted(calls.items(), key=str))
     )
-    print(f"  worker memory  VmHWM {_mb(run.hwm_kb)} (sampled VmRSS peak {_mb(run.rss_peak_kb)})")
+    for n, sample in enumerate(run.workers, start=1):
+        name = "worker memory " if len(run.workers) == 1 else f"worker {n} mem  "
+        print(f"  {name} VmHWM {_mb(sample.hwm_kb)} (sampled VmRSS peak {_mb(sample.rss_peak_kb)})")
     if run.first_seen_at is not None and run.done_at is not None:
         busy = run.done_at - run.first_seen_at
-        cpu = run.cpu_at_done - run.cpu_at_first
+        cpu = sum(w.cpu_at_done - w.cpu_at_first for w in run.workers)
         if busy > 0:
             print(
                 f"  worker CPU     {cpu:.1f} s = {cpu / busy:.0%} of one core while sending, "
@@ -455,6 +505,201 @@ def print_profile(path: Path, top: int = 12) -> None:
         print(f"    {n / total:5.0%}  {frame}")
 
 
+# --------------------------------------------------------------------------- what-if
+
+WHAT_IFS = {
+    "sniffio": "a stub `sniffio` module, as if the package were installed",
+    "bulk-record": "Dispatcher._record marks a batch's SENT rows with one UPDATE",
+    "pipeline": "claim+prepare the next batch and record the last while a batch sends",
+    "smooth-limiter": "AIORateLimiter at 0.93 x TELEGRAM_RATE_LIMIT, bursts of 0.05 s",
+    "timing": "the worker logs the wall time of each dispatcher phase at exit",
+}
+
+
+def apply_what_if(names: Sequence[str]) -> None:
+    """Patch the worker in this process (``--as-worker``) with the named changes."""
+    if "sniffio" in names:
+        _stub_sniffio()
+    if "smooth-limiter" in names:
+        _smooth_limiter()
+    if "bulk-record" in names:
+        _bulk_record()
+    if "pipeline" in names:
+        _pipeline()
+    if "timing" in names:
+        _timing()
+
+
+def _stub_sniffio() -> None:
+    """httpcore imports sniffio on every lock/event it sets up; a failed import is not cached."""
+    import types
+
+    if "sniffio" not in sys.modules:
+        with contextlib.suppress(ImportError):
+            import sniffio  # noqa: F401
+
+            return
+        stub = types.ModuleType("sniffio")
+        stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
+        sys.modules["sniffio"] = stub
+
+
+def _smooth_limiter(fraction: float = 0.93, period: float = 0.05) -> None:
+    """Same long-run rate minus a margin, but no burst of a whole second's worth."""
+    from telegram.ext import AIORateLimiter
+
+    from bot.channels import telegram
+    from bot.config import Settings
+
+    def rate_limiter(settings: Settings) -> AIORateLimiter:
+        rate = fraction * settings.telegram_rate_limit
+        burst = max(1.0, rate * period)
+        return AIORateLimiter(
+            overall_max_rate=burst, overall_time_period=burst / rate, max_retries=3
+        )
+
+    telegram.rate_limiter = rate_limiter
+
+
+def _bulk_record() -> None:
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot import notify
+    from storage.models import Notification, NotificationStatus
+
+    per_row = notify.Dispatcher._record
+
+    async def record(
+        self: notify.Dispatcher, session: AsyncSession, jobs: list[notify._Job]
+    ) -> notify.DispatchStats:
+        sent = [
+            j
+            for j in jobs
+            if j.status is None and j.result and j.result.delivery is notify.Delivery.SENT
+        ]
+        ids = {j.notification.id for j in sent}
+        stats = await per_row(self, session, [j for j in jobs if j.notification.id not in ids])
+        if ids:
+            await session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids))
+                .values(
+                    status=NotificationStatus.SENT,
+                    sent_at=self.clock(),
+                    error=None,
+                    claimed_until=None,
+                    attempts=Notification.attempts + 1,
+                )
+            )
+            stats.sent += len(ids)
+        return stats
+
+    notify.Dispatcher._record = record  # type: ignore[method-assign]
+
+
+def _pipeline() -> None:
+    """run_once that keeps sending while the database work of other batches is done."""
+    from bot import notify
+    from storage import notifications as outbox
+
+    async def run_once(self: notify.Dispatcher, max_rows: int = 100_000) -> notify.DispatchStats:
+        stats = notify.DispatchStats()
+        async with self.db.session() as session:
+            stats.abandoned = await outbox.abandon_stale_claims(session, self.clock())
+        turn = asyncio.Lock()  # one transaction at a time, as SQLite has one writer
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def claim() -> list[notify._Job] | None:
+            async with turn:
+                async with self.db.session() as session:
+                    batch = await outbox.claim_due(
+                        session, self.clock(), self.worker, self.batch_size, self.lease
+                    )
+                if not batch:
+                    return None
+                jobs = [notify._Job(n) for n in batch]
+                async with self.db.session() as session:
+                    await self._prepare(session, jobs)
+                return jobs
+
+        async def record(jobs: list[notify._Job]) -> notify.DispatchStats:
+            async with turn, self.db.session() as session:
+                return await self._record(session, jobs)
+
+        async def deliver(job: notify._Job) -> None:
+            if job.status is not None or job.reply is None or job.chat_id is None:
+                return
+            async with gate:
+                try:
+                    job.result = await self.sender.send(job.chat_id, job.reply)
+                except Exception as exc:
+                    job.result = notify.SendResult(notify.Delivery.RETRY, error=repr(exc)[:500])
+
+        handled = 0
+        recording: asyncio.Task[notify.DispatchStats] | None = None
+        jobs = await claim()
+        while jobs:
+            handled += len(jobs)
+            sending = asyncio.gather(*(deliver(job) for job in jobs))
+            prefetch = asyncio.ensure_future(claim()) if handled < max_rows else None
+            await sending
+            if recording is not None:
+                stats += await recording
+            recording = asyncio.ensure_future(record(jobs))
+            jobs = await prefetch if prefetch is not None else None
+        if recording is not None:
+            stats += await recording
+        return stats
+
+    notify.Dispatcher.run_once = run_once  # type: ignore[method-assign]
+
+
+def _timing() -> None:
+    import atexit as at_exit
+
+    from bot import notify
+    from storage import notifications as outbox
+
+    spent: dict[str, float] = {}
+    calls: Counter[str] = Counter()
+
+    def timed(name: str, function: Callable[..., Awaitable[T]]) -> Any:
+        async def wrapper(*args: object, **kwargs: object) -> T:
+            started = time.monotonic()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.monotonic() - started
+                calls[name] += 1
+
+        return wrapper
+
+    outbox.claim_due = timed("claim_due", outbox.claim_due)
+    notify.Dispatcher._prepare = timed("_prepare", notify.Dispatcher._prepare)  # type: ignore[method-assign]
+    notify.Dispatcher._record = timed("_record", notify.Dispatcher._record)  # type: ignore[method-assign]
+    notify.Dispatcher._dispatch = timed("_dispatch", notify.Dispatcher._dispatch)  # type: ignore[method-assign]
+
+    @at_exit.register
+    def _report() -> None:
+        for name, seconds in spent.items():
+            print(
+                f"{TIMING} {name}: {seconds:.2f} s in {calls[name]} calls, "
+                f"{1000 * seconds / calls[name]:.0f} ms each",
+                flush=True,
+            )
+
+
+def as_worker() -> None:
+    """``chibo worker`` with the what-ifs of the environment applied."""
+    names = [n for n in os.environ.get(WHAT_IF_ENV, "").split(",") if n]
+    apply_what_if(names)
+    from bot import cli
+
+    sys.argv = ["chibo", "worker"]
+    cli.main()
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -462,16 +707,21 @@ async def run(opts: Options) -> int:
     """One fan-out on one backend; prints the figures. 0 when the run completed."""
     workdir = Path(tempfile.mkdtemp(prefix="chibo-fanout-"))
     limiter = opts.limiter_rate or opts.rate
+    per_worker = limiter / opts.workers
     concurrency = (
         opts.concurrency or opts.env.get("SEND_CONCURRENCY") or os.environ.get("SEND_CONCURRENCY")
     )
     extra = "".join(f", {k}={v}" for k, v in opts.env.items() if k != "SEND_CONCURRENCY")
+    processes = f"{opts.workers} workers" if opts.workers > 1 else "1 worker"
     print(
         f"fan-out: {opts.members} members, {opts.backend}, Bot API limit {opts.rate:g}/s, "
-        f"TELEGRAM_RATE_LIMIT={limiter:g}, "
+        f"{processes} with TELEGRAM_RATE_LIMIT={per_worker:g}, "
         f"SEND_CONCURRENCY={concurrency or '32 (default)'}{extra}",
         flush=True,
     )
+    if opts.what_if:
+        print(f"  what-if        {', '.join(opts.what_if)} (not chibo as shipped)")
+    print(f"  load average   {_loadavg()} before (2 figures per core: other work skews the rate)")
     try:
         if opts.backend == "postgresql":
             await reset_postgres(opts.postgres_url)
@@ -483,7 +733,7 @@ async def run(opts: Options) -> int:
                 api,
                 workdir,
                 DATABASE_URL=url,
-                TELEGRAM_RATE_LIMIT=f"{limiter:g}",
+                TELEGRAM_RATE_LIMIT=f"{per_worker:g}",
                 SCHEDULER_INTERVAL_SECONDS="1",
                 LOG_LEVEL="WARNING",
             )
@@ -497,27 +747,39 @@ async def run(opts: Options) -> int:
             queued = await populate(url, opts.members, datetime.now(UTC))
             setup_s = time.monotonic() - started
             db = Database(url)
-            worker = WorkerProcess(env, args=("worker",), workdir=workdir / "worker")
-            profile = workdir / "worker.collapsed.txt"
+            workers = [
+                WorkerProcess(env, args=("worker",), workdir=workdir / f"worker{n}")
+                for n in range(1, opts.workers + 1)
+            ]
+            for worker in workers:
+                worker.what_if = opts.what_if
+            profile = workdir / "worker1.collapsed.txt"
             spy: subprocess.Popen[bytes] | None = None
             try:
-                worker.launch()
-                assert worker.pid is not None
+                for worker in workers:
+                    worker.launch()
+                assert workers[0].pid is not None
                 if opts.py_spy:
-                    spy = start_py_spy(opts.py_spy, worker.pid, profile)
-                result = await watch(api, worker, db, opts.settle)
+                    spy = start_py_spy(opts.py_spy, workers[0].pid, profile)
+                result = await watch(api, workers, db, opts.settle)
             finally:
                 if spy is not None:
                     await stop_py_spy(spy)
-                await worker.stop()
+                for worker in workers:
+                    await worker.stop()
                 await db.dispose()
             passed = report(opts, api, result, queued, setup_s)
             if spy is not None:
                 print_profile(profile)
-            problems = _log_problems(worker)
-            print(f"  worker log     {len(problems)} WARNING/ERROR lines ({worker.log_path})")
-            for line in problems[:10]:
-                print(f"                 {line[:160]}")
+            for worker in workers:
+                log = worker.log_text().splitlines()
+                for line in (line for line in log if line.startswith(TIMING)):
+                    print(f"  phase          {line.removeprefix(TIMING).strip()}")
+                problems = _log_problems(worker)
+                print(f"  worker log     {len(problems)} WARNING/ERROR lines ({worker.log_path})")
+                for line in problems[:10]:
+                    print(f"                 {line[:160]}")
+            print(f"  load average   {_loadavg()} after")
             print(f"  goals          {_verdict(passed)}")
         return 0
     finally:
@@ -525,6 +787,14 @@ async def run(opts: Options) -> int:
             print(f"  kept           {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _loadavg() -> str:
+    with contextlib.suppress(OSError):
+        with open("/proc/loadavg", encoding="ascii") as loadavg:
+            one, five, _rest = loadavg.read().split(maxsplit=2)
+        return f"{one} (1 min), {five} (5 min) on {os.cpu_count()} cores"
+    return "?"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -546,6 +816,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="SEND_CONCURRENCY of the worker (default: the environment's, else chibo's 32)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="chibo worker processes; each gets TELEGRAM_RATE_LIMIT / N (1)",
+    )
+    parser.add_argument(
+        "--what-if",
+        default="",
+        metavar="NAMES",
+        help="comma-separated changes to the worker, for diagnosis: " + ", ".join(WHAT_IFS),
     )
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument(
@@ -573,10 +855,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--rate must be positive")
     if any("=" not in item for item in args.env):
         parser.error("--env takes KEY=VALUE")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    args.what_if = tuple(n.strip() for n in args.what_if.split(",") if n.strip())
+    unknown = [n for n in args.what_if if n not in WHAT_IFS]
+    if unknown:
+        parser.error(f"unknown --what-if {', '.join(unknown)}; known: {', '.join(WHAT_IFS)}")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else list(argv)) == ["--as-worker"]:
+        as_worker()
+        return 0
     args = parse_args(argv)
     opts = Options(
         members=args.members,
@@ -587,6 +878,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         postgres_url=args.postgres_url,
         settle=args.settle,
         keep=args.keep,
+        workers=args.workers,
+        what_if=args.what_if,
         env=dict(item.split("=", 1) for item in args.env),
         py_spy=args.py_spy,
     )

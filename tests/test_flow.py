@@ -114,3 +114,12 @@ def test_navigation_helpers() -> None:
     assert FORM.before(FORM.questions[2]) == FORM.questions[1]
     assert FORM.number(FORM.questions[3]) == 4
     assert FORM.get(99) is None
+
+
+def test_button_data_over_telegrams_limit_is_refused() -> None:
+    from bot.chat import Button
+
+    longest = "as:nocomment:2147483647:2147483647"  # the longest data the flow builds
+    assert len(Button("x", longest).data.encode()) <= 64
+    with pytest.raises(ValueError, match="64 bytes"):
+        Button("x", "as:ans:" + "9" * 58)

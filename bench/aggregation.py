@@ -666,10 +666,13 @@ def index_use(plan: Sequence[str]) -> tuple[list[str], list[str]]:
     """(tables read through an index, tables read whole) from a plan's lines."""
     indexed: list[str] = []
     sequential: list[str] = []
-    for line in plan:
+    for n, line in enumerate(plan):
         for m in INDEXED.finditer(line):
             if m.group(1):
-                indexed.append(f"{m.group(2)} ({m.group(1)})")
+                if _has_index_cond(plan, n):
+                    indexed.append(f"{m.group(2)} ({m.group(1)})")
+                else:  # the whole index in order, no condition: as much as a Seq Scan
+                    sequential.append(f"{m.group(2)} (whole index {m.group(1)})")
             elif m.group(3):
                 indexed.append(f"({m.group(3)})")
             elif m.group(4):
@@ -680,13 +683,23 @@ def index_use(plan: Sequence[str]) -> tuple[list[str], list[str]]:
     return indexed, sequential
 
 
+def _has_index_cond(plan: Sequence[str], node: int) -> bool:
+    """Whether a PostgreSQL plan node (line `node`) has an Index Cond among its details."""
+    for line in plan[node + 1 :]:
+        if "->" in line or not line.startswith(" "):
+            return False
+        if "Index Cond:" in line:
+            return True
+    return False
+
+
 BIG_TABLES = {"answers", "assessments", "attendance", "members", "periods", "cell_facts"}
 
 
 def print_plan(title: str, plan: Sequence[str]) -> bool:
     """Print a plan and its index summary; True if no big table is read whole."""
     indexed, sequential = index_use(plan)
-    whole_big = sorted({t for t in sequential if t in BIG_TABLES})
+    whole_big = sorted({t for t in sequential if t.split(" ")[0] in BIG_TABLES})
     print(f"\n  {title}")
     for line in plan:
         print(f"    {line if len(line) <= 300 else line[:300] + ' …'}")

@@ -7,7 +7,7 @@ from bot.chat import Button, Outcome, Reply
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import LANGUAGE_NAMES, Translator
 from bot.membership import JoinStatus
-from handlers.context import Turn
+from handlers.context import Audience, Turn
 from handlers.roles import role_name
 
 
@@ -108,7 +108,12 @@ def help_text(turn: Turn) -> str:
 
     _ = turn._
     lines = [_("What you can do:")]
-    lines += [f"/{c.name} — {_(c.description)}" for c in commands_for(turn.member)]
+    heading_shown = False
+    for command in commands_for(turn.member):
+        if command.audience is Audience.SECRETARY and not heading_shown:
+            lines += ["", _("As secretary:")]
+            heading_shown = True
+        lines.append(f"/{command.name} — {_(command.description)}")
     if turn.member is None:
         lines.append(_("You are not in a cell yet: send the invite code from your secretary."))
     return "\n".join(lines)

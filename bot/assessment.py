@@ -286,9 +286,10 @@ async def _screen(
     review: bool = False,
 ) -> Screen:
     form = await questionnaire(session, period.framework_id)
+    with session.no_autoflush:  # the assessment's changes are written once, at commit
+        stored = await store.answers_of(session, assessment.id)
     answers = {
-        a.question_id: StoredAnswer(a.question_id, a.value, a.skipped, a.comment)
-        for a in await store.answers_of(session, assessment.id)
+        a.question_id: StoredAnswer(a.question_id, a.value, a.skipped, a.comment) for a in stored
     }
     step: Step
     if review or assessment.state == AssessmentState.SUBMITTED:

@@ -429,7 +429,7 @@ def framework_import(path: Path) -> None:
 @click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default=None)
 def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
     """Export a cell's year (the same workbook or CSV as /report in chat)."""
-    from bot import reports
+    from bot import exports
     from bot.i18n import Translator
     from handlers.evaluation import year_report
 
@@ -445,7 +445,7 @@ def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
             fail(f"no records for {org.name} in {year}")
             raise AssertionError
         spec, data = built
-        write = reports.year_workbook if out.suffix.lower() == ".xlsx" else reports.year_csv
+        write = exports.year_workbook if out.suffix.lower() == ".xlsx" else exports.year_csv
         out.write_bytes(write(spec, data, t))
         months = sum(1 for m in data.months if m is not None)
         return f"wrote {out} ({months} months of {org.name}, {year})"

@@ -93,7 +93,9 @@ async def _summary_of(turn: Turn, period: Period) -> Outcome:
     previous = await _previous(turn.session, period, cell, turn.t)
     spec = computed.spec
     text = reports.summary_text(spec, report, turn.t, previous)
-    chart = reports.group_chart_png(spec, [*previous, report], turn.t)
+    from bot.charts import group_chart_png  # matplotlib loads on first use
+
+    chart = group_chart_png(spec, [*previous, report], turn.t)
     buttons = [
         [
             Button("📋 " + turn._("Details"), f"ev:detail:{period.id}"),
@@ -392,7 +394,10 @@ async def report(turn: Turn, args: list[str]) -> Outcome:
         return Outcome([Reply(_("No records for {year}.").format(year=year))])
     spec, year_data = built
     recorded = [m for m in year_data.months if m is not None]
-    chart = reports.group_chart_png(spec, recorded[-6:], turn.t)
+    from bot.charts import group_chart_png
+    from bot.exports import year_csv, year_workbook
+
+    chart = group_chart_png(spec, recorded[-6:], turn.t)
     return Outcome(
         [
             Reply(reports.year_text(spec, year_data, turn.t)),
@@ -400,13 +405,13 @@ async def report(turn: Turn, args: list[str]) -> Outcome:
             Reply(
                 "",
                 attachment=Attachment(
-                    "document", f"chibo-{year}.xlsx", reports.year_workbook(spec, year_data, turn.t)
+                    "document", f"chibo-{year}.xlsx", year_workbook(spec, year_data, turn.t)
                 ),
             ),
             Reply(
                 "",
                 attachment=Attachment(
-                    "document", f"chibo-{year}.csv", reports.year_csv(spec, year_data, turn.t)
+                    "document", f"chibo-{year}.csv", year_csv(spec, year_data, turn.t)
                 ),
             ),
         ]

@@ -17,6 +17,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.charts import group_chart_png
+from bot.exports import year_csv, year_workbook
 from bot.framework import CriterionSource, FrameworkSpec, load_framework, localized
 from bot.i18n import Translator
 from bot.reports import (
@@ -24,11 +26,8 @@ from bot.reports import (
     MemberLine,
     MonthReport,
     YearReport,
-    group_chart_png,
     summary_text,
-    year_csv,
     year_text,
-    year_workbook,
 )
 from bot.scoring import CellMonth, YearResult, cell_month, year_result
 

@@ -12,7 +12,9 @@ import contextlib
 import dataclasses
 import logging
 import signal
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
@@ -29,6 +31,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     ExtBot,
@@ -50,6 +53,37 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's updates stay in order.
+
+    PTB processes one update at a time by default, so every member would wait
+    for everyone else's database work and Bot API round trips.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(chat.id) is lock:
+                del self._locks[chat.id]  # nothing queued for this chat
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
 def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg]
     settings = runtime.settings
     app = (
@@ -58,6 +92,7 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         .base_url(settings.telegram_api_url)
         .base_file_url(_file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter(settings))
+        .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -274,6 +309,11 @@ class TelegramSender:
         return SendResult(Delivery.SENT)
 
 
+async def _render_notice(session: Any, notice: Any) -> Reply:
+
+    return await notices.render(session, notice)
+
+
 class Scheduler:
     """One tick: plan what the calendar says is due, then dispatch the outbox."""
 
@@ -282,7 +322,7 @@ class Scheduler:
         self.dispatcher = Dispatcher(
             runtime.db,
             sender,
-            render=notices.render,
+            render=_render_notice,
             clock=runtime.clock,
             concurrency=runtime.settings.send_concurrency,
         )

@@ -1,0 +1,415 @@
+"""The year as an XLSX workbook (ready to print) and as a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.framework import FrameworkSpec, localized
+from bot.i18n import Translator
+from bot.reports import (
+    PROGRESS_LABELS,
+    MonthReport,
+    YearReport,
+    criterion_title,
+    group_title,
+    groups,
+    level_label,
+    level_short,
+    max_points,
+    month_label,
+    points,
+    round1,
+    verdict,
+    year_reasons,
+)
+from bot.scoring import CellMonth
+
+# --- the workbook ---------------------------------------------------------------------------
+
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_ONE_DECIMAL = "0.0"
+_HEADER_ROW = 4
+
+
+def year_workbook(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
+    """The year as an XLSX file: the year sheet, then a sheet per month with a record."""
+    _ = t.gettext
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _sheet_title(_("Year {year}").format(year=report.year), set())
+    used = {sheet.title}
+    _year_sheet(spec, report, t, sheet)
+    for month in report.months:
+        if month is None or month.result is None:
+            continue
+        name = _sheet_title(_("Month {month}").format(month=month.month), used)
+        used.add(name)
+        _month_sheet(spec, month, month.result, t, book.create_sheet(name))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _year_sheet(spec: FrameworkSpec, report: YearReport, t: Translator, sheet: Worksheet) -> None:
+    _ = t.gettext
+    year = report.result
+    _titles(
+        sheet,
+        _("Year {year} — {cell}").format(year=report.year, cell=report.cell_name),
+        localized(spec.title, t.locale),
+    )
+    header = [_("Criteria group"), _("Max points")] + [month_label(t, m) for m in range(1, 13)]
+    _header(sheet, _HEADER_ROW, header)
+    results = [m.result if m is not None else None for m in report.months]
+    row = _HEADER_ROW + 1
+    for group in spec.groups:
+        values: list[object] = []
+        for result in results:
+            found = next((g for g in result.groups if g.key == group.key), None) if result else None
+            values.append(found.points if found else None)
+        _row(sheet, row, [group_title(spec, group.key, t), group.weight, *values], numbers=True)
+        row += 1
+    total_max = sum(g.weight for g in spec.groups)
+    _row(
+        sheet,
+        row,
+        [_("Total"), total_max, *[r.total if r else None for r in results]],
+        numbers=True,
+        bold=True,
+    )
+    row += 1
+    levels = [level_short(spec, r.level, t) if r else None for r in results]
+    _row(sheet, row, [_("Suggested classification"), None, *levels])
+    row += 1
+    goods = [_yes_no(t, r.four_good) if r else None for r in results]
+    _row(sheet, row, [_("4-good month"), None, *goods])
+    row += 1
+    confirmed = [_yes_no(t, m.confirmed) if m and m.result else None for m in report.months]
+    _row(sheet, row, [_("Confirmed by the secretary"), None, *confirmed])
+    for column in range(3, 15):
+        for r in range(_HEADER_ROW + 1 + len(spec.groups), row + 1):
+            sheet.cell(r, column).alignment = _CENTRE
+    row += 2
+
+    summary: list[tuple[str, object]] = [
+        (_("4-good months"), f"{year.four_good_months}/{year.months}"),
+        (_("Mean total"), year.mean_total),
+        (_("Suggested classification"), level_label(spec, year.level, t) if year.level else None),
+        (
+            _("Year-end suggestion"),
+            f"{verdict(t, year.recognised)} ({'; '.join(year_reasons(spec, report, t))})",
+        ),
+    ]
+    for label, value in summary:
+        sheet.cell(row, 1, label).font = _BOLD
+        cell = sheet.cell(row, 2, value)
+        if isinstance(value, float):
+            cell.number_format = _ONE_DECIMAL
+            cell.alignment = Alignment(horizontal="left")
+        row += 1
+    sheet.cell(
+        row,
+        1,
+        _(
+            "This is only a suggestion computed from the monthly results; "
+            "the cell and the superior committee decide."
+        ),
+    ).font = Font(italic=True)
+    row += 2
+
+    if report.member_years:
+        _header(
+            sheet,
+            row,
+            [
+                _("Member"),
+                _("Months submitted"),
+                _("4-good months"),
+                _("Mean total"),
+                _("Suggested for recognition"),
+            ],
+        )
+        sheet.row_dimensions[row].height = 45
+        row += 1
+        for name, member in report.member_years:
+            _row(
+                sheet,
+                row,
+                [
+                    name,
+                    member.months_recorded,
+                    member.four_good_months,
+                    member.mean_total,
+                    _yes_no(t, member.recognised),
+                ],
+                numbers=True,
+            )
+            row += 1
+
+    _widths(sheet, [46, 11] + [10] * 12)
+    sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 3).coordinate
+    _print_setup(sheet)
+
+
+def _month_sheet(
+    spec: FrameworkSpec, report: MonthReport, result: CellMonth, t: Translator, sheet: Worksheet
+) -> None:
+    _ = t.gettext
+    title = _("Self-assessment {month}/{year}").format(month=report.month, year=report.year)
+    title += " — " + report.cell_name
+    if not report.confirmed:
+        title += " " + _("(provisional)")
+    _titles(
+        sheet,
+        title,
+        _("Total: {total}/{max}").format(
+            total=points(t, result.total),
+            max=max_points(t, sum(g.max_points for g in result.groups)),
+        )
+        + " — "
+        + _("Suggested classification: {label}").format(label=level_label(spec, result.level, t)),
+    )
+    _header(
+        sheet,
+        _HEADER_ROW,
+        [_("Criteria group"), _("Criterion"), _("Max points"), _("Points"), _("Notes")],
+    )
+    row = _HEADER_ROW + 1
+    for group in result.groups:
+        title = group_title(spec, group.key, t)
+        for criterion in (c for c in result.criteria if c.group == group.key):
+            notes = []
+            if criterion.missing:
+                notes.append(_("no data"))
+            if criterion.adjustment is not None:
+                notes.append(
+                    _("adjusted from {computed}: {note}").format(
+                        computed=points(t, criterion.computed_points),
+                        note=criterion.adjustment.note,
+                    )
+                )
+            _row(
+                sheet,
+                row,
+                [
+                    title,
+                    criterion_title(spec, criterion.key, t),
+                    criterion.max_points,
+                    criterion.points,
+                    "; ".join(notes) or None,
+                ],
+                numbers=True,
+            )
+            row += 1
+        meets = _("meets") if group.meets else _("does not meet")
+        _row(
+            sheet,
+            row,
+            [title, _("Group total"), group.max_points, group.points, meets],
+            numbers=True,
+            bold=True,
+        )
+        row += 1
+    verdict = _("4-good month: every group meets") if result.four_good else _("Not a 4-good month")
+    _row(
+        sheet,
+        row,
+        [
+            _("Total"),
+            level_label(spec, result.level, t),
+            sum(g.max_points for g in result.groups),
+            result.total,
+            verdict,
+        ],
+        numbers=True,
+        bold=True,
+    )
+    row += 1
+    if report.notes and report.notes.strip():
+        row += 1
+        sheet.cell(row, 1, _("Meeting notes")).font = _BOLD
+        sheet.cell(row, 2, report.notes.strip()).alignment = _WRAP
+        row += 1
+    row += 1
+
+    if report.members:
+        _header(
+            sheet,
+            row,
+            [_("Member"), _("Progress"), _("Total"), _("Level"), _("Answers below the mark")],
+        )
+        row += 1
+        for member in report.members:
+            low = "\n".join(
+                f"{question}: {answer}" + (f" — {comment}" if comment else "")
+                for question, answer, comment in member.low_answers
+            )
+            _row(
+                sheet,
+                row,
+                [
+                    member.name,
+                    _(PROGRESS_LABELS[member.progress]),
+                    member.total,
+                    level_short(spec, member.level, t) if member.level else None,
+                    low or None,
+                ],
+                numbers=True,
+            )
+            row += 1
+
+    _widths(sheet, [34, 52, 11, 11, 60])
+    sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 1).coordinate
+    _print_setup(sheet)
+
+
+def _sheet_title(text: str, used: set[str]) -> str:
+    """A valid, unused sheet name: no []:*?/\\ and at most 31 characters."""
+    base = re.sub(r"[\[\]:*?/\\]", "-", text).strip("'")[:31] or "-"
+    name, n = base, 2
+    while name in used:
+        suffix = f" ({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    return name
+
+
+def _titles(sheet: Worksheet, title: str, subtitle: str) -> None:
+    sheet.cell(1, 1, title).font = _TITLE
+    sheet.cell(2, 1, subtitle).font = Font(italic=True)
+
+
+def _header(sheet: Worksheet, row: int, labels: Sequence[str]) -> None:
+    for column, label in enumerate(labels, start=1):
+        cell = sheet.cell(row, column, label)
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+        cell.border = _BORDER
+        cell.alignment = _CENTRE
+
+
+def _row(
+    sheet: Worksheet,
+    row: int,
+    values: Sequence[object],
+    *,
+    numbers: bool = False,
+    bold: bool = False,
+) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row, column, value)
+        cell.border = _BORDER
+        if bold:
+            cell.font = _BOLD
+        if isinstance(value, float) and numbers:
+            cell.number_format = _ONE_DECIMAL
+        elif isinstance(value, str):
+            cell.alignment = _WRAP
+
+
+def _widths(sheet: Worksheet, widths: Sequence[float]) -> None:
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+def _print_setup(sheet: Worksheet) -> None:
+    sheet.page_setup.orientation = Worksheet.ORIENTATION_LANDSCAPE
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.5
+
+
+def _yes_no(t: Translator, value: bool) -> str:
+    return t.gettext("yes") if value else t.gettext("no")
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def year_csv(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
+    """One row per (month, group) and a total row per month with a record; UTF-8 with BOM.
+
+    Numbers have one decimal and a dot, whatever the language.  On a total row
+    "meets" says whether the month is "4 tốt" (every group meets).
+    """
+    _ = t.gettext
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("Year"),
+            _("Month"),
+            _("Group"),
+            _("Criteria group"),
+            _("Points"),
+            _("Max points"),
+            _("Percent"),
+            _("Meets"),
+            _("Level"),
+            _("Confirmed by the secretary"),
+        ]
+    )
+    numbered = groups(spec)
+    for month in report.months:
+        if month is None or month.result is None:
+            continue
+        result = month.result
+        confirmed = _yes_no(t, month.confirmed)
+        for group in result.groups:
+            number, group_spec = numbered.get(group.key, (0, None))
+            writer.writerow(
+                [
+                    month.year,
+                    month.month,
+                    number or group.key,
+                    localized(group_spec.title, t.locale) if group_spec else group.key,
+                    _csv_number(group.points),
+                    _csv_number(group.max_points),
+                    _csv_number(group.fraction * 100),
+                    _yes_no(t, group.meets),
+                    "",
+                    confirmed,
+                ]
+            )
+        total_max = sum(g.max_points for g in result.groups)
+        writer.writerow(
+            [
+                month.year,
+                month.month,
+                _("Total"),
+                _("Total"),
+                _csv_number(result.total),
+                _csv_number(total_max),
+                _csv_number(100 * result.total / total_max if total_max else 0.0),
+                _yes_no(t, result.four_good),
+                level_label(spec, result.level, t),
+                confirmed,
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_number(value: float) -> str:
+    return str(round1(value))
+
+
+__all__ = ["year_csv", "year_workbook"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.evaluation import month_figures
+from bot.scoring import YearResult, year_from_months
+from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, OrgKind, Period
 
 
@@ -95,3 +99,37 @@ async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, i
     )
     latest = await session.scalar(query)
     return (int(latest) // 100, int(latest) % 100) if latest else None
+
+
+@dataclass(frozen=True)
+class CellYear:
+    cell: Organization
+    result: YearResult
+
+
+async def committee_year(
+    session: AsyncSession, committee_id: int, year: int, now: datetime
+) -> list[CellYear]:
+    """Every cell's year below the committee, best first: closed months are read from their
+    stored records, open ones computed."""
+    cells = {c.id: c for c in await cells_under(session, committee_id)}
+    periods = list(
+        await session.scalars(
+            select(Period).where(Period.cell_id.in_(list(cells)), Period.year == year)
+        )
+    )
+    figures = await month_figures(session, periods, now)
+    by_cell: dict[int, list[Period]] = {}
+    for period in periods:
+        by_cell.setdefault(period.cell_id, []).append(period)
+    years = []
+    for cell_id, cell_periods in by_cell.items():
+        spec = await load_spec(session, max(cell_periods, key=lambda p: p.month).framework_id)
+        months: list[tuple[float | None, str | None, bool] | None] = [None] * 12
+        for period in cell_periods:
+            f = figures[period.id]
+            months[period.month - 1] = (f.total, f.level, f.four_good)
+        years.append(CellYear(cells[cell_id], year_from_months(spec, months)))
+    return sorted(
+        years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)
+    )

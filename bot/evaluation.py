@@ -163,16 +163,19 @@ async def _ensure_record(
     session: AsyncSession, evaluation: MonthEvaluation, now: datetime
 ) -> CellEvaluation:
     record = evaluation.record
-    result = evaluation.result
     if record is None:
         record = CellEvaluation(period_id=evaluation.period.id, adjustments={})
         session.add(record)
         evaluation.record = record
+    _fill(record, evaluation.result, now)
+    await session.flush()
+    return record
+
+
+def _fill(record: CellEvaluation, result: CellMonth, now: datetime) -> None:
     record.total, record.level, record.four_good = result.total, result.level, result.four_good
     record.result = _jsonable(dataclasses.asdict(result))
     record.computed_at = now
-    await session.flush()
-    return record
 
 
 def _jsonable(value: Any) -> Any:
@@ -296,7 +299,18 @@ async def reopen(
     return True
 
 
+CHUNK = 2000  # periods per query: stays far below the drivers' 32,767 bound parameters
+
+
 async def compute_many(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
+    """Many cell months at once, in chunks (see `_compute_chunk`)."""
+    results: dict[int, CellMonth] = {}
+    for start in range(0, len(batch), CHUNK):
+        results |= await _compute_chunk(session, batch[start : start + CHUNK])
+    return results
+
+
+async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
     """Many cell months at once (a committee's or a province's year): a fixed number of
     grouped queries whatever the number of periods. Completion counts the cell's current
     members who must answer; facts and adjustments are those stored for each month."""
@@ -346,3 +360,53 @@ async def compute_many(session: AsyncSession, batch: Sequence[Period]) -> dict[i
             adjustments,
         )
     return results
+
+
+async def close_months(session: AsyncSession, now: datetime, limit: int = 200) -> int:
+    """Store the record of months whose deadline has passed (answers can no longer change),
+    so that committee and province views read one row per month instead of every answer."""
+    query = (
+        select(Period)
+        .outerjoin(CellEvaluation, CellEvaluation.period_id == Period.id)
+        .where(Period.deadline_at <= now, CellEvaluation.id.is_(None))
+        .order_by(Period.deadline_at)
+        .limit(limit)
+    )
+    periods = list(await session.scalars(query))
+    for period_id, result in (await compute_many(session, periods)).items():
+        record = CellEvaluation(period_id=period_id, adjustments={})
+        _fill(record, result, now)
+        session.add(record)
+    await session.flush()
+    return len(periods)
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    total: float
+    level: str
+    four_good: bool
+
+
+async def month_figures(
+    session: AsyncSession, periods: Sequence[Period], now: datetime
+) -> dict[int, MonthFigures]:
+    """Total, level and "4 tốt" of many months: stored records of closed months, the rest live."""
+    closed = {p.id for p in periods if p.deadline_at <= now}
+    stored: dict[int, MonthFigures] = {}
+    ids = sorted(closed)
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(
+                CellEvaluation.period_id,
+                CellEvaluation.total,
+                CellEvaluation.level,
+                CellEvaluation.four_good,
+            ).where(CellEvaluation.period_id.in_(ids[start : start + CHUNK]))
+        )
+        stored |= {
+            pid: MonthFigures(total, level, four_good) for pid, total, level, four_good in rows
+        }
+    live = await compute_many(session, [p for p in periods if p.id not in stored])
+    stored |= {pid: MonthFigures(r.total, r.level, r.four_good) for pid, r in live.items()}
+    return stored

@@ -46,6 +46,7 @@ async def open_period(
     if existing is not None:
         if deadline != existing.deadline_at:
             existing.deadline_at = deadline
+            await store.drop_unconfirmed_record(session, existing.id)  # answers may change again
         if existing.opens_at > now:
             existing.opens_at = now
         return Opened(existing, False)

@@ -8,9 +8,11 @@ from handlers.context import Turn
 
 
 async def cells(turn: Turn, args: list[str]) -> Outcome:
-    """/cells [YYYY-MM]: which cells confirmed the month, their results, a ranking."""
+    """/cells [YYYY-MM | YYYY]: which cells confirmed the month, or each cell's year."""
     _ = turn._
     assert turn.member is not None
+    if args and args[0].isdigit() and len(args[0]) == 4:
+        return await _year(turn, int(args[0]))
     month = None
     if args and len(args[0]) == 7 and args[0][4] == "-" and args[0].replace("-", "").isdigit():
         month = (int(args[0][:4]), int(args[0][5:]))
@@ -39,4 +41,33 @@ async def cells(turn: Turn, args: list[str]) -> Outcome:
     if waiting:
         lines += ["", _("Not confirmed yet:")]
         lines += [f"⬜ {line.cell.name}" for line in waiting]
+    return Outcome([Reply("\n".join(lines[:200]))])
+
+
+async def _year(turn: Turn, year: int) -> Outcome:
+    """/cells YYYY: each cell's year, cells suggested for recognition first."""
+    _ = turn._
+    assert turn.member is not None
+    years = await committee.committee_year(turn.session, turn.member.org_id, year, turn.now)
+    if not years:
+        return Outcome([Reply(_("No records for {year}.").format(year=year))])
+    recognised = sum(1 for y in years if y.result.recognised)
+    lines = [
+        _("{committee}: cells in {year}").format(committee=turn.member.org.name, year=year),
+        _('Suggested for recognition as "4 tốt": {n} of {count} cells').format(
+            n=recognised, count=len(years)
+        ),
+        "",
+    ]
+    for rank, item in enumerate(years, 1):
+        mark = "⭐" if item.result.recognised else "•"
+        mean = (
+            "—"
+            if item.result.mean_total is None
+            else turn.t.number(round(item.result.mean_total, 1))
+        )
+        lines.append(
+            f"{rank}. {mark} {item.cell.name} — {mean} · "
+            + _('{n} "4 tốt" months').format(n=item.result.four_good_months)
+        )
     return Outcome([Reply("\n".join(lines[:200]))])

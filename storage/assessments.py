@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,6 +13,7 @@ from storage.db import dialect_insert
 from storage.models import (
     Answer,
     Assessment,
+    CellEvaluation,
     Criterion,
     CriterionGroup,
     Member,
@@ -134,6 +135,8 @@ async def progress_of_cell(
     """Every active member of the cell with their assessment and answer count."""
     counts = (
         select(Answer.assessment_id, func.count(Answer.id).label("answered"))
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .where(Assessment.period_id == period_id)  # only this month's answers are counted
         .group_by(Answer.assessment_id)
         .subquery()
     )
@@ -147,3 +150,12 @@ async def progress_of_cell(
         .order_by(Member.full_name, Member.id)
     )
     return [(m, a, int(n)) for m, a, n in (await session.execute(query)).all()]
+
+
+async def drop_unconfirmed_record(session: AsyncSession, period_id: int) -> None:
+    """A month's stored result is out of date once its deadline moves later."""
+    await session.execute(
+        delete(CellEvaluation).where(
+            CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_(None)
+        )
+    )

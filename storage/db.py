@@ -26,6 +26,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if url.startswith("postgresql"):
+        # JIT compiling costs seconds on the big report queries and gains nothing here
+        kwargs.setdefault("connect_args", {"server_settings": {"jit": "off"}})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

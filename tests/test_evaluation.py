@@ -22,6 +22,7 @@ from storage.models import (
     AuditEntry,
     Member,
     MemberStatus,
+    Organization,
     OrgKind,
     Period,
     Question,
@@ -204,3 +205,24 @@ async def test_batched_months_equal_the_single_month(db: Database) -> None:
     assert [g.points for g in batch[period_id].groups] == pytest.approx(
         [g.points for g in single.result.groups]
     )
+
+
+async def test_closed_months_are_stored_and_read_back(db: Database) -> None:
+    period_id, _ = await month_with_answers(db, members=4, seed=5)
+    later = NOW + timedelta(days=6)  # past the deadline
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        assert period is not None
+        assert await evaluation.close_months(session, NOW) == 0  # still open
+        assert await evaluation.close_months(session, later) == 1
+        assert await evaluation.close_months(session, later) == 0  # stored once
+        live = await evaluation.compute(session, period)
+        figures = await evaluation.month_figures(session, [period], later)
+    assert figures[period_id].total == pytest.approx(live.result.total, abs=1e-9)
+    assert figures[period_id].level == live.result.level
+    async with db.session() as session:
+        period = await session.get(Period, period_id)
+        cell = await session.get(Organization, period.cell_id) if period else None
+        assert period is not None and cell is not None
+        await open_period(session, cell, None, NOW, NOW + timedelta(days=9))  # deadline moved
+        assert await evaluation.record_of(session, period_id) is None

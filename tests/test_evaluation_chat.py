@@ -206,3 +206,11 @@ async def test_cli_export_writes_the_same_workbook(chats: Chats, tmp_path: Path)
         ["export", "--cell", "Chi bộ 1", "--year", "2024", "--out", str(out)], env, cwd=tmp_path
     )
     assert missing.returncode == 2 and "no records" in missing.stderr
+
+
+async def test_committee_sees_each_cells_year(chats: Chats, clock: FakeClock) -> None:
+    await chats.complete("2")
+    view = await chats.text("50", "/cells 2026")
+    assert "Chi bộ 1" in view and "Chi bộ 2" in view and "2026" in view
+    assert "User 2" not in view
+    assert "2031" in await chats.text("50", "/cells 2031")  # no records that year

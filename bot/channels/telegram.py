@@ -42,6 +42,7 @@ from telegram.ext import (
 import handlers
 from bot.chat import Attachment, ChatEvent, Outcome, Reply
 from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
+from bot.evaluation import close_months
 from bot.i18n import Translator
 from bot.notify import Delivery, Dispatcher, SendResult
 from bot.planner import plan_all
@@ -330,6 +331,8 @@ class Scheduler:
     async def tick(self) -> None:
         async with self.runtime.db.session() as session:
             await plan_all(session, self.runtime.clock())
+        async with self.runtime.db.session() as session:
+            await close_months(session, self.runtime.clock())
         stats = await self.dispatcher.run_once()
         if any(vars(stats).values()):
             log.info("outbox: %s", stats)

@@ -508,40 +508,26 @@ def print_profile(path: Path, top: int = 12) -> None:
 # --------------------------------------------------------------------------- what-if
 
 WHAT_IFS = {
-    "sniffio": "a stub `sniffio` module, as if the package were installed",
     "bulk-record": "Dispatcher._record marks a batch's SENT rows with one UPDATE",
     "pipeline": "claim+prepare the next batch and record the last while a batch sends",
-    "smooth-limiter": "AIORateLimiter at 0.93 x TELEGRAM_RATE_LIMIT, bursts of 0.05 s",
+    "smooth-limiter": "AIORateLimiter at F x TELEGRAM_RATE_LIMIT with bursts of P seconds' worth"
+    " (smooth-limiter=F:P, default 0.93:0.05) instead of 1 s worth",
     "timing": "the worker logs the wall time of each dispatcher phase at exit",
 }
 
 
 def apply_what_if(names: Sequence[str]) -> None:
     """Patch the worker in this process (``--as-worker``) with the named changes."""
-    if "sniffio" in names:
-        _stub_sniffio()
-    if "smooth-limiter" in names:
-        _smooth_limiter()
-    if "bulk-record" in names:
+    chosen = dict(name.partition("=")[::2] for name in names)
+    if "smooth-limiter" in chosen:
+        fraction, _, period = (chosen["smooth-limiter"] or "0.93:0.05").partition(":")
+        _smooth_limiter(float(fraction), float(period or 0.05))
+    if "bulk-record" in chosen:
         _bulk_record()
-    if "pipeline" in names:
+    if "pipeline" in chosen:
         _pipeline()
-    if "timing" in names:
+    if "timing" in chosen:
         _timing()
-
-
-def _stub_sniffio() -> None:
-    """httpcore imports sniffio on every lock/event it sets up; a failed import is not cached."""
-    import types
-
-    if "sniffio" not in sys.modules:
-        with contextlib.suppress(ImportError):
-            import sniffio  # noqa: F401
-
-            return
-        stub = types.ModuleType("sniffio")
-        stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules["sniffio"] = stub
 
 
 def _smooth_limiter(fraction: float = 0.93, period: float = 0.05) -> None:
@@ -858,7 +844,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     args.what_if = tuple(n.strip() for n in args.what_if.split(",") if n.strip())
-    unknown = [n for n in args.what_if if n not in WHAT_IFS]
+    unknown = [n for n in args.what_if if n.partition("=")[0] not in WHAT_IFS]
+    for name in args.what_if:
+        base, _, values = name.partition("=")
+        try:
+            [float(v) for v in values.split(":") if values]
+        except ValueError:
+            parser.error(f"--what-if {name}: expected {base}=FRACTION:PERIOD")
     if unknown:
         parser.error(f"unknown --what-if {', '.join(unknown)}; known: {', '.join(WHAT_IFS)}")
     return args

@@ -16,6 +16,10 @@ From the first ``sendMessage`` to the last: the achieved rate as a fraction of t
 limit (goal >= 0.9), the 429 answers (goal 0), messages per chat (exactly 1 each),
 the worker's peak memory (VmHWM) and the outbox's status counts at the end.
 
+For diagnosis: ``--concurrency`` (SEND_CONCURRENCY), ``--workers N`` (N worker
+processes sharing the limit), ``--what-if`` (the worker with a change to its
+dispatcher or rate limiter applied in-process, not chibo as shipped), ``--py-spy``.
+
 It exits 0 whether the goals pass or not, 1 if the run itself broke (setup failed,
 the worker died, ``--timeout`` passed). See bench/README.md.
 """
@@ -40,13 +44,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, insert, select, text
 
 from storage.db import Database, create_engine
-from tests.fakebotapi import Call, FakeBotAPI
-from tests.harness import BotProcess, arun_cli, bot_env
+
+if TYPE_CHECKING:
+    from tests.fakebotapi import Call, FakeBotAPI
+    from tests.harness import BotProcess
 
 POSTGRES_URL = os.environ.get(
     "CHIBO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -79,44 +85,47 @@ def _kill_leftovers() -> None:
                 process.kill()
 
 
-class WorkerProcess(BotProcess):
+def worker_process(env: dict[str, str], workdir: Path, what_if: Sequence[str]) -> BotProcess:
     """``chibo worker`` (the harness's BotProcess), remembered for the atexit safety net.
 
-    With :attr:`what_if` set it runs ``python -m bench.fanout --as-worker`` instead:
-    ``chibo worker`` with those changes applied (see :func:`apply_what_if`).
+    With ``what_if`` it runs ``python -m bench.fanout --as-worker`` instead: ``chibo
+    worker`` with those changes applied (see :func:`apply_what_if`). The harness is
+    imported here, not at the top, so that worker does not load aiohttp.
     """
+    from tests.harness import BotProcess
 
-    what_if: tuple[str, ...] = ()
+    class WorkerProcess(BotProcess):
+        def launch(self) -> None:
+            if not what_if:
+                super().launch()
+            else:
+                if self.running:
+                    raise RuntimeError("the worker is already running")
+                self._close_log()
+                self._log = self.log_path.open("ab")
+                paths = [str(REPO_ROOT), *filter(None, [self.env.get("PYTHONPATH")])]
+                variables = {
+                    **os.environ,
+                    **self.env,
+                    "PYTHONUNBUFFERED": "1",
+                    "PYTHONPATH": os.pathsep.join(paths),
+                    WHAT_IF_ENV: ",".join(what_if),
+                    "NO_PROXY": "127.0.0.1,localhost",
+                    "no_proxy": "127.0.0.1,localhost",
+                }
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "bench.fanout", "--as-worker"],
+                    env=variables,
+                    cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            assert self.process is not None
+            _live.add(self.process)
 
-    def launch(self) -> None:
-        if not self.what_if:
-            super().launch()
-        else:
-            if self.running:
-                raise RuntimeError("the worker is already running")
-            self._close_log()
-            self._log = self.log_path.open("ab")
-            paths = [str(REPO_ROOT), *filter(None, [self.env.get("PYTHONPATH")])]
-            env = {
-                **os.environ,
-                **self.env,
-                "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": os.pathsep.join(paths),
-                WHAT_IF_ENV: ",".join(self.what_if),
-                "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost",
-            }
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.fanout", "--as-worker"],
-                env=env,
-                cwd=self.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        assert self.process is not None
-        _live.add(self.process)
+    return WorkerProcess(env, args=("worker",), workdir=workdir)
 
 
 def proc_status_kb(pid: int, key: str) -> int:
@@ -302,9 +311,7 @@ def _sends(api: FakeBotAPI) -> list[Call]:
     return [c for c in api.calls if c.method.lower() == "sendmessage"]
 
 
-async def watch(
-    api: FakeBotAPI, workers: Sequence[WorkerProcess], db: Database, settle: float
-) -> Run:
+async def watch(api: FakeBotAPI, workers: Sequence[BotProcess], db: Database, settle: float) -> Run:
     """Sample the workers until no nudge is pending or being sent, then `settle` seconds more."""
     run = Run(launched_at=time.monotonic())
     for worker in workers:
@@ -438,7 +445,7 @@ def report(opts: Options, api: FakeBotAPI, run: Run, expected: int, setup_s: flo
     return fraction >= GOAL_RATE_FRACTION and too_many == 0 and chats_ok and sent_rows == expected
 
 
-def _log_problems(worker: WorkerProcess) -> list[str]:
+def _log_problems(worker: BotProcess) -> list[str]:
     return [
         line
         for line in worker.log_text().splitlines()
@@ -477,6 +484,7 @@ def print_profile(path: Path, top: int = 12) -> None:
         return
     inclusive: Counter[str] = Counter()
     by_package: Counter[str] = Counter()
+    by_leaf: Counter[str] = Counter()
     total = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -488,6 +496,7 @@ def print_profile(path: Path, top: int = 12) -> None:
         for frame in set(frames):
             inclusive[frame] += n
         leaf = frames[-1]
+        by_leaf[leaf] += n
         where = leaf[leaf.rfind("(") + 1 :].split(":")[0]
         by_package[where.split("/")[0]] += n
     if not total:
@@ -495,13 +504,17 @@ def print_profile(path: Path, top: int = 12) -> None:
     print(f"  profile        {total} samples of the event loop thread ({path})")
     packages = ", ".join(f"{p} {n / total:.0%}" for p, n in by_package.most_common(8))
     print(f"    self time by package: {packages}")
-    wanted = ("bot/", "storage/", "handlers/", "telegram/_bot.py", "httpx/_client.py")
-    hot = [
+    project = [
         (frame, n)
         for frame, n in inclusive.most_common()
-        if any(f"({w}" in frame for w in wanted) or "current_async_library" in frame
+        if any(f"({p}/" in frame for p in ("bot", "storage", "handlers"))
+        and "(bot/cli.py" not in frame
     ]
-    for frame, n in hot[:top]:
+    print("    chibo functions, with what they call:")
+    for frame, n in project[:top]:
+        print(f"    {n / total:5.0%}  {frame}")
+    print("    hottest functions, own time:")
+    for frame, n in by_leaf.most_common(8):
         print(f"    {n / total:5.0%}  {frame}")
 
 
@@ -691,6 +704,9 @@ def as_worker() -> None:
 
 async def run(opts: Options) -> int:
     """One fan-out on one backend; prints the figures. 0 when the run completed."""
+    from tests.fakebotapi import FakeBotAPI
+    from tests.harness import arun_cli, bot_env
+
     workdir = Path(tempfile.mkdtemp(prefix="chibo-fanout-"))
     limiter = opts.limiter_rate or opts.rate
     per_worker = limiter / opts.workers
@@ -734,11 +750,9 @@ async def run(opts: Options) -> int:
             setup_s = time.monotonic() - started
             db = Database(url)
             workers = [
-                WorkerProcess(env, args=("worker",), workdir=workdir / f"worker{n}")
+                worker_process(env, workdir / f"worker{n}", opts.what_if)
                 for n in range(1, opts.workers + 1)
             ]
-            for worker in workers:
-                worker.what_if = opts.what_if
             profile = workdir / "worker1.collapsed.txt"
             spy: subprocess.Popen[bytes] | None = None
             try:
@@ -841,6 +855,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--rate must be positive")
     if any("=" not in item for item in args.env):
         parser.error("--env takes KEY=VALUE")
+    fixed = {"DATABASE_URL", "TELEGRAM_API_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_RATE_LIMIT"}
+    if any(item.partition("=")[0] in fixed for item in args.env):
+        parser.error(f"--env cannot set {', '.join(sorted(fixed))} (the benchmark sets them)")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     args.what_if = tuple(n.strip() for n in args.what_if.split(",") if n.strip())

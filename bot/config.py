@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     invite_attempt_window_minutes: int = Field(default=15, ge=1)
     scheduler_interval_seconds: float = Field(default=20, gt=0, le=3600)
     telegram_rate_limit: float = Field(default=30, gt=0, le=10_000)
-    send_concurrency: int = Field(default=32, ge=1, le=1000)
+    send_concurrency: int = Field(default=8, ge=1, le=1000)
     update_concurrency: int = Field(default=64, ge=1, le=1000)
     log_level: str = "INFO"
 

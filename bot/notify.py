@@ -51,6 +51,7 @@ class Delivery(StrEnum):
     RETRY = "retry"  # flood control, network error or 5xx: try again later
     UNREACHABLE = "unreachable"  # blocked, chat gone: stop writing to this person
     FAILED = "failed"  # the message itself was refused: retrying cannot help
+    UNKNOWN = "unknown"  # no answer in time: it may have been delivered, so never resent
 
 
 @dataclass(frozen=True)
@@ -219,12 +220,14 @@ class Dispatcher:
                 job.reply = await self.render(session, notice)
 
     async def _record(self, session: AsyncSession, jobs: list[_Job]) -> DispatchStats:
+        """Write every outcome: one UPDATE per status for the plain ones, one per row else."""
         stats = DispatchStats()
         now = self.clock()
+        plain: dict[Status, list[int]] = {}
         for job in jobs:
             n = job.notification
             if job.status is not None:
-                await outbox.finish(session, n.id, job.status, now)
+                plain.setdefault(job.status, []).append(n.id)
                 if job.status is Status.DROPPED:
                     stats.dropped += 1
                 else:
@@ -233,8 +236,11 @@ class Dispatcher:
             result = job.result
             assert result is not None
             if result.delivery is Delivery.SENT:
-                await outbox.finish(session, n.id, Status.SENT, now)
+                plain.setdefault(Status.SENT, []).append(n.id)
                 stats.sent += 1
+            elif result.delivery is Delivery.UNKNOWN:
+                await outbox.finish(session, n.id, Status.UNKNOWN, now, error=result.error)
+                stats.failed += 1
             elif result.delivery is Delivery.UNREACHABLE:
                 await outbox.finish(session, n.id, Status.UNREACHABLE, now, error=result.error)
                 await _mark_unreachable(session, n, now)
@@ -255,6 +261,8 @@ class Dispatcher:
                         session, n.id, Status.PENDING, now, error=result.error, retry_at=retry_at
                     )
                     stats.retried += 1
+        for status, ids in plain.items():
+            await outbox.finish_many(session, ids, status, now)
         return stats
 
 

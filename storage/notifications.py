@@ -117,6 +117,20 @@ async def finish(
     )
 
 
+async def finish_many(
+    session: AsyncSession, ids: Sequence[int], status: NotificationStatus, now: datetime
+) -> None:
+    """The same outcome for many rows at once (sent, skipped, dropped)."""
+    values: dict[str, Any] = {"status": status, "error": None, "claimed_until": None}
+    if status is Status.SENT:
+        values["sent_at"] = now
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(list(ids)))
+        .values(attempts=Notification.attempts + 1, **values)
+    )
+
+
 async def void_pending(session: AsyncSession, period_id: int, before_version: int) -> None:
     """The meeting moved: pending rows of older schedule versions are never sent."""
     await session.execute(

@@ -399,3 +399,25 @@ async def test_thematic_meeting_is_marked(cell: Cell) -> None:
     )
     assert "Sinh hoạt chuyên đề chi bộ tháng 12/2026" in done
     assert "Địa điểm: Hội trường" in done and "Nội dung, tài liệu: Chuyên đề Bác Hồ" in done
+
+
+async def test_an_unanswered_send_is_never_repeated(cell: Cell) -> None:
+    class SilentSender(FakeSender):
+        async def send(self, chat_id: str, reply: Reply) -> SendResult:
+            if chat_id == "2":
+                return SendResult(Delivery.UNKNOWN, error="timed out")
+            return await super().send(chat_id, reply)
+
+    cell.dispatcher.sender = SilentSender()
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await cell.tick()
+    cell.clock.now += timedelta(hours=1)
+    await cell.tick()
+    async with cell.runtime.db.session() as session:
+        rows = await session.execute(
+            select(Member.full_name, Notification.status)
+            .join(Member, Member.id == Notification.member_id)
+            .where(Notification.kind == Kind.WINDOW_OPEN)
+        )
+        by_name = dict(rows.all())
+    assert by_name["User 2"] == "unknown" and by_name["User 3"] == "sent"

@@ -125,26 +125,43 @@ class Dispatcher:
     worker: str = field(default_factory=worker_name)
 
     async def run_once(self, max_rows: int = 100_000) -> DispatchStats:
-        """Send everything due now (up to `max_rows`); returns what happened."""
+        """Send everything due now (up to `max_rows`); returns what happened.
+
+        The database work overlaps the sending: while one batch goes out, the next is
+        claimed and prepared and the previous one recorded, so the sender never idles.
+        """
         stats = DispatchStats()
         async with self.db.session() as session:
             stats.abandoned = await outbox.abandon_stale_claims(session, self.clock())
-        handled = 0
-        while handled < max_rows:
-            async with self.db.session() as session:
-                batch = await outbox.claim_due(
-                    session, self.clock(), self.worker, self.batch_size, self.lease
-                )
-            if not batch:
-                break
-            handled += len(batch)
-            stats += await self._dispatch(batch)
+        jobs = await self._next_batch()
+        handled = len(jobs)
+        recording: asyncio.Task[DispatchStats] | None = None
+        while jobs:
+            sending = asyncio.create_task(self._send(jobs))
+            following = await self._next_batch() if handled < max_rows else []
+            handled += len(following)
+            await sending
+            if recording is not None:
+                stats += await recording
+            recording = asyncio.create_task(self._record_batch(jobs))
+            jobs = following
+        if recording is not None:
+            stats += await recording
         return stats
 
-    async def _dispatch(self, batch: Sequence[Notification]) -> DispatchStats:
-        jobs = [_Job(n) for n in batch]
+    async def _next_batch(self) -> list[_Job]:
+        """Claim due rows (other processes skip them) and decide and render each."""
         async with self.db.session() as session:
-            await self._prepare(session, jobs)
+            batch = await outbox.claim_due(
+                session, self.clock(), self.worker, self.batch_size, self.lease
+            )
+        jobs = [_Job(n) for n in batch]
+        if jobs:
+            async with self.db.session() as session:
+                await self._prepare(session, jobs)
+        return jobs
+
+    async def _send(self, jobs: list[_Job]) -> None:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def deliver(job: _Job) -> None:
@@ -158,6 +175,8 @@ class Dispatcher:
                     job.result = SendResult(Delivery.RETRY, error=repr(exc)[:500])
 
         await asyncio.gather(*(deliver(job) for job in jobs))
+
+    async def _record_batch(self, jobs: list[_Job]) -> DispatchStats:
         async with self.db.session() as session:
             return await self._record(session, jobs)
 

@@ -127,12 +127,12 @@ def run(runtime: Runtime) -> None:
 def rate_limiter(settings: Settings) -> AIORateLimiter:
     """Telegram's flood limits; RetryAfter (429) waits and retries up to three times.
 
-    The bucket is small (a twentieth of a second's worth) and the rate 95 % of the
+    The bucket is small (a fiftieth of a second's worth) and the rate 95 % of the
     limit: a bucket holding a whole second lets twice the limit through right after a
     pause, which Telegram answers with 429 and a stop of every send.
     """
     rate = 0.95 * settings.telegram_rate_limit
-    burst = max(1.0, 0.05 * rate)
+    burst = max(1.0, 0.02 * rate)
     return AIORateLimiter(overall_max_rate=burst, overall_time_period=burst / rate, max_retries=3)
 
 

@@ -5,8 +5,8 @@
 
 * ``BENCH_NO_RATE_LIMIT=1``: the ``AIORateLimiter`` keeps its ``max_retries`` but gets
   ``overall_max_rate=0`` and ``group_max_rate=0`` (no client-side 30 requests/s cap);
-* ``BENCH_CONCURRENT_UPDATES=N``: ``ApplicationBuilder.concurrent_updates(N)`` (PTB's
-  default, which chibo uses, processes one update at a time).
+* ``BENCH_CONCURRENT_UPDATES=N``: ``ApplicationBuilder.concurrent_updates(N)``, PTB's
+  plain processor (chibo itself runs different chats concurrently, each in order).
 
 The benchmark runs it (and the echo bot with the same variables) for
 ``--rate-limiter off`` and ``--concurrent-updates N``. It is not how chibo runs in

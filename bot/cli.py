@@ -130,7 +130,7 @@ def demo(database: str, persona: int) -> None:
     async def chat(db: Database) -> None:
         async with db.session() as session:
             personas = await demo_cell.seed(
-                session, settings.default_timezone, settings.default_locale
+                session, settings.default_timezone, settings.default_locale, utc_now()
             )
         console = ConsoleChat(Runtime.from_settings(settings, db), personas)
         console.current = max(0, min(persona - 1, len(personas) - 1))

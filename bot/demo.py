@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import setup
 from bot.channels.console import CHANNEL, Persona
+from bot.periods import open_period
 from storage import members as member_store
 from storage import orgs
 from storage.models import Member, MemberStatus, OrgKind, Role
@@ -21,7 +24,7 @@ DEMO_PEOPLE = (
 GUEST = Persona("Khách", "demo-guest", "chưa vào chi bộ — thử /start MÃ")
 
 
-async def seed(session: AsyncSession, timezone: str, locale: str) -> list[Persona]:
+async def seed(session: AsyncSession, timezone: str, locale: str, now: datetime) -> list[Persona]:
     """Create the demo cell once; return the personas to chat as."""
     cell = await orgs.find_by_name(session, DEMO_CELL, OrgKind.CELL)
     if cell is None:
@@ -34,10 +37,7 @@ async def seed(session: AsyncSession, timezone: str, locale: str) -> list[Person
             session.add(member)
             await session.flush()
             await member_store.link_identity(session, member, CHANNEL, external_id)
-    from bot.periods import open_period
-    from bot.runtime import utc_now
-
     secretary = (await member_store.in_org(session, cell.id))[0]
-    await open_period(session, cell, secretary, utc_now())
+    await open_period(session, cell, secretary, now)
     personas = [Persona(name, ext, note) for name, _r, _s, ext, note in DEMO_PEOPLE]
     return [*personas, GUEST]

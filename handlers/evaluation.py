@@ -19,9 +19,9 @@ from storage import evaluation as aggregates
 from storage.models import Organization, Period
 
 PROGRESS_WORDS = {
-    Progress.SUBMITTED: "submitted",
-    Progress.IN_PROGRESS: "in_progress",
-    Progress.NOT_STARTED: "not_started",
+    Progress.SUBMITTED: reports.SUBMITTED,
+    Progress.IN_PROGRESS: reports.IN_PROGRESS,
+    Progress.NOT_STARTED: reports.NOT_STARTED,
 }
 
 
@@ -45,7 +45,7 @@ async def month_report(
         lines.append(
             reports.MemberLine(
                 name=row.member.full_name,
-                progress=PROGRESS_WORDS.get(row.progress, "excused"),
+                progress=PROGRESS_WORDS.get(row.progress, reports.EXCUSED),
                 total=score.total if score else None,
                 level=score.level if score else None,
                 low_answers=tuple(low.get(row.member.id, ())),

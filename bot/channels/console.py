@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bot.i18n import Translator
 from bot.runtime import Runtime
 
 CHANNEL = "console"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,11 @@ class ConsoleChat:
         if text.startswith(":"):
             return self._console_command(text[1:].split())
         event = self._event(text)
-        outcome = await handlers.handle(self.runtime, event)
+        try:
+            outcome = await handlers.handle(self.runtime, event)
+        except Exception:  # keep the demo going; the log has the cause
+            log.exception("turn failed")
+            outcome = handlers.error_outcome(self.runtime, event)
         self._show(outcome)
         return True
 

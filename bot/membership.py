@@ -149,6 +149,7 @@ async def _member_for_invite(
         full_name=display_name.strip()[:200] or "?",
         role=invite.role,
         joined_at=now,
+        created_at=now,
     )
     session.add(member)
     await session.flush()

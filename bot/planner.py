@@ -21,13 +21,13 @@ from bot.calendar import (
     SUMMARY_GRACE,
     MeetingOverride,
     MeetingRule,
+    PeriodTimes,
     ScheduleSettings,
     current_or_next_period,
     offset_key,
     shift_local,
 )
 from bot.membership import SECRETARY_ROLES
-from storage import assessments as assessment_store
 from storage import notifications as outbox
 from storage.models import (
     CellSchedule,
@@ -165,18 +165,11 @@ async def plan_period(
     return len(rows)
 
 
-async def needs_planning(session: AsyncSession, period: Period) -> bool:
+def needs_planning(period: Period, newest_member: datetime | None) -> bool:
+    """Not planned for this meeting version yet, or someone joined since it was planned."""
     if period.planned_version != period.schedule_version or period.planned_at is None:
         return True
-    newest = await session.scalar(
-        select(func.max(Member.created_at)).where(Member.org_id == period.cell_id)
-    )
-    return newest is not None and newest > period.planned_at
-
-
-async def overrides_of(session: AsyncSession, cell_id: int) -> dict[tuple[int, int], OverrideRow]:
-    rows = await session.scalars(select(OverrideRow).where(OverrideRow.cell_id == cell_id))
-    return {(row.year, row.month): row for row in rows}
+    return newest_member is not None and newest_member > period.planned_at
 
 
 def as_override(row: OverrideRow) -> MeetingOverride:
@@ -185,64 +178,119 @@ def as_override(row: OverrideRow) -> MeetingOverride:
     )
 
 
-async def sync_scheduled_period(
-    session: AsyncSession, cell: Organization, schedule: CellSchedule, now: datetime
-) -> Period | None:
-    """Create (or update) the period whose window is open now, from the cell's rule."""
-    settings = schedule_settings(schedule)
-    overrides = await overrides_of(session, cell.id)
-    times = current_or_next_period(
-        MeetingRule.parse(schedule.rule),
-        now,
-        zone=cell.timezone,
-        settings=settings,
-        overrides={key: as_override(row) for key, row in overrides.items()},
-    )
-    if times.window_opens_at > now:
-        return None
-    period = await assessment_store.period_for_month(session, cell.id, times.year, times.month)
-    if period is None:
-        assert cell.framework_id is not None
-        period = Period(
-            cell_id=cell.id,
-            year=times.year,
-            month=times.month,
-            framework_id=cell.framework_id,
-            opens_at=times.window_opens_at,
-            deadline_at=times.deadline_at,
+CHUNK = 2000  # ids per IN (…) list, far below the drivers' bound-parameter limit
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+async def _newest_members(session: AsyncSession, cell_ids: list[int]) -> dict[int, datetime]:
+    newest: dict[int, datetime] = {}
+    for chunk in _chunks(cell_ids):
+        rows = await session.execute(
+            select(Member.org_id, func.max(Member.created_at))
+            .where(Member.org_id.in_(chunk))
+            .group_by(Member.org_id)
         )
-        session.add(period)
+        newest |= {cell_id: at for cell_id, at in rows if at is not None}
+    return newest
+
+
+async def _overrides(
+    session: AsyncSession, cell_ids: list[int]
+) -> dict[int, dict[tuple[int, int], MeetingOverride]]:
+    found: dict[int, dict[tuple[int, int], MeetingOverride]] = {}
+    for chunk in _chunks(cell_ids):
+        for row in await session.scalars(select(OverrideRow).where(OverrideRow.cell_id.in_(chunk))):
+            found.setdefault(row.cell_id, {})[(row.year, row.month)] = as_override(row)
+    return found
+
+
+async def _periods(
+    session: AsyncSession, cell_ids: list[int], since_year: int
+) -> dict[tuple[int, int, int], Period]:
+    found: dict[tuple[int, int, int], Period] = {}
+    for chunk in _chunks(cell_ids):
+        query = select(Period).where(Period.cell_id.in_(chunk), Period.year >= since_year)
+        for period in await session.scalars(query):
+            found[(period.cell_id, period.year, period.month)] = period
+    return found
+
+
+def _sync(period: Period, times: PeriodTimes, schedule: CellSchedule) -> None:
+    """The calendar's times for a period the scheduler manages."""
     if period.opened_by_id is None:
         period.deadline_at = times.deadline_at
     period.meeting_at = times.meeting_at
     period.place = times.place or schedule.place
     period.agenda = times.agenda
     period.thematic = times.thematic
-    await session.flush()
-    return period
 
 
 async def plan_all(session: AsyncSession, now: datetime) -> int:
-    """Bring every scheduled cell's current period and its outbox rows up to date."""
-    offered = 0
-    schedules = (await session.execute(
-        select(CellSchedule, Organization).join(
-            Organization, Organization.id == CellSchedule.cell_id
+    """Bring every scheduled cell's open period and its outbox rows up to date.
+
+    A fixed number of queries whatever the number of cells; outbox rows are only
+    written for periods that are new, whose meeting moved, or whose cell has new members.
+    """
+    schedules = {
+        cell.id: (schedule, cell)
+        for schedule, cell in (
+            await session.execute(
+                select(CellSchedule, Organization).join(
+                    Organization, Organization.id == CellSchedule.cell_id
+                )
+            )
+        ).all()
+    }
+    overrides = await _overrides(session, list(schedules))
+    open_now: list[tuple[int, PeriodTimes]] = []
+    for cell_id, (schedule, cell) in schedules.items():
+        times = current_or_next_period(
+            MeetingRule.parse(schedule.rule),
+            now,
+            zone=cell.timezone,
+            settings=schedule_settings(schedule),
+            overrides=overrides.get(cell_id, {}),
         )
-    )).all()  # fmt: skip
-    for schedule, cell in schedules:
-        period = await sync_scheduled_period(session, cell, schedule, now)
-        if period is not None and await needs_planning(session, period):
-            offered += await plan_period(session, period, cell, schedule_settings(schedule), now)
+        if times.window_opens_at <= now:
+            open_now.append((cell_id, times))
+    since = min((t.year for _c, t in open_now), default=now.year)
+    existing = await _periods(session, [cell_id for cell_id, _t in open_now], since)
+    to_plan: list[Period] = []
+    for cell_id, times in open_now:
+        schedule, cell = schedules[cell_id]
+        period = existing.get((cell_id, times.year, times.month))
+        if period is None:
+            assert cell.framework_id is not None
+            period = Period(
+                cell_id=cell_id,
+                year=times.year,
+                month=times.month,
+                framework_id=cell.framework_id,
+                opens_at=times.window_opens_at,
+                deadline_at=times.deadline_at,
+            )
+            session.add(period)
+        _sync(period, times, schedule)
+        to_plan.append(period)
+    await session.flush()
     hand_opened = await session.scalars(
         select(Period).where(
             Period.opened_by_id.is_not(None), Period.deadline_at > now, Period.opens_at <= now
         )
     )
-    for period in list(hand_opened):
-        if await needs_planning(session, period):
-            owner = await session.get(Organization, period.cell_id)
-            assert owner is not None
-            rule = await session.get(CellSchedule, period.cell_id)
-            offered += await plan_period(session, period, owner, schedule_settings(rule), now)
+    planned_ids = {p.id for p in to_plan}
+    to_plan += [p for p in hand_opened if p.id not in planned_ids]
+    newest = await _newest_members(session, sorted({p.cell_id for p in to_plan}))
+    offered = 0
+    for period in to_plan:
+        if not needs_planning(period, newest.get(period.cell_id)):
+            continue
+        entry = schedules.get(period.cell_id)
+        owner = entry[1] if entry else await session.get(Organization, period.cell_id)
+        assert owner is not None
+        settings = schedule_settings(entry[0] if entry else None)
+        offered += await plan_period(session, period, owner, settings, now)
     return offered

@@ -118,7 +118,7 @@ async def import_members(
         raise ImportError_("the file has no member rows")
     imported = []
     for name, status, role in parsed:
-        member = Member(org_id=cell.id, full_name=name, status=status, role=role)
+        member = Member(org_id=cell.id, full_name=name, status=status, role=role, created_at=now)
         session.add(member)
         await session.flush()
         code, invite = await membership.create_invite(

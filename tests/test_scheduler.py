@@ -421,3 +421,45 @@ async def test_an_unanswered_send_is_never_repeated(cell: Cell) -> None:
         )
         by_name = dict(rows.all())
     assert by_name["User 2"] == "unknown" and by_name["User 3"] == "sent"
+
+
+async def test_planning_costs_the_same_queries_for_more_cells(cell: Cell) -> None:
+    from sqlalchemy import event
+
+    async def add_cells(count: int, start: int) -> None:
+        created = []
+        async with cell.runtime.db.session() as session:
+            ward = await orgs.find_by_name(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+            for n in range(start, start + count):
+                org = await create_cell(session, f"Chi bộ {n}", ward, timezone=HCM, locale="vi")
+                await set_rule(session, org, "ngày 5 19:30", cell.clock())
+                created.append(org)
+        for n, org in enumerate(created, start):
+            await join(cell.runtime, org, f"x{n}")
+
+    seen_last: list[str] = []
+
+    async def statements_of_a_quiet_pass() -> int:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        engine = cell.runtime.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            async with cell.runtime.db.session() as session:
+                await plan_all(session, cell.clock())
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        seen_last[:] = seen
+        return len(seen)
+
+    cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
+    await add_cells(2, 0)
+    await cell.tick()
+    few = await statements_of_a_quiet_pass()
+    await add_cells(6, 10)
+    await cell.tick()
+    many = await statements_of_a_quiet_pass()
+    assert many == few, seen_last  # nothing new to plan: the same queries for 3 or 9 cells

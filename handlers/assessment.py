@@ -11,18 +11,13 @@ from bot.assessment import Denied, Refusal, Screen
 from bot.chat import Button, Outcome, Reply
 from bot.flow import Ask, AskComment, Problem, QuestionView, Review, StoredAnswer
 from bot.framework import localized
-from handlers.context import Turn
+from handlers.context import Turn, row_id
 
 PREFIX = "as"
 
 
 def data(verb: str, assessment_id: int, *parts: object) -> str:
     return ":".join([PREFIX, verb, str(assessment_id), *(str(p) for p in parts)])
-
-
-def row_id(text: str) -> int | None:
-    """A database id from button data, or None (ids fit a 32-bit integer column)."""
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
 
 
 async def assess(turn: Turn, args: list[str]) -> Outcome:

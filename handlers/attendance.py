@@ -6,8 +6,7 @@ from bot import attendance
 from bot.attendance import Mark
 from bot.chat import Button, Outcome, Reply
 from bot.membership import is_secretary
-from handlers.assessment import row_id
-from handlers.context import Turn
+from handlers.context import Turn, own_period, row_id
 from storage import assessments as assessment_store
 from storage.models import Excusal, Member, Period
 
@@ -68,15 +67,10 @@ async def record(turn: Turn, args: list[str]) -> Outcome:
 
 
 async def _member_in_period(turn: Turn, args: list[str]) -> tuple[Period, Member] | None:
-    assert turn.member is not None
-    ids = [row_id(a) for a in args[:2]]
-    if len(args) != 2 or None in ids:
-        return None
-    period = await turn.session.get(Period, ids[0])
-    member = await turn.session.get(Member, ids[1])
-    if period is None or member is None or period.cell_id != turn.member.org_id:
-        return None
-    if member.org_id != period.cell_id:
+    member_id = row_id(args[1]) if len(args) == 2 else None
+    period = await own_period(turn, args[0]) if member_id is not None else None
+    member = await turn.session.get(Member, member_id) if period is not None else None
+    if period is None or member is None or member.org_id != period.cell_id:
         return None
     return period, member
 

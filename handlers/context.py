@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.chat import ChatEvent, Outcome
 from bot.i18n import Translator
 from bot.runtime import Runtime
-from storage.models import Member
+from storage.models import Member, Period
 
 
 class Audience(StrEnum):
@@ -36,3 +36,16 @@ class Turn:
 
 
 Handler = Callable[[Turn, list[str]], Awaitable[Outcome]]
+
+
+def row_id(text: str) -> int | None:
+    """A database id from button data, or None (ids fit a 32-bit integer column)."""
+    return int(text) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+
+
+async def own_period(turn: Turn, ref: str) -> Period | None:
+    """The period a button names, if it belongs to the cell of the person pressing it."""
+    assert turn.member is not None
+    period_id = row_id(ref)
+    period = await turn.session.get(Period, period_id) if period_id is not None else None
+    return period if period is not None and period.cell_id == turn.member.org_id else None

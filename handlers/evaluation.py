@@ -12,8 +12,7 @@ from bot.framework import CriterionSource, FrameworkSpec, localized
 from bot.i18n import Translator
 from bot.periods import Progress
 from bot.scoring import year_from_months, year_result
-from handlers.assessment import row_id
-from handlers.context import Turn
+from handlers.context import Turn, own_period
 from storage import assessments as assessment_store
 from storage import evaluation as aggregates
 from storage.models import Organization, Period
@@ -157,7 +156,7 @@ async def button(turn: Turn, args: list[str]) -> Outcome:
     verb, ref = args
     if verb == "year" and ref.isdigit() and len(ref) == 4:
         return await report(turn, [ref])
-    period = await _own_period(turn, ref)
+    period = await own_period(turn, ref)
     if period is None:
         return Outcome(notice=turn._("This button is no longer valid."))
     if verb == "detail":
@@ -169,13 +168,6 @@ async def button(turn: Turn, args: list[str]) -> Outcome:
     if verb == "confirm":
         return await _confirm(turn, period)
     return Outcome(notice=turn._("This button is no longer valid."))
-
-
-async def _own_period(turn: Turn, ref: str) -> Period | None:
-    assert turn.member is not None
-    period_id = row_id(ref)
-    period = await turn.session.get(Period, period_id) if period_id is not None else None
-    return period if period is not None and period.cell_id == turn.member.org_id else None
 
 
 def _confirmable_from(period: Period) -> datetime:
@@ -248,7 +240,7 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
 async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
     """Button cf:<period>:<question>: cycle the secretary's answer for a cell criterion."""
     assert turn.member is not None
-    period = await _own_period(turn, args[0]) if len(args) == 2 else None
+    period = await own_period(turn, args[0]) if len(args) == 2 else None
     if period is None:
         return Outcome(notice=turn._("This button is no longer valid."))
     computed = await evaluation.compute(turn.session, period)

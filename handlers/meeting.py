@@ -7,11 +7,10 @@ from zoneinfo import ZoneInfo
 from bot import meetings
 from bot.chat import Button, Outcome, Reply
 from handlers import notices
-from handlers.assessment import assess, row_id
-from handlers.context import Turn
+from handlers.assessment import assess
+from handlers.context import Turn, own_period
 from handlers.secretary import parse_local
 from storage import assessments as assessment_store
-from storage.models import Period
 
 REASON_INPUT = "rsvp:"
 THEMATIC_WORDS = frozenset({"chuyên đề", "chuyen de", "thematic", "thema"})
@@ -101,16 +100,9 @@ async def meeting(turn: Turn, args: list[str]) -> Outcome:
     return Outcome([Reply(text + "\n\n" + notices.meeting_text(turn.t, done.period))])
 
 
-async def _period_of_button(turn: Turn, text: str) -> Period | None:
-    assert turn.member is not None
-    period_id = row_id(text)
-    period = await turn.session.get(Period, period_id) if period_id is not None else None
-    return period if period is not None and period.cell_id == turn.member.org_id else None
-
-
 async def start(turn: Turn, args: list[str]) -> Outcome:
     """Button go:<period>: the "start the self-assessment" button of a notification."""
-    if not args or await _period_of_button(turn, args[0]) is None:
+    if not args or await own_period(turn, args[0]) is None:
         return Outcome(notice=turn._("This button is no longer valid."))
     return await assess(turn, [])
 
@@ -119,7 +111,7 @@ async def answer_rsvp(turn: Turn, args: list[str]) -> Outcome:
     """Button rsvp:<period>:y|n from a meeting notice."""
     _ = turn._
     assert turn.member is not None
-    period = await _period_of_button(turn, args[0]) if len(args) == 2 else None
+    period = await own_period(turn, args[0]) if len(args) == 2 else None
     if period is None or args[1] not in {"y", "n"} or period.meeting_at is None:
         return Outcome(notice=_("This button is no longer valid."))
     if period.meeting_at <= turn.now:
@@ -136,7 +128,7 @@ async def answer_rsvp(turn: Turn, args: list[str]) -> Outcome:
 async def absence_reason(turn: Turn, text: str) -> Outcome:
     """Typed text after "I cannot attend": the reason."""
     assert turn.member is not None and turn.member.pending_input is not None
-    period = await _period_of_button(turn, turn.member.pending_input.removeprefix(REASON_INPUT))
+    period = await own_period(turn, turn.member.pending_input.removeprefix(REASON_INPUT))
     turn.member.pending_input = None
     if period is None:
         return Outcome([Reply(turn._("This button is no longer valid."))])

@@ -192,10 +192,9 @@ async def set_fact(
     session: AsyncSession, period: Period, by: Member, question_key: str, value: str, now: datetime
 ) -> None:
     """The secretary's answer to a cell criterion's question (validated against the spec)."""
-    evaluation = await compute(session, period)
-    if evaluation.confirmed:
+    if await aggregates.is_confirmed(session, period.id):
         raise RecordFrozen
-    question = evaluation.spec.question(question_key)
+    question = (await load_spec(session, period.framework_id)).question(question_key)
     if question is None or question.option(value) is None:
         raise ValueError(f"no option {value!r} for {question_key!r}")
     fact = await session.scalar(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.attendance import excused_ids
 from storage import assessments as store
 from storage.models import AssessmentState, Member, MemberStatus, Organization, Period
 
@@ -99,8 +100,6 @@ def classify(member: Member, period: Period, state: str | None, excused: bool = 
 
 
 async def cell_progress(session: AsyncSession, period: Period) -> list[MemberProgress]:
-    from bot.attendance import excused_ids
-
     rows = await store.progress_of_cell(session, period.id, period.cell_id)
     excused = await excused_ids(session, period.id)
     return [

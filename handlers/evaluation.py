@@ -15,6 +15,7 @@ from bot.scoring import year_from_months, year_result
 from handlers.context import Turn, own_period
 from storage import assessments as assessment_store
 from storage import evaluation as aggregates
+from storage.frameworks import load_spec
 from storage.models import Organization, Period
 
 PROGRESS_WORDS = {
@@ -243,8 +244,7 @@ async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
     period = await own_period(turn, args[0]) if len(args) == 2 else None
     if period is None:
         return Outcome(notice=turn._("This button is no longer valid."))
-    computed = await evaluation.compute(turn.session, period)
-    question = computed.spec.question(args[1])
+    question = (await load_spec(turn.session, period.framework_id)).question(args[1])
     if question is None or not question.options:
         return Outcome(notice=turn._("This button is no longer valid."))
     current = (await evaluation.facts_of(turn.session, period.id)).get(question.key)

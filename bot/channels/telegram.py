@@ -328,11 +328,6 @@ def never_sent(exc: Exception) -> bool:
     return isinstance(exc.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.ConnectError)
 
 
-async def _render_notice(session: Any, notice: Any) -> Reply:
-
-    return await notices.render(session, notice)
-
-
 class Scheduler:
     """One tick: plan what the calendar says is due, then dispatch the outbox."""
 
@@ -341,7 +336,7 @@ class Scheduler:
         self.dispatcher = Dispatcher(
             runtime.db,
             sender,
-            render=_render_notice,
+            render=notices.render,
             clock=runtime.clock,
             concurrency=runtime.settings.send_concurrency,
         )

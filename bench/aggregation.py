@@ -62,6 +62,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from bench.common import reset_postgres, run_bounded
 from bot.committee import committee_year as product_committee_year
 from bot.evaluation import close_months, compute
 from bot.framework import CriterionSource, FrameworkSpec, QuestionKind
@@ -109,10 +110,6 @@ CHOICES = Table(
     Column("k", Integer, primary_key=True),
     Column("value", String(12)),
 )
-
-
-class BenchError(Exception):
-    """The run cannot go on (the database is busy, setup failed)."""
 
 
 # --------------------------------------------------------------------------- statements
@@ -192,35 +189,6 @@ class Dataset:
     counts: dict[str, int]
     setup_s: dict[str, float]
     size: str
-
-
-async def reset_postgres(url: str, wait: float = 60) -> None:
-    """``DROP SCHEMA public CASCADE; CREATE SCHEMA public``, once nobody else is connected."""
-    db = Database(url)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            async with db.engine.connect() as connection:
-                others = await connection.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            if not others:
-                break
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"{others} other session(s) use the PostgreSQL database (the test "
-                    "suite?); it is shared: run one thing at a time"
-                )
-            print(f"  waiting: {others} other session(s) on the PostgreSQL database", flush=True)
-            await asyncio.sleep(2)
-        async with db.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await db.dispose()
 
 
 def _choices(spec: FrameworkSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -903,20 +871,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-
-    async def bounded() -> int:
-        async with asyncio.timeout(args.timeout):
-            return await run(args)
-
-    try:
-        return asyncio.run(bounded())
-    except TimeoutError:
-        print(f"\nbenchmark stopped: over the {args.timeout:.0f} s time limit", file=sys.stderr)
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nbenchmark interrupted", file=sys.stderr)
-    return 1
+    return run_bounded(lambda: run(args), args.timeout)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from bench.common import (
+    BenchError,
+    proc_cpu_seconds,
+    proc_status_kb,
+    reset_postgres,
+    run_bounded,
+)
 from tests.fakebotapi import JSON, BotMessage, ChatId, FakeBotAPI, OutboxEvent
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
 
@@ -61,10 +68,6 @@ FIRST_MEMBER_ID = 10_000
 
 Kind = Literal["message", "edit", "delete"]
 _query_ids = itertools.count(7_000_000_000_000_000)
-
-
-class BenchError(Exception):
-    """The run cannot go on (setup failed, a process died, the database is busy)."""
 
 
 # --------------------------------------------------------------------------- fake API
@@ -315,21 +318,6 @@ class ScriptProcess(BotProcess):
         _live.add(self.process)
 
 
-def _proc_status_kb(pid: int, key: str) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-def _proc_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class RssSampler:
     """Samples the process's VmRSS every ``interval`` seconds while running."""
 
@@ -343,7 +331,7 @@ class RssSampler:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(OSError, KeyError, ValueError):
-                self.peak_kb = max(self.peak_kb, _proc_status_kb(self.pid, "VmRSS"))
+                self.peak_kb = max(self.peak_kb, proc_status_kb(self.pid, "VmRSS"))
                 self.samples += 1
             await asyncio.sleep(self.interval)
 
@@ -590,39 +578,6 @@ class Options:
         return env
 
 
-async def reset_postgres(url: str, wait: float = 60) -> None:
-    """``DROP SCHEMA public CASCADE; CREATE SCHEMA public``, once nobody else is connected."""
-    from sqlalchemy import text
-
-    from storage.db import create_engine
-
-    engine = create_engine(url)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            async with engine.connect() as connection:
-                others = await connection.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            if not others:
-                break
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"{others} other session(s) use the PostgreSQL database (the test suite?); "
-                    "it is shared: run one thing at a time"
-                )
-            print(f"  waiting: {others} other session(s) on the PostgreSQL database")
-            await asyncio.sleep(2)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 async def _count_identities(url: str) -> int | None:
     """How many chat identities the database holds (None if it cannot be read)."""
     from sqlalchemy import text
@@ -719,16 +674,16 @@ async def _measure(
     calls_before = len(api.calls)
     log_before = bot.log_text().count(" ERROR ")
     profiler = Profiler(opts.py_spy, opts.profile_dir, name, pid)
-    cpu_before = _proc_cpu_seconds(pid)
+    cpu_before = proc_cpu_seconds(pid)
     started = time.monotonic()
     with RssSampler(pid) as sampler:
         outcomes = await asyncio.gather(
             *(assess(m, opts.think) for m in members), return_exceptions=True
         )
         finished = max((m.last_at for m in members), default=started)
-        result.cpu_s = _proc_cpu_seconds(pid) - cpu_before
-        result.hwm_mb = _mb(_proc_status_kb(pid, "VmHWM"))
-        result.rss_peak_mb = _mb(max(sampler.peak_kb, _proc_status_kb(pid, "VmRSS")))
+        result.cpu_s = proc_cpu_seconds(pid) - cpu_before
+        result.hwm_mb = _mb(proc_status_kb(pid, "VmHWM"))
+        result.rss_peak_mb = _mb(max(sampler.peak_kb, proc_status_kb(pid, "VmRSS")))
     await profiler.stop()
     result.profile = profiler.path
     result.wall = max(finished - started, 1e-9)
@@ -988,22 +943,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-
-    async def bounded() -> int:
-        async with asyncio.timeout(args.timeout):
-            return await run(args)
-
-    try:
-        return asyncio.run(bounded())
-    except TimeoutError:
-        print(f"\nbenchmark stopped: over the {args.timeout:.0f} s time limit", file=sys.stderr)
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nbenchmark interrupted", file=sys.stderr)
-    finally:
-        _kill_leftovers()
-    return 1
+    return run_bounded(lambda: run(args), args.timeout, _kill_leftovers)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
-from storage.db import Database, create_engine
+from bench.common import (
+    BenchError,
+    proc_cpu_seconds,
+    proc_status_kb,
+    reset_postgres,
+    run_bounded,
+)
+from storage.db import Database
 
 if TYPE_CHECKING:
     from tests.fakebotapi import Call, FakeBotAPI
@@ -65,10 +72,6 @@ FIRST_CHAT_ID = 5_000_000  # member i writes from Telegram chat FIRST_CHAT_ID + 
 PLAN_CHUNK = 500  # rows per INSERT of the outbox (as bot.planner does)
 OPEN_STATES = ("pending", "sending")
 T = TypeVar("T")
-
-
-class BenchError(Exception):
-    """The run cannot go on: setup failed, the worker died, the database is busy."""
 
 
 # --------------------------------------------------------------------------- processes
@@ -128,52 +131,7 @@ def worker_process(env: dict[str, str], workdir: Path, what_if: Sequence[str]) -
     return WorkerProcess(env, args=("worker",), workdir=workdir)
 
 
-def proc_status_kb(pid: int, key: str) -> int:
-    """A ``kB`` figure of /proc/PID/status (VmRSS, VmHWM)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # --------------------------------------------------------------------------- database
-
-
-async def reset_postgres(url: str, wait: float = 60) -> None:
-    """``DROP SCHEMA public CASCADE; CREATE SCHEMA public`` once nobody else is connected."""
-    engine = create_engine(url)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            async with engine.connect() as connection:
-                others = await connection.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-            if not others:
-                break
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"{others} other session(s) use the PostgreSQL database (the test suite?); "
-                    "it is shared: run one thing at a time"
-                )
-            print(f"  waiting: {others} other session(s) on the PostgreSQL database", flush=True)
-            await asyncio.sleep(2)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 def chat_id_of(index: int) -> int:
@@ -893,21 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         py_spy=args.py_spy,
     )
 
-    async def bounded() -> int:
-        async with asyncio.timeout(args.timeout):
-            return await run(opts)
-
-    try:
-        return asyncio.run(bounded())
-    except TimeoutError:
-        print(f"\nbenchmark stopped: over the {args.timeout:.0f} s time limit", file=sys.stderr)
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nbenchmark interrupted", file=sys.stderr)
-    finally:
-        _kill_leftovers()
-    return 1
+    return run_bounded(lambda: run(opts), args.timeout, _kill_leftovers)
 
 
 if __name__ == "__main__":

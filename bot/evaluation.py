@@ -24,14 +24,6 @@ from storage import evaluation as aggregates
 from storage.frameworks import load_spec
 from storage.models import AuditEntry, CellEvaluation, CellFact, Member, Period
 
-EXCUSED = frozenset(
-    {
-        periods.Progress.EXCUSED_EXEMPT,
-        periods.Progress.EXCUSED_JOINED_LATE,
-        periods.Progress.EXCUSED_BY_SECRETARY,
-    }
-)
-
 
 class RecordFrozen(Exception):
     """The month is confirmed: reopen it (with a reason) before changing it."""
@@ -57,14 +49,6 @@ class MonthEvaluation:
     @property
     def confirmed(self) -> bool:
         return self.record is not None and self.record.confirmed_at is not None
-
-    @property
-    def submitted(self) -> int:
-        return sum(p.progress is periods.Progress.SUBMITTED for p in self.progress)
-
-    @property
-    def expected(self) -> int:
-        return sum(p.progress not in EXCUSED for p in self.progress)
 
 
 def member_score(spec: FrameworkSpec, fractions: dict[str, float]) -> MemberScore | None:
@@ -96,42 +80,24 @@ async def facts_of(session: AsyncSession, period_id: int) -> dict[str, str]:
 
 
 async def compute(session: AsyncSession, period: Period) -> MonthEvaluation:
+    """One month with everything the secretary sees: the result, members' progress, scores."""
     spec = await load_spec(session, period.framework_id)
-    cell_fractions = (await aggregates.cell_fractions(session, [period.id])).get(period.id, {})
+    month = (await _months(session, [period]))[period.id]
     per_member = await aggregates.member_fractions(session, period.id)
-    progress = await periods.cell_progress(session, period)
-    expected = [p for p in progress if p.progress not in EXCUSED]
-    submitted = sum(p.progress is periods.Progress.SUBMITTED for p in expected)
-    attendance = (await aggregates.attendance_counts(session, [period.id])).get(period.id)
-    metrics: dict[str, float | None] = {
-        CellMetric.COMPLETION_RATE: submitted / len(expected) if expected else None,
-        CellMetric.ATTENDANCE_RATE: (
-            attendance.present / attendance.recorded if attendance and attendance.recorded else None
-        ),
-        CellMetric.UNEXCUSED_ABSENCES: attendance.unexcused if attendance else None,
-        CellMetric.UNREACHABLE_MEMBERS: float(
-            await aggregates.unreachable_count(session, period.cell_id)
-        ),
-    }
-    record = await record_of(session, period.id)
-    adjustments = {
-        key: Adjustment(value["points"], value["note"])
-        for key, value in (record.adjustments if record else {}).items()
-    }
-    facts = cell_facts_from_answers(spec, await facts_of(session, period.id))
-    result = cell_month(
-        spec,
-        {key: cell_fractions.get(key) for key in _member_criteria(spec)},
-        facts,
-        {str(k): v for k, v in metrics.items()},
-        adjustments,
-    )
     scores = {
         member_id: score
         for member_id, fractions in per_member.items()
         if (score := member_score(spec, fractions)) is not None
     }
-    return MonthEvaluation(period, spec, result, metrics, progress, scores, record)
+    return MonthEvaluation(
+        period,
+        spec,
+        month.result,
+        month.metrics,
+        await periods.cell_progress(session, period),
+        scores,
+        await record_of(session, period.id),
+    )
 
 
 def _member_criteria(spec: FrameworkSpec) -> list[str]:
@@ -302,24 +268,32 @@ CHUNK = 2000  # periods per query: stays far below the drivers' 32,767 bound par
 
 
 async def compute_many(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
-    """Many cell months at once, in chunks (see `_compute_chunk`)."""
-    results: dict[int, CellMonth] = {}
+    """Many cell months at once (a committee's or a province's year)."""
+    return {pid: month.result for pid, month in (await _months(session, batch)).items()}
+
+
+@dataclass(frozen=True)
+class _Month:
+    result: CellMonth
+    metrics: dict[str, float | None]
+
+
+async def _months(session: AsyncSession, batch: Sequence[Period]) -> dict[int, _Month]:
+    months: dict[int, _Month] = {}
     for start in range(0, len(batch), CHUNK):
-        results |= await _compute_chunk(session, batch[start : start + CHUNK])
-    return results
+        months |= await _compute_chunk(session, batch[start : start + CHUNK])
+    return months
 
 
-async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
-    """Many cell months at once (a committee's or a province's year): a fixed number of
-    grouped queries whatever the number of periods. Completion counts the cell's current
-    members who must answer; facts and adjustments are those stored for each month."""
+async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict[int, _Month]:
+    """The months' results from a fixed number of grouped queries, whatever their number:
+    the SQL aggregates, the stored facts and adjustments, and the framework's rules."""
     if not batch:
         return {}
     ids = [p.id for p in batch]
     fractions = await aggregates.cell_fractions(session, ids)
-    submitted = await aggregates.submitted_counts(session, ids)
+    completion = await aggregates.completion_counts(session, ids)
     attendance = await aggregates.attendance_counts(session, ids)
-    expected = await aggregates.expected_counts(session, {p.cell_id for p in batch})
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
     facts: dict[int, dict[str, str]] = {}
     for fact in await session.scalars(select(CellFact).where(CellFact.period_id.in_(ids))):
@@ -330,15 +304,13 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             select(CellEvaluation).where(CellEvaluation.period_id.in_(ids))
         )
     }
-    results: dict[int, CellMonth] = {}
+    results: dict[int, _Month] = {}
     for period in batch:
         spec = await load_spec(session, period.framework_id)
         seen = attendance.get(period.id)
-        must = expected.get(period.cell_id, 0)
+        must, done = completion.get(period.id, (0, 0))
         metrics: dict[str, float | None] = {
-            CellMetric.COMPLETION_RATE: min(1.0, submitted.get(period.id, 0) / must)
-            if must
-            else None,
+            CellMetric.COMPLETION_RATE: done / must if must else None,
             CellMetric.ATTENDANCE_RATE: seen.present / seen.recorded
             if seen and seen.recorded
             else None,
@@ -351,13 +323,14 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             for key, value in (record.adjustments if record else {}).items()
         }
         month_fractions = fractions.get(period.id, {})
-        results[period.id] = cell_month(
+        result = cell_month(
             spec,
             {key: month_fractions.get(key) for key in _member_criteria(spec)},
             cell_facts_from_answers(spec, facts.get(period.id, {})),
             {str(k): v for k, v in metrics.items()},
             adjustments,
         )
+        results[period.id] = _Month(result, metrics)
     return results
 
 

@@ -75,6 +75,11 @@ class Progress(StrEnum):
     EXCUSED_BY_SECRETARY = "excused_by_secretary"
 
 
+EXCUSED = frozenset(
+    {Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE, Progress.EXCUSED_BY_SECRETARY}
+)
+
+
 @dataclass(frozen=True)
 class MemberProgress:
     member: Member

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import assessment, periods
 from bot.i18n import N_, Translator
-from bot.periods import Progress
+from bot.periods import EXCUSED, Progress
 from storage.models import Period
 
 PROGRESS_LABELS = {
@@ -25,9 +25,6 @@ PROGRESS_MARKS = {
     Progress.EXCUSED_JOINED_LATE: "➖",
     Progress.EXCUSED_BY_SECRETARY: "➖",
 }
-EXCUSED = frozenset(
-    {Progress.EXCUSED_EXEMPT, Progress.EXCUSED_JOINED_LATE, Progress.EXCUSED_BY_SECRETARY}
-)
 
 
 async def progress_text(

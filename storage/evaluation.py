@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from storage.models import (
     Answer,
@@ -21,6 +21,8 @@ from storage.models import (
     Attendance,
     CellEvaluation,
     Criterion,
+    Excusal,
+    ExcusalStatus,
     Member,
     Period,
     Question,
@@ -123,20 +125,46 @@ async def attendance_counts(
     }
 
 
-async def submitted_counts(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, int]:
+async def completion_counts(
+    session: AsyncSession, period_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """period → (members who must answer, members who submitted), by the rule of
+    `bot.periods.classify`: whoever submitted counts; otherwise exempt members, members
+    excused for the month and members who joined after the window opened and never
+    started are excused."""
+    assessment = aliased(Assessment)
+    submitted = assessment.state == AssessmentState.SUBMITTED
+    excused = or_(
+        Member.status == "exempt",
+        Excusal.id.is_not(None),
+        and_(  # NULL-safe: an unknown join date is not "late"
+            Member.joined_at.is_not(None),
+            Member.joined_at > Period.opens_at,
+            assessment.id.is_(None),
+        ),
+    )
     query = (
-        select(Assessment.period_id, func.count(Assessment.id))
-        .where(Assessment.period_id.in_(period_ids), Assessment.state == AssessmentState.SUBMITTED)
-        .group_by(Assessment.period_id)
+        select(
+            Period.id,
+            func.count(Member.id).filter(or_(submitted, ~excused)),
+            func.count(Member.id).filter(submitted),
+        )
+        .join(Member, and_(Member.org_id == Period.cell_id, Member.active.is_(True)))
+        .outerjoin(
+            assessment, and_(assessment.period_id == Period.id, assessment.member_id == Member.id)
+        )
+        .outerjoin(
+            Excusal,
+            and_(
+                Excusal.period_id == Period.id,
+                Excusal.member_id == Member.id,
+                Excusal.status == ExcusalStatus.APPROVED,
+            ),
+        )
+        .where(Period.id.in_(period_ids))
+        .group_by(Period.id)
     )
-    return {pid: int(n) for pid, n in await session.execute(query)}
-
-
-async def unreachable_count(session: AsyncSession, cell_id: int) -> int:
-    query = select(func.count(Member.id)).where(
-        Member.org_id == cell_id, Member.active.is_(True), Member.reachable.is_(False)
-    )
-    return int(await session.scalar(query) or 0)
+    return {pid: (int(must), int(done)) for pid, must, done in await session.execute(query)}
 
 
 async def low_answers(
@@ -174,20 +202,6 @@ async def is_confirmed(session: AsyncSession, period_id: int) -> bool:
         CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_not(None)
     )
     return (await session.scalar(query)) is not None
-
-
-async def expected_counts(session: AsyncSession, cell_ids: set[int]) -> dict[int, int]:
-    """Active members who must answer (not exempt), per cell."""
-    query = (
-        select(Member.org_id, func.count(Member.id))
-        .where(
-            Member.org_id.in_(cell_ids),
-            Member.active.is_(True),
-            Member.status != "exempt",
-        )
-        .group_by(Member.org_id)
-    )
-    return {cell: int(n) for cell, n in await session.execute(query)}
 
 
 async def unreachable_counts(session: AsyncSession, cell_ids: set[int]) -> dict[int, int]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot import evaluation
 from bot.framework import CellMetric, CriterionSource, QuestionKind
-from bot.periods import open_period
+from bot.periods import EXCUSED, Progress, open_period
 from bot.scoring import AdjustmentError, cell_month, collect_member_fractions, member_result
 from bot.setup import create_cell
 from storage import orgs
@@ -20,6 +20,7 @@ from storage.models import (
     Answer,
     Assessment,
     AuditEntry,
+    Excusal,
     Member,
     MemberStatus,
     Organization,
@@ -196,11 +197,51 @@ async def test_exempt_and_unreachable_feed_the_metrics(db: Database) -> None:
 
 async def test_batched_months_equal_the_single_month(db: Database) -> None:
     period_id, _ = await month_with_answers(db, members=5, seed=11)
+    async with db.session() as session:  # everyone the completion rule treats differently
+        period = await session.get(Period, period_id)
+        assert period is not None
+        late = NOW + timedelta(hours=1)
+        people = {
+            name: Member(org_id=period.cell_id, full_name=name, joined_at=when, status=status)
+            for name, when, status in [
+                ("late, never started", late, MemberStatus.OFFICIAL),
+                ("late, started", late, MemberStatus.OFFICIAL),
+                ("excused", None, MemberStatus.OFFICIAL),
+                ("exempt, submitted anyway", None, MemberStatus.EXEMPT),
+            ]
+        }
+        session.add_all(people.values())
+        await session.flush()
+        session.add_all(
+            [
+                Assessment(
+                    period_id=period_id,
+                    member_id=people["late, started"].id,
+                    state="draft",
+                    started_at=NOW,
+                    updated_at=NOW,
+                ),
+                Assessment(
+                    period_id=period_id,
+                    member_id=people["exempt, submitted anyway"].id,
+                    state="submitted",
+                    started_at=NOW,
+                    updated_at=NOW,
+                    submitted_at=NOW,
+                ),
+                Excusal(period_id=period_id, member_id=people["excused"].id, status="approved"),
+            ]
+        )
     async with db.session() as session:
         period = await session.get(Period, period_id)
         assert period is not None
         single = await evaluation.compute(session, period)
         batch = await evaluation.compute_many(session, [period])
+    counted = [p for p in single.progress if p.progress not in EXCUSED]
+    done = [p for p in counted if p.progress is Progress.SUBMITTED]
+    # counted: secretary, 5 submitted, the draft, late-but-started, exempt-but-submitted
+    assert (len(counted), len(done)) == (9, 6)
+    assert single.metrics[CellMetric.COMPLETION_RATE] == pytest.approx(len(done) / len(counted))
     assert batch[period_id].total == pytest.approx(single.result.total, abs=1e-9)
     assert [g.points for g in batch[period_id].groups] == pytest.approx(
         [g.points for g in single.result.groups]

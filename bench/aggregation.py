@@ -65,7 +65,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from bench.common import reset_postgres, run_bounded
 from bot.committee import committee_year as product_committee_year
 from bot.evaluation import close_months, compute
-from bot.framework import CriterionSource, FrameworkSpec, QuestionKind
+from bot.framework import CellMetric, CriterionSource, FrameworkSpec, QuestionKind
 from bot.setup import ensure_default_framework
 from storage import evaluation as aggregates
 from storage import orgs
@@ -535,10 +535,10 @@ async def bench_cell_month(db: Database, samples: list[int], runs: int):  # type
             started = time.perf_counter()
             evaluation = await compute(session, period)
             parts["compute"] = _ms(started)
-            result = evaluation.result
+            completion = evaluation.metrics[CellMetric.COMPLETION_RATE]
             return (
-                f"e.g. period {period.id}: total {result.total:.1f}, "
-                f"{evaluation.submitted}/{evaluation.expected} submitted"
+                f"e.g. period {period.id}: total {evaluation.result.total:.1f}, "
+                f"completion {completion:.0%}"
             )
 
     return await measure("cell month", runs, once)

@@ -14,10 +14,10 @@ options more often), plus attendance and the secretary's cell facts. All of it i
 bulk ``INSERT … SELECT`` inside the database, then ``ANALYZE``.
 
 Measured (median of ``--runs`` runs after one warm-up, fresh session per run):
-1. one cell's month: ``bot.evaluation.compute(session, period)`` for a random period;
-2. one committee's year: ``bot.committee.committee_year`` once every month is closed
+1. one cell's month: ``bot.services.evaluation.compute(session, period)`` for a random period;
+2. one committee's year: ``bot.services.committee.committee_year`` once every month is closed
    (the scheduler stores each month's result when its deadline passes:
-   ``bot.evaluation.close_months``, timed separately as setup);
+   ``bot.services.evaluation.close_months``, timed separately as setup);
 3. the province's year: the same view from the province committee (every cell).
 Then where the time goes (every SQL statement of one run, timed) and the query plans
 (``EXPLAIN ANALYZE`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite) of the member
@@ -63,10 +63,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bench.common import reset_postgres, run_bounded
-from bot.committee import committee_year as product_committee_year
-from bot.evaluation import close_months, compute
-from bot.framework import CellMetric, CriterionSource, FrameworkSpec, QuestionKind
-from bot.setup import ensure_default_framework
+from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec, QuestionKind
+from bot.services.committee import committee_year as product_committee_year
+from bot.services.evaluation import close_months, compute
+from bot.services.setup import ensure_default_framework
 from storage import evaluation as aggregates
 from storage import orgs
 from storage.db import Database
@@ -548,8 +548,8 @@ YEAR_CLOSED_AT = datetime(YEAR + 1, 2, 1, tzinfo=UTC)  # every month of the year
 
 
 async def committee_year(session: AsyncSession, committee_id: int, parts: dict[str, float]) -> int:
-    """The product's committee year (`bot.committee.committee_year`): closed months are read
-    from the records the scheduler stored when each month closed."""
+    """The product's committee year (`bot.services.committee.committee_year`): closed months
+    are read from the records the scheduler stored when each month closed."""
     started = time.perf_counter()
     years = await product_committee_year(session, committee_id, YEAR, YEAR_CLOSED_AT)
     parts["committee_year"] = _ms(started)

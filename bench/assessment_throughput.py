@@ -628,7 +628,7 @@ async def _join_members(secretary: Member, members: list[Member]) -> None:
 
 def _scheduler_interval() -> float | None:
     """chibo's SCHEDULER_INTERVAL_SECONDS (its notification ticks), if this chibo has one."""
-    from bot.config import Settings
+    from bot.core.config import Settings
 
     value = getattr(Settings(_env_file=None), "scheduler_interval_seconds", None)  # type: ignore[call-arg]
     return float(value) if value else None

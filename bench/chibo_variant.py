@@ -48,7 +48,7 @@ class VariantBuilder(ApplicationBuilder):  # type: ignore[type-arg]
 
 
 def main() -> None:
-    from bot import cli
+    from bot.app import cli
     from bot.channels import telegram
 
     if not rate_limits():

@@ -69,7 +69,7 @@ GOAL_RATE_FRACTION = 0.9
 WHAT_IF_ENV = "BENCH_FANOUT_WHAT_IF"
 TIMING = "fanout-timing:"
 FIRST_CHAT_ID = 5_000_000  # member i writes from Telegram chat FIRST_CHAT_ID + i
-PLAN_CHUNK = 500  # rows per INSERT of the outbox (as bot.planner does)
+PLAN_CHUNK = 500  # rows per INSERT of the outbox (as bot.services.planner does)
 OPEN_STATES = ("pending", "sending")
 T = TypeVar("T")
 
@@ -144,9 +144,9 @@ async def populate(url: str, members: int, now: datetime) -> int:
     Returns the number of nudges queued. The month is marked as planned, so the
     worker's planner adds no "window open" rows: only the nudges go out.
     """
-    from bot import periods
-    from bot.planner import Kind
-    from bot.setup import create_cell
+    from bot.services import periods
+    from bot.services.planner import Kind
+    from bot.services.setup import create_cell
     from storage import notifications as outbox
     from storage import orgs
     from storage.models import ChatIdentity, Member, MemberStatus, OrgKind, Role
@@ -192,7 +192,7 @@ async def populate(url: str, members: int, now: datetime) -> int:
             )
             period = opened.period
             period.planned_version, period.planned_at = period.schedule_version, now
-            nudges = [  # the rows bot.meetings.manual_nudge queues for /remind
+            nudges = [  # the rows bot.services.meetings.manual_nudge queues for /remind
                 outbox.row(
                     member_id,
                     period.id,
@@ -466,7 +466,7 @@ def print_profile(path: Path, top: int = 12) -> None:
         (frame, n)
         for frame, n in inclusive.most_common()
         if any(f"({p}/" in frame for p in ("bot", "storage", "handlers"))
-        and "(bot/cli.py" not in frame
+        and "(bot/app/cli.py" not in frame
     ]
     print("    chibo functions, with what they call:")
     for frame, n in project[:top]:
@@ -506,7 +506,7 @@ def _smooth_limiter(fraction: float = 0.93, period: float = 0.05) -> None:
     from telegram.ext import AIORateLimiter
 
     from bot.channels import telegram
-    from bot.config import Settings
+    from bot.core.config import Settings
 
     def rate_limiter(settings: Settings) -> AIORateLimiter:
         rate = fraction * settings.telegram_rate_limit
@@ -522,7 +522,7 @@ def _bulk_record() -> None:
     from sqlalchemy import update
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot import notify
+    from bot.services import notify
     from storage.models import Notification, NotificationStatus
 
     per_row = notify.Dispatcher._record
@@ -557,7 +557,7 @@ def _bulk_record() -> None:
 
 def _pipeline() -> None:
     """run_once that keeps sending while the database work of other batches is done."""
-    from bot import notify
+    from bot.services import notify
     from storage import notifications as outbox
 
     async def run_once(self: notify.Dispatcher, max_rows: int = 100_000) -> notify.DispatchStats:
@@ -615,7 +615,7 @@ def _pipeline() -> None:
 def _timing() -> None:
     import atexit as at_exit
 
-    from bot import notify
+    from bot.services import notify
     from storage import notifications as outbox
 
     spent: dict[str, float] = {}
@@ -651,7 +651,7 @@ def as_worker() -> None:
     """``chibo worker`` with the what-ifs of the environment applied."""
     names = [n for n in os.environ.get(WHAT_IF_ENV, "").split(",") if n]
     apply_what_if(names)
-    from bot import cli
+    from bot.app import cli
 
     sys.argv = ["chibo", "worker"]
     cli.main()

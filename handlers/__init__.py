@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot import membership
-from bot.chat import ChatEvent, Outcome, Reply
-from bot.i18n import N_, Translator, normalize_locale
-from bot.runtime import Runtime
+from bot.core.chat import ChatEvent, Outcome, Reply
+from bot.core.i18n import N_, Translator, normalize_locale
+from bot.services import membership
+from bot.services.runtime import Runtime
 from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
 from handlers.context import Audience, Handler, Turn
 from storage import members as member_store

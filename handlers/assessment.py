@@ -1,16 +1,16 @@
 """The member's self-assessment conversation: /assess, its buttons, typed answers, /status.
 
 Button data is `as:<verb>:<assessment>[:<question>[:<value>]]`; everything in
-it is checked again against the database by `bot.assessment`.
+it is checked again against the database by `bot.services.assessment`.
 """
 
 from __future__ import annotations
 
-from bot import assessment
-from bot.assessment import Denied, Refusal, Screen
-from bot.chat import Button, Outcome, Reply
-from bot.flow import Ask, AskComment, Problem, QuestionView, Review, StoredAnswer
-from bot.framework import localized
+from bot.core.chat import Button, Outcome, Reply
+from bot.rules.flow import Ask, AskComment, Problem, QuestionView, Review, StoredAnswer
+from bot.rules.framework import localized
+from bot.services import assessment
+from bot.services.assessment import Denied, Refusal, Screen
 from handlers.context import Turn, row_id
 
 PREFIX = "as"

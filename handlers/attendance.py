@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import attendance
-from bot.attendance import Mark
-from bot.chat import Button, Outcome, Reply
-from bot.membership import is_secretary
+from bot.core.chat import Button, Outcome, Reply
+from bot.services import attendance
+from bot.services.attendance import Mark
+from bot.services.membership import is_secretary
 from handlers.context import Turn, own_period, row_id
 from storage import assessments as assessment_store
 from storage.models import Excusal, Member, Period

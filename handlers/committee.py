@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import committee
-from bot.chat import Outcome, Reply
+from bot.core.chat import Outcome, Reply
+from bot.services import committee
 from handlers.context import Turn
 
 

@@ -9,9 +9,9 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat import ChatEvent, Outcome
-from bot.i18n import Translator
-from bot.runtime import Runtime
+from bot.core.chat import ChatEvent, Outcome
+from bot.core.i18n import Translator
+from bot.services.runtime import Runtime
 from storage.models import Member, Period
 
 

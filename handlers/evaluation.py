@@ -4,71 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot import evaluation, reports
-from bot.chat import Attachment, Button, Outcome, Reply
-from bot.framework import CriterionSource, FrameworkSpec, localized
-from bot.i18n import Translator
-from bot.periods import Progress
-from bot.scoring import year_from_months, year_result
+from bot.core.chat import Attachment, Button, Outcome, Reply
+from bot.render import reports
+from bot.rules.framework import CriterionSource, localized
+from bot.services import evaluation, reporting
+from bot.services.periods import Progress
 from handlers.context import Turn, own_period
 from storage import assessments as assessment_store
-from storage import evaluation as aggregates
 from storage.frameworks import load_spec
-from storage.models import Organization, Period
-
-PROGRESS_WORDS = {
-    Progress.SUBMITTED: reports.SUBMITTED,
-    Progress.IN_PROGRESS: reports.IN_PROGRESS,
-    Progress.NOT_STARTED: reports.NOT_STARTED,
-}
-
-
-async def month_report(
-    session: AsyncSession, period: Period, cell: Organization, t: Translator
-) -> tuple[evaluation.MonthEvaluation, reports.MonthReport]:
-    """Compute the month and shape it for the report renderers, in `t`'s language."""
-    computed = await evaluation.compute(session, period)
-    low: dict[int, list[tuple[str, str, str | None]]] = {}
-    for member_id, question, value, comment in await aggregates.low_answers(session, period.id):
-        option = next((o for o in question.options if o.value == value), None)
-        label = localized(option.label, t.locale) if option else (value or "")
-        low.setdefault(member_id, []).append((localized(question.text, t.locale), label, comment))
-    lines = []
-    for row in computed.progress:
-        score = (
-            computed.member_scores.get(row.member.id)
-            if row.progress is Progress.SUBMITTED
-            else None
-        )
-        lines.append(
-            reports.MemberLine(
-                name=row.member.full_name,
-                progress=PROGRESS_WORDS.get(row.progress, reports.EXCUSED),
-                total=score.total if score else None,
-                level=score.level if score else None,
-                low_answers=tuple(low.get(row.member.id, ())),
-            )
-        )
-    record = computed.record
-    return computed, reports.MonthReport(
-        cell_name=cell.name,
-        year=period.year,
-        month=period.month,
-        result=computed.result,
-        members=tuple(lines),
-        confirmed=computed.confirmed,
-        notes=record.notes if record else None,
-    )
-
-
-async def _previous(
-    session: AsyncSession, period: Period, cell: Organization, t: Translator
-) -> list[reports.MonthReport]:
-    months = await aggregates.periods_of_year(session, cell.id, period.year)
-    earlier = [p for p in months if p.month < period.month][-5:]
-    return [(await month_report(session, p, cell, t))[1] for p in earlier]
+from storage.models import Period
 
 
 async def _current(turn: Turn) -> Period | None:
@@ -89,11 +33,11 @@ async def summary(turn: Turn, args: list[str]) -> Outcome:
 async def _summary_of(turn: Turn, period: Period) -> Outcome:
     assert turn.member is not None
     cell = turn.member.org
-    computed, report = await month_report(turn.session, period, cell, turn.t)
-    previous = await _previous(turn.session, period, cell, turn.t)
+    computed, report = await reporting.month_report(turn.session, period, cell, turn.t)
+    previous = await reporting.previous_months(turn.session, period, cell, turn.t)
     spec = computed.spec
     text = reports.summary_text(spec, report, turn.t, previous)
-    from bot.charts import group_chart_png  # matplotlib loads on first use
+    from bot.render.charts import group_chart_png  # matplotlib loads on first use
 
     chart = group_chart_png(spec, [*previous, report], turn.t)
     buttons = [
@@ -335,59 +279,19 @@ async def reopen(turn: Turn, args: list[str]) -> Outcome:
     return Outcome([Reply(turn._("The month is open for changes again; the reason is logged."))])
 
 
-async def year_report(
-    session: AsyncSession, cell: Organization, year: int, t: Translator
-) -> tuple[FrameworkSpec, reports.YearReport] | None:
-    """The cell's twelve months, its year-end suggestion and each member's."""
-    periods = await aggregates.periods_of_year(session, cell.id, year)
-    if not periods:
-        return None
-    by_month: dict[int, reports.MonthReport] = {}
-    member_months: dict[int, dict[int, evaluation.MemberScore]] = {}
-    names: dict[int, str] = {}
-    spec: FrameworkSpec | None = None
-    for period in periods:
-        computed, report = await month_report(session, period, cell, t)
-        spec, by_month[period.month] = computed.spec, report
-        for row in computed.progress:
-            names[row.member.id] = row.member.full_name
-            score = computed.member_scores.get(row.member.id)
-            if score is not None and row.progress is Progress.SUBMITTED:
-                member_months.setdefault(row.member.id, {})[period.month] = score
-    assert spec is not None
-    months = tuple(by_month.get(m) for m in range(1, 13))
-    result = year_result(spec, [m.result if m else None for m in months])
-    member_years = tuple(
-        (
-            names[member_id],
-            year_from_months(
-                spec,
-                [
-                    (s.total, s.level, s.four_good)
-                    if (s := member_months.get(member_id, {}).get(m))
-                    else None
-                    for m in range(1, 13)
-                ],
-            ),
-        )
-        for member_id in sorted(names, key=lambda i: names[i])
-    )
-    return spec, reports.YearReport(cell.name, year, months, result, member_years)
-
-
 async def report(turn: Turn, args: list[str]) -> Outcome:
     """/report [YEAR]: the year as text, chart, XLSX workbook and CSV."""
     _ = turn._
     assert turn.member is not None
     this_year = turn.now.astimezone(turn.t.zone).year
     year = int(args[0]) if args and args[0].isdigit() and len(args[0]) == 4 else this_year
-    built = await year_report(turn.session, turn.member.org, year, turn.t)
+    built = await reporting.year_report(turn.session, turn.member.org, year, turn.t)
     if built is None:
         return Outcome([Reply(_("No records for {year}.").format(year=year))])
     spec, year_data = built
     recorded = [m for m in year_data.months if m is not None]
-    from bot.charts import group_chart_png
-    from bot.exports import year_csv, year_workbook
+    from bot.render.charts import group_chart_png
+    from bot.render.exports import year_csv, year_workbook
 
     chart = group_chart_png(spec, recorded[-6:], turn.t)
     return Outcome(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot import meetings
-from bot.chat import Button, Outcome, Reply
+from bot.core.chat import Button, Outcome, Reply
+from bot.services import meetings
 from handlers import notices
 from handlers.assessment import assess
 from handlers.context import Turn, own_period

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import reports
-from bot.chat import Button, Reply
-from bot.i18n import Translator
-from bot.notify import Notice
-from bot.planner import Kind
+from bot.core.chat import Button, Reply
+from bot.core.i18n import Translator
+from bot.render import reports
+from bot.services import reporting
+from bot.services.notify import Notice
+from bot.services.planner import Kind
 from handlers import views
 from storage.models import Excusal, Member, MemberStatus, Period
 
@@ -83,9 +84,7 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
         body = await views.progress_text(session, period, t, only_missing=True)
         return Reply(_("Not submitted yet, shortly before the deadline:") + "\n" + body)
     if kind in {Kind.SUMMARY_PREVIEW, Kind.SUMMARY}:
-        from handlers.evaluation import month_report  # the summary is the evaluation's view
-
-        computed, report = await month_report(session, period, cell, t)
+        computed, report = await reporting.month_report(session, period, cell, t)
         heading = (
             _("Preview before the meeting:")
             if kind == Kind.SUMMARY_PREVIEW

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot import membership
-from bot.chat import Button, Outcome, Reply
-from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LANGUAGE_NAMES, Translator
-from bot.membership import JoinStatus
+from bot.core.chat import Button, Outcome, Reply
+from bot.core.config import SUPPORTED_LOCALES
+from bot.core.i18n import LANGUAGE_NAMES, Translator
+from bot.services import membership
+from bot.services.membership import JoinStatus
 from handlers.context import Audience, Turn
 from handlers.roles import role_name
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, Translator
+from bot.core.i18n import N_, Translator
 
 ROLE_NAMES = {
     "member": N_("member"),

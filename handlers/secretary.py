@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import membership, periods
-from bot.chat import Attachment, Button, Outcome, Reply
-from bot.framework import FrameworkError, parse_framework
+from bot.core.chat import Attachment, Button, Outcome, Reply
+from bot.rules.framework import FrameworkError, parse_framework
+from bot.services import membership, periods
 from handlers import views
 from handlers.context import Turn
 from storage import assessments

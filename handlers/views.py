@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import assessment, periods
-from bot.i18n import N_, Translator
-from bot.periods import EXCUSED, Progress
+from bot.core.i18n import N_, Translator
+from bot.services import assessment, periods
+from bot.services.periods import EXCUSED, Progress
 from storage.models import Period
 
 PROGRESS_LABELS = {

@@ -129,7 +129,7 @@ async def completion_counts(
     session: AsyncSession, period_ids: Sequence[int]
 ) -> dict[int, tuple[int, int]]:
     """period → (members who must answer, members who submitted), by the rule of
-    `bot.periods.classify`: whoever submitted counts; otherwise exempt members, members
+    `bot.services.periods.classify`: whoever submitted counts; otherwise exempt members, members
     excused for the month and members who joined after the window opened and never
     started are excused."""
     assessment = aliased(Assessment)

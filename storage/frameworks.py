@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.framework import FrameworkSpec, QuestionSpec, parse_framework
+from bot.rules.framework import FrameworkSpec, QuestionSpec, parse_framework
 from storage.models import Criterion, CriterionGroup, Framework, Question, QuestionOption
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.config import load_settings
-from bot.runtime import Runtime
+from bot.core.config import load_settings
+from bot.services.runtime import Runtime
 from storage import schema
 from storage.db import Database, create_engine
 

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 import handlers
-from bot import membership
-from bot.chat import ChatEvent, Outcome, Reply
-from bot.config import load_settings
-from bot.framework import default_framework_path, load_framework
-from bot.runtime import Runtime
-from bot.setup import create_cell
+from bot.core.chat import ChatEvent, Outcome, Reply
+from bot.core.config import load_settings
+from bot.rules.framework import default_framework_path, load_framework
+from bot.services import membership
+from bot.services.runtime import Runtime
+from bot.services.setup import create_cell
 from storage import frameworks as framework_store
 from storage import orgs
 from storage.db import Database

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.calendar import (
+from bot.rules.calendar import (
     SUMMARY_GRACE,
     MeetingOverride,
     MeetingRule,

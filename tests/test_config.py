@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, TelegramMode, load_settings
+from bot.core.config import SettingsError, TelegramMode, load_settings
 
 
 def test_defaults_need_no_environment() -> None:

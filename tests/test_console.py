@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import demo
+from bot.app import demo
 from bot.channels.console import ConsoleChat, run_console
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 
 
 async def test_demo_conversation(runtime: Runtime, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from openpyxl import load_workbook
 
-from bot.framework import default_framework_path
+from bot.rules.framework import default_framework_path
 from tests.deployment import deployed
 from tests.harness import TelegramUser
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import evaluation
-from bot.framework import CellMetric, CriterionSource, QuestionKind
-from bot.periods import EXCUSED, Progress, open_period
-from bot.scoring import AdjustmentError, cell_month, collect_member_fractions, member_result
-from bot.setup import create_cell
+from bot.rules.framework import CellMetric, CriterionSource, QuestionKind
+from bot.rules.scoring import AdjustmentError, cell_month, collect_member_fractions, member_result
+from bot.services import evaluation
+from bot.services.periods import EXCUSED, Progress, open_period
+from bot.services.setup import create_cell
 from storage import orgs
 from storage.db import Database
 from storage.frameworks import load_spec

@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 
 import handlers
-from bot import membership
-from bot.chat import ChatEvent, Outcome
-from bot.config import load_settings
-from bot.runtime import Runtime
-from bot.setup import create_cell
+from bot.core.chat import ChatEvent, Outcome
+from bot.core.config import load_settings
+from bot.services import membership
+from bot.services.runtime import Runtime
+from bot.services.setup import create_cell
 from storage import orgs
 from storage.db import Database
 from storage.models import OrgKind, Role

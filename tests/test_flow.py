@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.flow import (
+from bot.rules.flow import (
     Ask,
     AskComment,
     InvalidAnswer,
@@ -117,7 +117,7 @@ def test_navigation_helpers() -> None:
 
 
 def test_button_data_over_telegrams_limit_is_refused() -> None:
-    from bot.chat import Button
+    from bot.core.chat import Button
 
     longest = "as:nocomment:2147483647:2147483647"  # the longest data the flow builds
     assert len(Button("x", longest).data.encode()) <= 64

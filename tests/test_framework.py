@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.framework import (
+from bot.rules.framework import (
     CellMetric,
     CriterionSource,
     FrameworkError,

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers
-from bot import membership
-from bot.chat import ChatEvent, Outcome
-from bot.runtime import Runtime
-from bot.setup import create_cell
+from bot.core.chat import ChatEvent, Outcome
+from bot.services import membership
+from bot.services.runtime import Runtime
+from bot.services.setup import create_cell
 from storage import orgs
 from storage.models import Invite, Member, OrgKind, Role
 from tests.conftest import FakeClock

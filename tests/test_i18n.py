@@ -10,8 +10,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.config import SUPPORTED_LOCALES
-from bot.i18n import Translator, normalize_locale, po_path
+from bot.core.config import SUPPORTED_LOCALES
+from bot.core.i18n import Translator, normalize_locale, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot import membership
-from bot.membership import JoinPolicy, JoinStatus
-from bot.setup import create_cell, import_members
+from bot.services import membership
+from bot.services.membership import JoinPolicy, JoinStatus
+from bot.services.setup import create_cell, import_members
 from storage import orgs
 from storage.db import Database
 from storage.models import ChatIdentity, Invite, JoinAttempt, Member, OrgKind, Role

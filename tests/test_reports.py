@@ -17,11 +17,10 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.charts import group_chart_png
-from bot.exports import year_csv, year_workbook
-from bot.framework import CriterionSource, FrameworkSpec, load_framework, localized
-from bot.i18n import Translator
-from bot.reports import (
+from bot.core.i18n import Translator
+from bot.render.charts import group_chart_png
+from bot.render.exports import year_csv, year_workbook
+from bot.render.reports import (
     TELEGRAM_TEXT_LIMIT,
     MemberLine,
     MonthReport,
@@ -29,7 +28,8 @@ from bot.reports import (
     summary_text,
     year_text,
 )
-from bot.scoring import CellMonth, YearResult, cell_month, year_result
+from bot.rules.framework import CriterionSource, FrameworkSpec, load_framework, localized
+from bot.rules.scoring import CellMonth, YearResult, cell_month, year_result
 
 CELL = "Chi bộ Khu phố 5, phường Hồng Gai"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

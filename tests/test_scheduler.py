@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 import handlers
-from bot import membership
-from bot.chat import ChatEvent, Reply
-from bot.config import load_settings
-from bot.meetings import set_rule
-from bot.notify import Delivery, Dispatcher, SendResult
-from bot.planner import Kind, plan_all
-from bot.runtime import Runtime
-from bot.setup import create_cell
+from bot.core.chat import ChatEvent, Reply
+from bot.core.config import load_settings
+from bot.services import membership
+from bot.services.meetings import set_rule
+from bot.services.notify import Delivery, Dispatcher, SendResult
+from bot.services.planner import Kind, plan_all
+from bot.services.runtime import Runtime
+from bot.services.setup import create_cell
 from handlers import notices
 from storage import orgs
 from storage.db import Database

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.framework import (
+from bot.rules.framework import (
     CellMetric,
     CriterionSource,
     FrameworkSpec,
@@ -15,7 +15,7 @@ from bot.framework import (
     load_framework,
     parse_framework,
 )
-from bot.scoring import (
+from bot.rules.scoring import (
     ATTENDANCE_FULL_AT,
     Adjustment,
     AdjustmentError,

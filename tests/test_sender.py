@@ -9,8 +9,8 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.channels.telegram import TelegramSender
-from bot.chat import Reply
-from bot.notify import Delivery
+from bot.core.chat import Reply
+from bot.services.notify import Delivery
 
 
 class FailingBot:

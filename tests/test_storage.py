@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.framework import default_framework_path, load_framework
-from bot.setup import create_cell, ensure_default_framework
+from bot.rules.framework import default_framework_path, load_framework
+from bot.services.setup import create_cell, ensure_default_framework
 from storage import frameworks as framework_store
 from storage import invites as invite_store
 from storage import members as member_store

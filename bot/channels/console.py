@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import handlers
-from bot.chat import Button, ChatEvent, Outcome, Reply
-from bot.i18n import Translator
-from bot.runtime import Runtime
+from bot.core.chat import Button, ChatEvent, Outcome, Reply
+from bot.core.i18n import Translator
+from bot.services.runtime import Runtime
 
 CHANNEL = "console"
 log = logging.getLogger(__name__)

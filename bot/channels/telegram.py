@@ -41,13 +41,13 @@ from telegram.ext import (
 )
 
 import handlers
-from bot.chat import Attachment, ChatEvent, Outcome, Reply
-from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
-from bot.evaluation import close_months
-from bot.i18n import Translator
-from bot.notify import Delivery, Dispatcher, SendResult
-from bot.planner import plan_all
-from bot.runtime import Runtime
+from bot.core.chat import Attachment, ChatEvent, Outcome, Reply
+from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
+from bot.core.i18n import Translator
+from bot.services.evaluation import close_months
+from bot.services.notify import Delivery, Dispatcher, SendResult
+from bot.services.planner import plan_all
+from bot.services.runtime import Runtime
 from handlers import notices
 from handlers.context import Audience
 

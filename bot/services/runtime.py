@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Settings
-from bot.membership import JoinPolicy
+from bot.core.config import Settings
+from bot.services.membership import JoinPolicy
 from storage.db import Database
 
 

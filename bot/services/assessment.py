@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.flow import (
+from bot.rules.flow import (
     Ask,
     InvalidAnswer,
     OptionView,

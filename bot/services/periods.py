@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.attendance import excused_ids
+from bot.services.attendance import excused_ids
 from storage import assessments as store
 from storage.models import AssessmentState, Member, MemberStatus, Organization, Period
 

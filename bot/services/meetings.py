@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import periods
-from bot.calendar import MeetingRule
-from bot.planner import Kind, plan_period, schedule_settings
+from bot.rules.calendar import MeetingRule
+from bot.services import periods
+from bot.services.planner import Kind, plan_period, schedule_settings
 from storage import assessments as assessment_store
 from storage import notifications as outbox
 from storage.models import (

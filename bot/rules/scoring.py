@@ -2,7 +2,7 @@
 
 Pure domain code, the reference implementation ("oracle") of the rules: no
 database, no chat, no translations.  Every weight, threshold and band comes
-from the :class:`~bot.framework.FrameworkSpec`; the few rules a framework file
+from the :class:`~bot.rules.framework.FrameworkSpec`; the few rules a framework file
 cannot express yet are module constants below, marked **default**.  Results are
 frozen dataclasses of plain values; nothing is rounded here (round only when
 showing a number), so that an SQL aggregation can be checked against them.
@@ -74,7 +74,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from bot.framework import (
+from bot.rules.framework import (
     CellMetric,
     CriterionSource,
     CriterionSpec,

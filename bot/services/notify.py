@@ -22,8 +22,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat import Reply
-from bot.planner import TO_REQUIRED_MEMBERS, Kind
+from bot.core.chat import Reply
+from bot.services.planner import TO_REQUIRED_MEMBERS, Kind
 from storage import members as member_store
 from storage import notifications as outbox
 from storage.db import Database

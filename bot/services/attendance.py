@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.planner import Kind
+from bot.services.planner import Kind
 from storage import members as member_store
 from storage import notifications as outbox
 from storage.models import (

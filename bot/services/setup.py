@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import membership
-from bot.framework import default_framework_path, load_framework
+from bot.rules.framework import default_framework_path, load_framework
+from bot.services import membership
 from storage import frameworks as framework_store
 from storage import orgs
 from storage.models import Framework, Member, MemberStatus, Organization, OrgKind, Role

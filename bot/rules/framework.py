@@ -5,7 +5,7 @@ a province may want to change without touching code: the four criteria
 groups and their weights, each criterion's points, the member questionnaire
 with its answer options and their scores, the classification bands and the
 year-end rule.  This module parses and validates such a file; it does not
-score anything (that is ``bot.scoring``).
+score anything (that is ``bot.rules.scoring``).
 
 Validation runs in two passes: pydantic checks the shape of the data (types,
 required and unknown fields, ranges), then :func:`_check_rules` checks the
@@ -331,7 +331,7 @@ def default_framework_path() -> Path:
     resource = resources.files("bot.frameworks").joinpath("four_good.yaml")
     if isinstance(resource, Path):
         return resource
-    return Path(__file__).with_name("frameworks") / "four_good.yaml"
+    return Path(__file__).parents[1] / "frameworks" / "four_good.yaml"
 
 
 def load_framework(path: str | Path | None = None) -> FrameworkSpec:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.evaluation import month_figures
-from bot.scoring import YearResult, year_from_months
+from bot.rules.scoring import YearResult, year_from_months
+from bot.services.evaluation import month_figures
 from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, OrgKind, Period
 

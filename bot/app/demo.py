@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import setup
 from bot.channels.console import CHANNEL, Persona
-from bot.periods import open_period
+from bot.services import setup
+from bot.services.periods import open_period
 from storage import members as member_store
 from storage import orgs
 from storage.models import Member, MemberStatus, OrgKind, Role

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
-from bot.framework import FrameworkError, load_framework
-from bot.runtime import Runtime, utc_now
+from bot.core.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
+from bot.rules.framework import FrameworkError, load_framework
+from bot.services.runtime import Runtime, utc_now
 from storage import schema
 from storage.db import Database
 from storage.frameworks import FrameworkVersionExists
@@ -74,7 +74,7 @@ def migrate() -> None:
     schema.upgrade(settings.database_url)
 
     async def seed(db: Database) -> str:
-        from bot.setup import ensure_default_framework
+        from bot.services.setup import ensure_default_framework
 
         async with db.session() as session:
             framework = await ensure_default_framework(session)
@@ -124,7 +124,7 @@ def demo(database: str, persona: int) -> None:
     settings = settings_or_exit(database_url=database)
     logging.getLogger().setLevel(logging.WARNING)
     schema.upgrade(settings.database_url)
-    from bot import demo as demo_cell
+    from bot.app import demo as demo_cell
     from bot.channels.console import ConsoleChat, run_console
 
     async def chat(db: Database) -> None:
@@ -149,7 +149,7 @@ def committee() -> None:
 @click.option("--parent", help="Name or id of the committee above this one.")
 def committee_create(name: str, parent: str | None) -> None:
     """Create a committee (or show the one with this name)."""
-    from bot import setup
+    from bot.services import setup
 
     async def work(db: Database) -> str:
         async with db.session() as session:
@@ -175,7 +175,7 @@ def cell_create(
     name: str, committee_name: str, timezone: str | None, locale: str | None, invite_days: int
 ) -> None:
     """Create a cell under a committee and print the secretary's one-time invite."""
-    from bot import setup
+    from bot.services import setup
 
     settings = settings_or_exit()
     if timezone:
@@ -236,7 +236,7 @@ def cell_schedule(
     place: str | None,
 ) -> None:
     """Set a cell's monthly meeting rule and reminder offsets."""
-    from bot.calendar import MeetingRule, ScheduleSettings
+    from bot.rules.calendar import MeetingRule, ScheduleSettings
     from storage.models import CellSchedule
 
     try:
@@ -350,8 +350,8 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
     """Import members from CSV (columns: name, status, role); each gets a personal invite."""
     import csv
 
-    from bot import setup
     from bot.channels.telegram import fetch_username
+    from bot.services import setup
 
     settings = settings_or_exit()
 
@@ -429,9 +429,9 @@ def framework_import(path: Path) -> None:
 @click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default=None)
 def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
     """Export a cell's year (the same workbook or CSV as /report in chat)."""
-    from bot import exports
-    from bot.i18n import Translator
-    from handlers.evaluation import year_report
+    from bot.core.i18n import Translator
+    from bot.render import exports
+    from bot.services.reporting import year_report
 
     if out.suffix.lower() not in {".xlsx", ".csv"}:
         raise click.BadParameter("the file must end in .xlsx or .csv", param_hint="--out")
@@ -454,7 +454,7 @@ def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
 
 
 async def _committee_ref(session: Any, ref: str) -> Any:
-    from bot import setup
+    from bot.services import setup
 
     org = await setup.find_org(session, ref, OrgKind.COMMITTEE)
     if org is None:
@@ -463,7 +463,7 @@ async def _committee_ref(session: Any, ref: str) -> Any:
 
 
 async def _cell_ref(session: Any, ref: str) -> Any:
-    from bot import setup
+    from bot.services import setup
 
     org = await setup.find_org(session, ref, OrgKind.CELL)
     if org is None:
@@ -474,8 +474,8 @@ async def _cell_ref(session: Any, ref: str) -> Any:
 async def _invite_lines(
     session: Any, settings: Settings, org: Any, role: Role, uses: int, days: int
 ) -> list[str]:
-    from bot import membership
     from bot.channels.telegram import fetch_username
+    from bot.services import membership
 
     code, created = await membership.create_invite(
         session, org, role, now=utc_now(), valid_for=timedelta(days=days), max_uses=uses

@@ -12,9 +12,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.framework import FrameworkSpec, localized
-from bot.i18n import Translator
-from bot.reports import (
+from bot.core.i18n import Translator
+from bot.render.reports import (
     PROGRESS_LABELS,
     MonthReport,
     YearReport,
@@ -30,7 +29,8 @@ from bot.reports import (
     verdict,
     year_reasons,
 )
-from bot.scoring import CellMonth
+from bot.rules.framework import FrameworkSpec, localized
+from bot.rules.scoring import CellMonth
 
 # --- the workbook ---------------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
-from bot.config import SUPPORTED_LOCALES
+from bot.core.config import SUPPORTED_LOCALES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 DOMAIN = "messages"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "de": "Deutsch"}
 

@@ -1,7 +1,7 @@
 """The cell's monthly evaluation record: computed from SQL aggregates, adjusted, confirmed.
 
 `compute` gathers the aggregates (storage/evaluation.py) and the cell facts,
-and applies the framework's rules (bot/scoring.py, the reference). A confirmed
+and applies the framework's rules (bot/rules/scoring.py, the reference). A confirmed
 month is frozen: answers can no longer change, and every later change needs a
 reopening with a logged reason. Every change is in the audit log.
 """
@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import periods
-from bot.framework import CellMetric, CriterionSource, FrameworkSpec
-from bot.scoring import Adjustment, CellMonth, cell_facts_from_answers, cell_month
+from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec
+from bot.rules.scoring import Adjustment, CellMonth, cell_facts_from_answers, cell_month
+from bot.services import periods
 from storage import evaluation as aggregates
 from storage.frameworks import load_spec
 from storage.models import AuditEntry, CellEvaluation, CellFact, Member, Period

@@ -12,9 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from bot.framework import FrameworkSpec
-from bot.i18n import Translator
-from bot.reports import (
+from bot.core.i18n import Translator
+from bot.render.reports import (
     BELOW,
     CHART_COLOURS,
     CHART_DPI,
@@ -24,6 +23,7 @@ from bot.reports import (
     MonthReport,
     group_title,
 )
+from bot.rules.framework import FrameworkSpec
 
 # --- the chart ----------------------------------------------------------------------------
 

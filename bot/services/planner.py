@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar import (
+from bot.rules.calendar import (
     SUMMARY_GRACE,
     MeetingOverride,
     MeetingRule,
@@ -27,7 +27,7 @@ from bot.calendar import (
     offset_key,
     shift_local,
 )
-from bot.membership import SECRETARY_ROLES
+from bot.services.membership import SECRETARY_ROLES
 from storage import notifications as outbox
 from storage.models import (
     CellSchedule,

@@ -1,8 +1,8 @@
 """Reports of a cell's months and year: chat summaries, a chart, a workbook and a CSV file.
 
 Pure rendering: the inputs are the plain dataclasses below (filled by the
-aggregation queries in ``storage``), the scores come from :mod:`bot.scoring`,
-every word shown goes through the reader's :class:`~bot.i18n.Translator` and
+aggregation queries in ``storage``), the scores come from :mod:`bot.rules.scoring`,
+every word shown goes through the reader's :class:`~bot.core.i18n.Translator` and
 every group title and classification label comes from the framework, in the
 reader's language.  Nothing here touches the database or a chat.
 
@@ -10,7 +10,7 @@ reader's language.  Nothing here touches the database or a chat.
   message's length limit (member lists are cut with "… and N more").
 * :func:`year_text` — the year in one line per month, then the year-end
   suggestion for the cell and its members.
-* :mod:`bot.charts` and :mod:`bot.exports` draw the chart and write the
+* :mod:`bot.render.charts` and :mod:`bot.render.exports` draw the chart and write the
   workbook and CSV from the same inputs (kept apart: matplotlib and openpyxl
   are loaded only when a chart or a file is made).
 
@@ -30,9 +30,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal, format_percent
 
-from bot.framework import BandSpec, CriterionSpec, FrameworkSpec, GroupSpec, localized
-from bot.i18n import N_, Translator
-from bot.scoring import CellMonth, YearResult
+from bot.core.i18n import N_, Translator
+from bot.rules.framework import BandSpec, CriterionSpec, FrameworkSpec, GroupSpec, localized
+from bot.rules.scoring import CellMonth, YearResult
 
 TELEGRAM_TEXT_LIMIT = 4096
 """Telegram's limit on a message's text; pass ``limit=2000`` for Zalo."""

@@ -1,0 +1,1 @@
+"""The outer layer: command line, console demo. May import anything below it."""

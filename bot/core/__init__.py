@@ -1,0 +1,4 @@
+"""The vocabulary every floor shares: settings, channel-neutral chat messages, translation.
+
+Imports nothing of chibo's but itself.
+"""

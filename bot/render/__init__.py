@@ -1,0 +1,1 @@
+"""Turning computed months and years into texts, charts and workbooks (no database)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Organization, OrgKind
+from storage.models import CellEvaluation, Organization, OrgKind, Period
 
 
 async def find_by_name(session: AsyncSession, name: str, kind: OrgKind) -> Organization | None:
@@ -38,3 +38,42 @@ async def create(
 
 async def list_all(session: AsyncSession) -> list[Organization]:
     return list(await session.scalars(select(Organization).order_by(Organization.id)))
+
+
+async def cells_under(session: AsyncSession, committee_id: int) -> list[Organization]:
+    """Every cell below the committee, at any depth of the tree, by name."""
+    children: dict[int | None, list[Organization]] = {}
+    for org in await session.scalars(select(Organization)):
+        children.setdefault(org.parent_id, []).append(org)
+    found: list[Organization] = []
+    stack = [committee_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child.kind == OrgKind.CELL:
+                found.append(child)
+            else:
+                stack.append(child.id)
+    return sorted(found, key=lambda o: o.name)
+
+
+async def periods_of_cells(
+    session: AsyncSession, cell_ids: list[int], year: int, month: int | None = None
+) -> list[Period]:
+    """The cells' periods of a year, or of one month of it."""
+    query = select(Period).where(Period.cell_id.in_(cell_ids), Period.year == year)
+    if month is not None:
+        query = query.where(Period.month == month)
+    return list(await session.scalars(query))
+
+
+async def records_of(session: AsyncSession, period_ids: list[int]) -> dict[int, CellEvaluation]:
+    """Stored monthly records by period id."""
+    query = select(CellEvaluation).where(CellEvaluation.period_id.in_(period_ids))
+    return {r.period_id: r for r in await session.scalars(query)}
+
+
+async def latest_month(session: AsyncSession, cell_ids: list[int]) -> tuple[int, int] | None:
+    """(year, month) of the cells' newest period."""
+    query = select(func.max(Period.year * 100 + Period.month)).where(Period.cell_id.in_(cell_ids))
+    latest = await session.scalar(query)
+    return (int(latest) // 100, int(latest) % 100) if latest else None

@@ -5,30 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.scoring import YearResult, year_from_months
 from bot.services.evaluation import month_figures
+from storage import orgs
 from storage.frameworks import load_spec
-from storage.models import CellEvaluation, Organization, OrgKind, Period
-
-
-async def cells_under(session: AsyncSession, committee_id: int) -> list[Organization]:
-    """Every cell below the committee, at any depth of the tree."""
-    orgs = list(await session.scalars(select(Organization)))
-    children: dict[int | None, list[Organization]] = {}
-    for org in orgs:
-        children.setdefault(org.parent_id, []).append(org)
-    found: list[Organization] = []
-    stack = [committee_id]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child.kind == OrgKind.CELL:
-                found.append(child)
-            else:
-                stack.append(child.id)
-    return sorted(found, key=lambda o: o.name)
+from storage.models import CellEvaluation, Organization, Period
 
 
 @dataclass(frozen=True)
@@ -67,24 +50,12 @@ async def committee_month(
     session: AsyncSession, committee_id: int, year: int, month: int
 ) -> CommitteeMonth:
     """The month's records of every cell below the committee (two queries, whatever the size)."""
-    cells = await cells_under(session, committee_id)
-    ids = [c.id for c in cells]
+    cells = await orgs.cells_under(session, committee_id)
     periods = {
         p.cell_id: p
-        for p in await session.scalars(
-            select(Period).where(
-                Period.cell_id.in_(ids), Period.year == year, Period.month == month
-            )
-        )
+        for p in await orgs.periods_of_cells(session, [c.id for c in cells], year, month)
     }
-    records = {
-        r.period_id: r
-        for r in await session.scalars(
-            select(CellEvaluation).where(
-                CellEvaluation.period_id.in_([p.id for p in periods.values()])
-            )
-        )
-    }
+    records = await orgs.records_of(session, [p.id for p in periods.values()])
     lines = [
         CellLine(c, periods.get(c.id), records.get(periods[c.id].id) if c.id in periods else None)
         for c in cells
@@ -93,12 +64,8 @@ async def committee_month(
 
 
 async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, int] | None:
-    cells = await cells_under(session, committee_id)
-    query = select(func.max(Period.year * 100 + Period.month)).where(
-        Period.cell_id.in_([c.id for c in cells])
-    )
-    latest = await session.scalar(query)
-    return (int(latest) // 100, int(latest) % 100) if latest else None
+    cells = await orgs.cells_under(session, committee_id)
+    return await orgs.latest_month(session, [c.id for c in cells])
 
 
 @dataclass(frozen=True)
@@ -112,12 +79,8 @@ async def committee_year(
 ) -> list[CellYear]:
     """Every cell's year below the committee, best first: closed months are read from their
     stored records, open ones computed."""
-    cells = {c.id: c for c in await cells_under(session, committee_id)}
-    periods = list(
-        await session.scalars(
-            select(Period).where(Period.cell_id.in_(list(cells)), Period.year == year)
-        )
-    )
+    cells = {c.id: c for c in await orgs.cells_under(session, committee_id)}
+    periods = await orgs.periods_of_cells(session, list(cells), year)
     figures = await month_figures(session, periods, now)
     by_cell: dict[int, list[Period]] = {}
     for period in periods:

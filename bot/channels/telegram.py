@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import logging
 import signal
+from collections import deque
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
@@ -60,24 +62,41 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     PTB processes one update at a time by default, so every member would wait
     for everyone else's database work and Bot API round trips.
+
+    The first update of an idle chat runs at once and then drains the chat's queue;
+    later updates of that chat join the queue and return, so a chat that sends many
+    messages holds one of the `max_concurrent_updates` slots, not all of them. The
+    queue lives as long as its drainer, so no update can start beside a queued one.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._queues: dict[int, deque[Awaitable[Any]]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        queue = self._queues.get(chat.id)
+        if queue is not None:  # the chat is busy: its drainer runs this one in turn
+            queue.append(coroutine)
+            return
+        queue = self._queues[chat.id] = deque()
         try:
-            async with lock:
-                await coroutine
+            while True:
+                try:
+                    await coroutine
+                except Exception:  # PTB reports handler errors itself; keep the chat going
+                    log.exception("update failed")
+                if not queue:
+                    break
+                coroutine = queue.popleft()
         finally:
-            if not lock.locked() and self._locks.get(chat.id) is lock:
-                del self._locks[chat.id]  # nothing queued for this chat
+            del self._queues[chat.id]
+            for pending in queue:  # cancelled (shutdown): nothing else will run them
+                if inspect.iscoroutine(pending):
+                    pending.close()
 
     async def initialize(self) -> None:
         return None

@@ -14,7 +14,7 @@ import inspect
 import logging
 import signal
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -223,7 +223,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         name = document.file_name or "file"
         event = dataclasses.replace(event, document=Attachment("document", name, content))
     outcome = await handlers.handle(_runtime(context), event)
-    await _render(update, context, outcome)
+    async with _shown():
+        await _render(update, context, outcome)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -232,8 +233,44 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or update.effective_user is None or update.effective_chat is None:
         return
     outcome = await handlers.handle(_runtime(context), _event(update, data=query.data or ""))
-    await query.answer(outcome.notice)
-    await _render(update, context, outcome)
+    async with _shown():
+        await query.answer(popup(outcome.notice))
+        await _render(update, context, outcome)
+
+
+MAX_POPUP_LENGTH = 200  # Telegram refuses longer callback query answers
+
+
+def popup(text: str | None) -> str | None:
+    """`text` cut to what a callback query answer may hold, at a word, with "…"."""
+    if text is None or _utf16_len(text) <= MAX_POPUP_LENGTH:
+        return text
+    room, end = MAX_POPUP_LENGTH - 1, 0  # one unit for the ellipsis
+    while _utf16_len(text[: end + 1]) <= room:
+        end += 1
+    cut = text[:end]
+    head = cut.rpartition(" ")[0]
+    if not text[end].isspace() and len(head) > end // 2:  # end at a word, not inside one
+        cut = head
+    return cut.rstrip() + "…"
+
+
+def _utf16_len(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units (an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class ReplyFailed(Exception):
+    """The turn's work was committed; only showing its outcome failed."""
+
+
+@contextlib.asynccontextmanager
+async def _shown() -> AsyncIterator[None]:
+    """Mark failures of showing a committed turn, so the person hears the truth."""
+    try:
+        yield
+    except Exception as exc:
+        raise ReplyFailed(str(exc)) from exc
 
 
 async def _render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
@@ -282,16 +319,18 @@ async def _edit(message: Message, reply: Reply) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure; tell the person that nothing was changed."""
+    """Log the failure; tell the person whether their change was saved."""
     log.error("update failed", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_user is None:
         return
-    outcome = handlers.error_outcome(_runtime(context), _event(update))
-    try:
-        if update.callback_query is not None:
+    saved = isinstance(context.error, ReplyFailed)
+    outcome = handlers.error_outcome(_runtime(context), _event(update), saved=saved)
+    if update.callback_query is not None:
+        with contextlib.suppress(Exception):  # already answered, or the answer is what failed
             await update.callback_query.answer()
+    try:
         await send(context.bot, update.effective_chat.id, outcome.replies[0])
     except Exception:  # the network may be what failed; the log has the cause
         log.warning("could not tell the user about the failure", exc_info=True)

@@ -158,6 +158,7 @@ class WebhookHandler(tornado.web.RequestHandler):
 
     def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str, limit: int) -> None:
         self.bot, self.queue, self.secret, self.limit = bot, queue, secret, limit
+        self.authentic = False
         self.body = bytearray()
 
     def prepare(self) -> None:

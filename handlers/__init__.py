@@ -99,10 +99,22 @@ async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
     return outcome
 
 
-def error_outcome(runtime: Runtime, event: ChatEvent) -> Outcome:
-    """What the person sees when a turn failed unexpectedly (nothing was saved)."""
+def error_outcome(runtime: Runtime, event: ChatEvent, *, saved: bool = False) -> Outcome:
+    """What the person sees when a turn failed unexpectedly.
+
+    `saved`: the failure came after the turn's work was committed (e.g. the reply was
+    refused), so saying that nothing changed would be false.
+    """
     _ = Translator(normalize_locale(event.language_code, runtime.settings.default_locale)).gettext
-    text = _("Sorry, something went wrong and nothing was changed. Please try again in a moment.")
+    if saved:
+        text = _(
+            "Your request was carried out and any change is saved, but the answer could not "
+            "be shown. There is no need to do it again."
+        )
+    else:
+        text = _(
+            "Sorry, something went wrong and nothing was changed. Please try again in a moment."
+        )
     return Outcome([Reply(text)])
 
 

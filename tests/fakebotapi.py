@@ -27,8 +27,14 @@ What it does, like Telegram does it:
 * HTML / MarkdownV2 / Markdown texts are parsed like Telegram does: malformed
   markup answers ``400 Bad Request: can't parse entities: ...``; the visible
   text (markup stripped) is what the returned Message carries.
-* Realistic 400s: empty / too long text, callback_data over 64 bytes, "message is
-  not modified", "message to edit not found", unknown callback query id.
+* Telegram's limits, with its error answers: text empty or over 4,096 characters and
+  captions over 1,024 (UTF-16 units, after markup), callback_data over 64 bytes, more
+  than 100 inline buttons, popups (answerCallbackQuery text) over 200 characters,
+  more than 100 commands, uploads over 50 MB (413) and photos over 10 MB. Rows of more
+  than 8 inline buttons are refused too: Telegram accepts them but its apps do not show
+  the extra buttons, so a test should fail on them.
+* Other realistic 400s: "message is not modified", "message to edit not found",
+  unknown callback query id.
 * Failure injection (:meth:`FakeBotAPI.fail`, :meth:`FakeBotAPI.block`) and optional
   rate limits (``global_rate`` / ``per_chat_rate`` messages per second).
 """
@@ -70,6 +76,11 @@ MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
+MAX_INLINE_BUTTONS = 100  # per keyboard
+MAX_INLINE_BUTTONS_PER_ROW = 8
+MAX_COMMANDS = 100
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # bots upload files of up to 50 MB
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -1097,6 +1108,10 @@ class FakeBotAPI:
         key = method.lower()
         try:
             error = self._injected_failure(method, params)
+            if error is None and any(
+                isinstance(v, UploadedFile) and v.size > MAX_UPLOAD_BYTES for v in params.values()
+            ):
+                error = BotAPIError(413, "Request Entity Too Large")  # Telegram's front end
             if error is None and key in _SEND_METHODS:
                 error = self._blocked_or_unknown(params) or self._rate_limited(params)
             if error is not None:
@@ -1262,7 +1277,15 @@ class FakeBotAPI:
             return None
         if not isinstance(markup, dict):
             raise _bad_request("can't parse reply keyboard markup JSON object")
-        for row in markup.get("inline_keyboard", []):
+        rows = markup.get("inline_keyboard", [])
+        if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+            raise _bad_request("reply markup is too long")
+        for row in rows:
+            if len(row) > MAX_INLINE_BUTTONS_PER_ROW:
+                raise _bad_request(
+                    f"too many buttons in a row ({len(row)}; Telegram's apps show at most "
+                    f"{MAX_INLINE_BUTTONS_PER_ROW}) [refused by the fake Bot API only]"
+                )
             for button in row:
                 if not button.get("text"):
                     raise _bad_request("text buttons are unallowed in the inline keyboard")
@@ -1380,6 +1403,8 @@ class FakeBotAPI:
 
     async def _m_sendPhoto(self, params: JSON) -> JSON:
         photo = self._resolve_file(params.get("photo"), "photo")
+        if photo.size > MAX_PHOTO_BYTES:
+            raise _bad_request("PHOTO_SAVE_FILE_INVALID")
         plain, raw = self._text(params, "caption", MAX_CAPTION_LENGTH, required=False)
         return self._new_message("sendPhoto", params, text=plain, raw_text=raw or None, photo=photo)
 
@@ -1451,7 +1476,7 @@ class FakeBotAPI:
         if query_id not in self.callback_queries:
             raise _bad_request(QUERY_TOO_OLD.removeprefix("Bad Request: "))
         text = params.get("text")
-        if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER_LENGTH:
+        if text is not None and _utf16_len(str(text)) > MAX_CALLBACK_ANSWER_LENGTH:
             raise _bad_request("MESSAGE_TOO_LONG")
         self.callback_answers[query_id] = dict(params)
         self._notify()
@@ -1465,6 +1490,8 @@ class FakeBotAPI:
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise _bad_request('parameter "commands" is required')
+        if len(commands) > MAX_COMMANDS:
+            raise _bad_request("BOT_COMMANDS_TOO_MUCH")
         for c in commands:
             name = c.get("command", "") if isinstance(c, dict) else ""
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):

@@ -376,3 +376,88 @@ async def test_webhook_delivery_with_secret(api: FakeBotAPI, bot: Bot, user: Tel
         assert queued.message is not None and queued.message.text == "polling"
     finally:
         await runner.cleanup()
+
+
+# ---------------------------------------------------------------- Telegram's limits
+
+
+async def test_text_limits(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_message(USER, "x" * 4096)
+    await bot.send_message(USER, "👍" * 2048)  # 4,096 UTF-16 units
+    await bot.send_message(USER, f"<b>{'x' * 4096}</b>", parse_mode="HTML")  # counted after markup
+    for too_long in ("x" * 4097, "👍" * 2049):
+        with pytest.raises(BadRequest, match=r"^Message is too long$"):
+            await bot.send_message(USER, too_long)
+    for empty in ("", "  \n "):
+        with pytest.raises(BadRequest, match=r"^Message text is empty$"):
+            await bot.send_message(USER, empty)
+    sent = await bot.send_message(USER, "a")
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.edit_message_text("x" * 4097, chat_id=USER, message_id=sent.message_id)
+    with pytest.raises(BadRequest, match=r"^Message text is empty$"):
+        await bot.edit_message_text(" ", chat_id=USER, message_id=sent.message_id)
+    assert len(api.messages(USER)) == 4
+
+
+def grid(count: int, per_row: int) -> InlineKeyboardMarkup:
+    buttons = [(str(n), f"b:{n}") for n in range(count)]
+    return keyboard(*[buttons[i : i + per_row] for i in range(0, count, per_row)])
+
+
+async def test_keyboard_limits(api: FakeBotAPI, bot: Bot) -> None:
+    sent = await bot.send_message(USER, "100", reply_markup=grid(100, 8))
+    assert sent.reply_markup is not None
+    with pytest.raises(BadRequest, match=r"^Reply markup is too long$"):
+        await bot.send_message(USER, "101", reply_markup=grid(101, 8))
+    with pytest.raises(BadRequest, match=r"^Reply markup is too long$"):
+        await bot.edit_message_reply_markup(
+            chat_id=USER, message_id=sent.message_id, reply_markup=grid(101, 1)
+        )
+    with pytest.raises(BadRequest, match=r"(?i)too many buttons in a row"):
+        await bot.send_message(USER, "9 in a row", reply_markup=grid(9, 9))
+    await bot.send_message(USER, "64 bytes", reply_markup=keyboard([("a", "đ" * 32)]))
+    with pytest.raises(BadRequest, match=r"^Button_data_invalid$"):
+        await bot.send_message(USER, "65 bytes", reply_markup=keyboard([("a", "đ" * 32 + "x")]))
+    assert [m.text for m in api.messages(USER)] == ["100", "64 bytes"]
+
+
+async def test_popup_limit(api: FakeBotAPI, bot: Bot, user: TelegramUser) -> None:
+    await bot.send_message(USER, "?", reply_markup=keyboard([("A", "a")]))
+    first, second = await user.press("A"), await user.press("A")
+    assert await bot.answer_callback_query(first, text="x" * 200)
+    with pytest.raises(BadRequest, match=r"^Message_too_long$"):
+        await bot.answer_callback_query(second, text="👍" * 101)
+    assert user.callback_answers == ["x" * 200]
+
+
+async def test_caption_limit(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_document(USER, b"a", filename="a.txt", caption="x" * 1024)
+    await bot.send_photo(USER, b"png", filename="a.png", caption="x" * 1024)
+    with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+        await bot.send_document(USER, b"a", filename="a.txt", caption="x" * 1025)
+    with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+        await bot.send_photo(USER, b"png", filename="a.png", caption="👍" * 513)
+    assert len(api.messages(USER)) == 2
+
+
+async def test_file_size_limits(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_photo(USER, b"p" * (10 * 1024 * 1024), filename="big.png")
+    with pytest.raises(BadRequest, match=r"^Photo_save_file_invalid$"):
+        await bot.send_photo(USER, b"p" * (10 * 1024 * 1024 + 1), filename="huge.png")
+    await bot.send_document(USER, b"d" * (50 * 1024 * 1024), filename="big.xlsx")
+    with pytest.raises(NetworkError, match="Request Entity Too Large"):
+        await bot.send_document(USER, b"d" * (50 * 1024 * 1024 + 1), filename="huge.xlsx")
+    assert [c.status for c in api.calls_to("sendPhoto") + api.calls_to("sendDocument")] == [
+        200,
+        400,
+        200,
+        413,
+    ]
+    assert len(api.messages(USER)) == 2
+
+
+async def test_command_list_limit(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.set_my_commands([(f"c{n}", "x") for n in range(100)])
+    with pytest.raises(BadRequest, match=r"^Bot_commands_too_much$"):
+        await bot.set_my_commands([(f"c{n}", "x") for n in range(101)])
+    assert len(api.get_commands()) == 100

@@ -10,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hmac
+import inspect
+import json
 import logging
+import re
 import signal
-from collections.abc import Awaitable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import tornado.web
 from telegram import (
     Bot,
     BotCommand,
@@ -39,6 +46,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from tornado.httpserver import HTTPServer
 
 import handlers
 from bot.core.chat import Attachment, ChatEvent, Outcome, Reply
@@ -60,24 +68,41 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     PTB processes one update at a time by default, so every member would wait
     for everyone else's database work and Bot API round trips.
+
+    The first update of an idle chat runs at once and then drains the chat's queue;
+    later updates of that chat join the queue and return, so a chat that sends many
+    messages holds one of the `max_concurrent_updates` slots, not all of them. The
+    queue lives as long as its drainer, so no update can start beside a queued one.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._queues: dict[int, deque[Awaitable[Any]]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        queue = self._queues.get(chat.id)
+        if queue is not None:  # the chat is busy: its drainer runs this one in turn
+            queue.append(coroutine)
+            return
+        queue = self._queues[chat.id] = deque()
         try:
-            async with lock:
-                await coroutine
+            while True:
+                try:
+                    await coroutine
+                except Exception:  # PTB reports handler errors itself; keep the chat going
+                    log.exception("update failed")
+                if not queue:
+                    break
+                coroutine = queue.popleft()
         finally:
-            if not lock.locked() and self._locks.get(chat.id) is lock:
-                del self._locks[chat.id]  # nothing queued for this chat
+            del self._queues[chat.id]
+            for pending in queue:  # cancelled (shutdown): nothing else will run them
+                if inspect.iscoroutine(pending):
+                    pending.close()
 
     async def initialize(self) -> None:
         return None
@@ -110,18 +135,103 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
 def run(runtime: Runtime) -> None:
     """Serve until stopped: long polling, or a webhook when TELEGRAM_MODE=webhook."""
     app = build_application(runtime)
-    settings = runtime.settings
-    if settings.telegram_mode is TelegramMode.WEBHOOK:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=["message", "callback_query"],
-        )
+    if runtime.settings.telegram_mode is TelegramMode.WEBHOOK:
+        asyncio.run(serve_webhook(app, runtime.settings))
     else:
-        app.run_polling(allowed_updates=["message", "callback_query"])
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@tornado.web.stream_request_body
+class WebhookHandler(tornado.web.RequestHandler):
+    """Telegram's POSTs of updates.
+
+    The secret and the length are checked on the headers, before any of the body is
+    read: a body over the cap is refused unread, a stranger's small body is dropped as
+    it arrives. (python-telegram-bot's own server reads up to 100 MB before it checks.)
+    """
+
+    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+
+    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str, limit: int) -> None:
+        self.bot, self.queue, self.secret, self.limit = bot, queue, secret, limit
+        self.authentic = False
+        self.body = bytearray()
+
+    def prepare(self) -> None:
+        token = self.request.headers.get(SECRET_HEADER, "")
+        self.authentic = hmac.compare_digest(token.encode(), self.secret.encode())
+        length = self.request.headers.get("Content-Length", "0")  # chunked: capped below
+        if not length.isdigit() or int(length) > self.limit:  # refused before it is read
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if self.authentic else HTTPStatus.FORBIDDEN
+            raise tornado.web.HTTPError(status)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.authentic:  # a stranger's few bytes are read (so the answer arrives) and dropped
+            self.body += chunk  # the server's max_body_size stops a chunked body at the cap
+
+    async def post(self) -> None:
+        if not self.authentic:
+            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+        try:
+            data = json.loads(self.body)
+            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
+        except Exception:  # not JSON, or not an update
+            update = None
+        if update is None:
+            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
+        await self.queue.put(update)
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        """Refused requests are the sender's mistake: no tracebacks in the log."""
+        log.debug("webhook request refused: %s", value)
+
+
+def webhook_server(
+    bot: Bot, queue: asyncio.Queue[object], *, path: str, secret: str, limit: int
+) -> HTTPServer:
+    """The HTTP server for Telegram's webhook POSTs to `path`."""
+    route = "/" + path.strip("/")
+    shared = {"bot": bot, "queue": queue, "secret": secret, "limit": limit}
+    app = tornado.web.Application(
+        [(re.escape(route) + "/?", WebhookHandler, shared)], log_function=lambda handler: None
+    )
+    return HTTPServer(app, max_body_size=limit)
+
+
+async def serve_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Webhook mode: register the webhook, serve it, stop on SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server = webhook_server(
+        app.bot,
+        app.update_queue,
+        path=urlparse(settings.webhook_url).path,
+        secret=settings.webhook_secret,
+        limit=settings.webhook_max_body_bytes,
+    )
+    async with app:
+        await _post_init(app)
+        server.listen(settings.webhook_port, address=settings.webhook_listen)
+        try:
+            await app.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            await app.start()
+            await stop.wait()
+        finally:
+            server.stop()
+            await server.close_all_connections()
+            if app.running:
+                await app.stop()
+    await _post_shutdown(app)
 
 
 def rate_limiter(settings: Settings) -> AIORateLimiter:
@@ -204,7 +314,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         name = document.file_name or "file"
         event = dataclasses.replace(event, document=Attachment("document", name, content))
     outcome = await handlers.handle(_runtime(context), event)
-    await _render(update, context, outcome)
+    async with _shown():
+        await _render(update, context, outcome)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -213,8 +324,44 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or update.effective_user is None or update.effective_chat is None:
         return
     outcome = await handlers.handle(_runtime(context), _event(update, data=query.data or ""))
-    await query.answer(outcome.notice)
-    await _render(update, context, outcome)
+    async with _shown():
+        await query.answer(popup(outcome.notice))
+        await _render(update, context, outcome)
+
+
+MAX_POPUP_LENGTH = 200  # Telegram refuses longer callback query answers
+
+
+def popup(text: str | None) -> str | None:
+    """`text` cut to what a callback query answer may hold, at a word, with "…"."""
+    if text is None or _utf16_len(text) <= MAX_POPUP_LENGTH:
+        return text
+    room, end = MAX_POPUP_LENGTH - 1, 0  # one unit for the ellipsis
+    while _utf16_len(text[: end + 1]) <= room:
+        end += 1
+    cut = text[:end]
+    head = cut.rpartition(" ")[0]
+    if not text[end].isspace() and len(head) > end // 2:  # end at a word, not inside one
+        cut = head
+    return cut.rstrip() + "…"
+
+
+def _utf16_len(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units (an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class ReplyFailed(Exception):
+    """The turn's work was committed; only showing its outcome failed."""
+
+
+@contextlib.asynccontextmanager
+async def _shown() -> AsyncIterator[None]:
+    """Mark failures of showing a committed turn, so the person hears the truth."""
+    try:
+        yield
+    except Exception as exc:
+        raise ReplyFailed(str(exc)) from exc
 
 
 async def _render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
@@ -263,16 +410,18 @@ async def _edit(message: Message, reply: Reply) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure; tell the person that nothing was changed."""
+    """Log the failure; tell the person whether their change was saved."""
     log.error("update failed", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_user is None:
         return
-    outcome = handlers.error_outcome(_runtime(context), _event(update))
-    try:
-        if update.callback_query is not None:
+    saved = isinstance(context.error, ReplyFailed)
+    outcome = handlers.error_outcome(_runtime(context), _event(update), saved=saved)
+    if update.callback_query is not None:
+        with contextlib.suppress(Exception):  # already answered, or the answer is what failed
             await update.callback_query.answer()
+    try:
         await send(context.bot, update.effective_chat.id, outcome.replies[0])
     except Exception:  # the network may be what failed; the log has the cause
         log.warning("could not tell the user about the failure", exc_info=True)

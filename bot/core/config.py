@@ -33,10 +33,11 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     telegram_mode: TelegramMode = TelegramMode.POLLING
     webhook_url: str = ""
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"  # behind a TLS proxy on the same machine
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
     webhook_secret: str = ""
+    webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=50 * 1024 * 1024)
 
     database_url: str = "sqlite+aiosqlite:///chibo.sqlite3"
     default_timezone: str = "Asia/Ho_Chi_Minh"

@@ -1,0 +1,147 @@
+"""Webhook mode: the secret is checked before the body is read, the body is capped,
+malformed updates answer 400, and the server listens on loopback by default."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.channels.telegram import webhook_server
+from bot.config import load_settings
+from tests.fakebotapi import FakeBotAPI
+from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
+
+SECRET = "s3cret-token"
+LIMIT = 64 * 1024
+HUGE = 90 * 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def post(
+    port: int,
+    body: bytes,
+    *,
+    secret: str | None = SECRET,
+    announce: int | None = None,
+    path: str = "/telegram",
+) -> int:
+    """POST by hand; with ``announce`` the headers promise that many bytes and only
+    ``body`` is sent, so an answer proves the server did not wait for the rest."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    headers = [
+        f"POST {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {announce if announce is not None else len(body)}",
+    ]
+    if secret is not None:
+        headers.append(f"X-Telegram-Bot-Api-Secret-Token: {secret}")
+    writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+def update_body(update_id: int = 1, text: str = "/help") -> bytes:
+    chat = {"id": 5, "type": "private", "first_name": "A"}
+    message = {"message_id": 1, "date": 0, "chat": chat, "text": text, "from": {**chat}}
+    message["from"] = {"id": 5, "is_bot": False, "first_name": "A"}
+    return json.dumps({"update_id": update_id, "message": message}).encode()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[int, asyncio.Queue[object]]]:
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    http = webhook_server(None, queue, path="/telegram", secret=SECRET, limit=LIMIT)  # type: ignore[arg-type]
+    port = free_port()
+    http.listen(port, address="127.0.0.1")
+    yield port, queue
+    http.stop()
+    await http.close_all_connections()
+
+
+async def test_a_right_update_is_queued(server: tuple[int, asyncio.Queue[object]]) -> None:
+    port, queue = server
+    assert await post(port, update_body(7)) == 200
+    update = queue.get_nowait()
+    assert isinstance(update, Update) and update.update_id == 7
+    assert await post(port, update_body(8), path="/telegram/") == 200
+    assert await post(port, update_body(9), path="/other") == 404
+    assert queue.qsize() == 1
+
+
+async def test_the_secret_is_checked_before_the_body_is_read(
+    server: tuple[int, asyncio.Queue[object]],
+) -> None:
+    port, queue = server
+    assert await post(port, b"", secret=None, announce=HUGE) == 403
+    assert await post(port, b"{", secret="wrong", announce=HUGE) == 403
+    assert await post(port, update_body(), secret="s3cret-tokem") == 403
+    assert queue.empty()
+
+
+async def test_the_body_is_capped(server: tuple[int, asyncio.Queue[object]]) -> None:
+    port, queue = server
+    assert await post(port, b"", announce=LIMIT + 1) == 413
+    padded = update_body(text="x" * LIMIT)
+    assert await post(port, padded) == 413
+    assert queue.empty()
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[1, 2]", b'"text"', b"", b'{"message": "no id"}', b"\xff\xfe"]
+)
+async def test_malformed_updates_with_the_right_secret_answer_400(
+    server: tuple[int, asyncio.Queue[object]], body: bytes
+) -> None:
+    port, queue = server
+    assert await post(port, body) == 400
+    assert queue.empty()
+
+
+def test_loopback_and_a_small_cap_by_default() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.webhook_listen == "127.0.0.1"
+    assert settings.webhook_max_body_bytes == 1024 * 1024
+    env_example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    assert "WEBHOOK_LISTEN=127.0.0.1" in env_example
+    assert "WEBHOOK_MAX_BODY_BYTES=1048576" in env_example
+
+
+@pytest.mark.e2e
+async def test_the_real_bot_in_webhook_mode(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeBotAPI() as api:
+        env = bot_env(
+            api,
+            tmp_path,
+            TELEGRAM_MODE="webhook",
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+            WEBHOOK_PORT=str(port),  # WEBHOOK_LISTEN left at its default
+            WEBHOOK_SECRET=SECRET,
+        )
+        assert (await arun_cli(["migrate"], env, cwd=tmp_path)).returncode == 0
+        async with BotProcess(env, workdir=tmp_path) as bot:
+            await bot.start(api)
+            assert await post(port, b"", secret=None, announce=HUGE) == 403
+            assert await post(port, b"", announce=2 * 1024 * 1024) == 413
+            assert await post(port, b"{not json") == 400
+            user = TelegramUser(api, 500, "Cường")
+            await user.send("/help")  # still serving
+            await user.expect_message(contains="Các việc đồng chí có thể làm")
+            assert bot.running
+            assert await bot.stop() == 0  # SIGTERM ends it cleanly

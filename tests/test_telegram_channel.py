@@ -12,12 +12,12 @@ from telegram import Update
 from telegram.ext import Application
 
 import handlers
-from bot import membership
 from bot.channels.telegram import MAX_POPUP_LENGTH, build_application, popup
-from bot.chat import ChatEvent, Outcome
-from bot.config import load_settings
-from bot.runtime import Runtime
-from bot.setup import committee, create_cell
+from bot.core.chat import ChatEvent, Outcome
+from bot.core.config import load_settings
+from bot.services import membership
+from bot.services.runtime import Runtime
+from bot.services.setup import committee, create_cell
 from storage.db import Database
 from storage.models import Member, Role
 from tests.conftest import FakeClock

@@ -13,7 +13,7 @@ import pytest
 from telegram import Update
 
 from bot.channels.telegram import webhook_server
-from bot.config import load_settings
+from bot.core.config import load_settings
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
 

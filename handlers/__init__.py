@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from bot import membership
-from bot.chat import ChatEvent, Outcome, Reply
+from bot.chat import ChatEvent, Outcome, Reply, drawn
 from bot.i18n import N_, Translator, normalize_locale
 from bot.runtime import Runtime
 from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
@@ -89,14 +89,17 @@ def commands_for(member: Member | None) -> list[Command]:
 
 
 async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
-    """Answer one chat event; the turn's database work commits before the reply is sent."""
+    """Answer one chat event; the turn's database work commits before the reply is sent.
+
+    Charts and workbooks are drawn after the commit, off the event loop.
+    """
     async with runtime.db.session() as session:
         member = await member_store.by_identity(session, event.channel, event.user_id)
         turn = Turn(
             runtime, event, session, member, _translator(runtime, member, event), runtime.clock()
         )
         outcome = await _route(turn)
-    return outcome
+    return await drawn(outcome)
 
 
 def error_outcome(runtime: Runtime, event: ChatEvent) -> Outcome:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy.pool import QueuePool
 
 import handlers
 from bot import charts, membership
@@ -175,7 +176,7 @@ async def test_secretary_cannot_touch_another_cells_month(chats: Chats) -> None:
     assert refused.notice is not None and "không còn hiệu lực" in refused.notice
     pid = foreign.split(":")[1]
     for data in (f"ev:detail:{pid}", f"ev:confirm:{pid}"):
-        assert "không còn hiệu lực" in (await chats.say("1", data=data)).notice or ""
+        assert "không còn hiệu lực" in ((await chats.say("1", data=data)).notice or "")
 
 
 async def test_committee_sees_its_cells_not_members(chats: Chats, clock: FakeClock) -> None:
@@ -241,7 +242,8 @@ async def test_members_are_answered_while_a_report_is_drawn(
     answered = await asyncio.wait_for(chats.say("3", data=option), timeout=5)
     assert not report.done()
     assert "Câu 2/16" in answered.replies[-1].text
-    assert chats.runtime.db.engine.pool.checkedout() == 0  # no transaction held while drawing
+    pool = chats.runtime.db.engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedout() == 0  # no transaction while drawing
     release.set()
     outcome = await report
     kinds = [r.attachment.kind for r in outcome.replies if r.attachment]

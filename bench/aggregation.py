@@ -75,6 +75,7 @@ from storage.models import (
     Answer,
     Assessment,
     Attendance,
+    Base,
     CellFact,
     Member,
     Organization,
@@ -264,6 +265,13 @@ async def _bulk(conn: AsyncConnection, table: str, statement: Any, postgres: boo
         await conn.execute(text(sql))
 
 
+def table_of(model: type[Base]) -> Table:
+    """A model's table (``__table__`` is typed as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _dt(value: datetime) -> Any:
     return literal(value, UTCDateTime())
 
@@ -318,9 +326,8 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
             .subquery()
         )
         cell_no = committee_rank.c.rank * sizes.per_committee + SEQ.c.i
-        orgs_t = Organization.__table__
         await conn.execute(
-            insert(orgs_t).from_select(
+            insert(table_of(Organization)).from_select(
                 ["parent_id", "kind", "name", "timezone", "locale", "framework_id", "created_at"],
                 select(
                     committee_rank.c.id,
@@ -343,7 +350,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         await _bulk(
             conn,
             "members",
-            insert(Member.__table__).from_select(
+            insert(table_of(Member)).from_select(
                 ["org_id", "full_name", "role", "status", "reachable", "active", "muted",
                  "joined_at", "created_at"],
                 select(
@@ -368,7 +375,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         for month in range(1, sizes.months + 1):
             meeting = datetime(YEAR, month, 5, 12, 30, tzinfo=UTC)  # 19:30 in Hà Nội
             await conn.execute(
-                insert(Period.__table__).from_select(
+                insert(table_of(Period)).from_select(
                     ["cell_id", "year", "month", "framework_id", "opens_at", "deadline_at",
                      "meeting_at", "thematic", "schedule_version", "planned_version", "state",
                      "created_at"],
@@ -386,7 +393,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         await _bulk(
             conn,
             "assessments",
-            insert(Assessment.__table__).from_select(
+            insert(table_of(Assessment)).from_select(
                 ["period_id", "member_id", "state", "awaiting_comment", "started_at",
                  "updated_at", "submitted_at"],
                 select(
@@ -407,7 +414,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         await _bulk(
             conn,
             "answers",
-            insert(Answer.__table__).from_select(
+            insert(table_of(Answer)).from_select(
                 ["assessment_id", "question_id", "value", "skipped", "answered_at"],
                 select(
                     Assessment.id, QUESTIONS.c.question_id, CHOICES.c.value, literal(False),
@@ -429,7 +436,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         await _bulk(
             conn,
             "attendance",
-            insert(Attendance.__table__).from_select(
+            insert(table_of(Attendance)).from_select(
                 ["period_id", "member_id", "present", "with_reason", "recorded_at"],
                 select(
                     Assessment.period_id, Assessment.member_id, Assessment.id % 10 != 0,
@@ -440,7 +447,7 @@ async def generate(db: Database, sizes: Sizes) -> Dataset:
         )  # fmt: skip
         cell_pick = (Period.id * 7 + QUESTIONS.c.question_id) % QUESTIONS.c.n
         await conn.execute(
-            insert(CellFact.__table__).from_select(
+            insert(table_of(CellFact)).from_select(
                 ["period_id", "question_key", "value", "set_at"],
                 select(Period.id, QUESTIONS.c.key, CHOICES.c.value, Period.deadline_at)
                 .select_from(Period)

@@ -17,8 +17,8 @@ limit (goal >= 0.9), the 429 answers (goal 0), messages per chat (exactly 1 each
 the worker's peak memory (VmHWM) and the outbox's status counts at the end.
 
 For diagnosis: ``--concurrency`` (SEND_CONCURRENCY), ``--workers N`` (N worker
-processes sharing the limit), ``--what-if`` (the worker with a change to its
-dispatcher or rate limiter applied in-process, not chibo as shipped), ``--py-spy``.
+processes sharing the limit), ``--what-if timing`` (the worker logs the wall time of
+each dispatcher phase), ``--py-spy``.
 
 It exits 0 whether the goals pass or not, 1 if the run itself broke (setup failed,
 the worker died, ``--timeout`` passed). See bench/README.md.
@@ -55,6 +55,7 @@ from bench.common import (
     reset_postgres,
     run_bounded,
 )
+from bot.core.config import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ POSTGRES_URL = os.environ.get(
 )
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GOAL_RATE_FRACTION = 0.9
+DEFAULT_CONCURRENCY = Settings.model_fields["send_concurrency"].default
 WHAT_IF_ENV = "BENCH_FANOUT_WHAT_IF"
 TIMING = "fanout-timing:"
 FIRST_CHAT_ID = 5_000_000  # member i writes from Telegram chat FIRST_CHAT_ID + i
@@ -479,140 +481,19 @@ def print_profile(path: Path, top: int = 12) -> None:
 # --------------------------------------------------------------------------- what-if
 
 WHAT_IFS = {
-    "bulk-record": "Dispatcher._record marks a batch's SENT rows with one UPDATE",
-    "pipeline": "claim+prepare the next batch and record the last while a batch sends",
-    "smooth-limiter": "AIORateLimiter at F x TELEGRAM_RATE_LIMIT with bursts of P seconds' worth"
-    " (smooth-limiter=F:P, default 0.93:0.05) instead of 1 s worth",
     "timing": "the worker logs the wall time of each dispatcher phase at exit",
 }
 
 
 def apply_what_if(names: Sequence[str]) -> None:
     """Patch the worker in this process (``--as-worker``) with the named changes."""
-    chosen = dict(name.partition("=")[::2] for name in names)
-    if "smooth-limiter" in chosen:
-        fraction, _, period = (chosen["smooth-limiter"] or "0.93:0.05").partition(":")
-        _smooth_limiter(float(fraction), float(period or 0.05))
-    if "bulk-record" in chosen:
-        _bulk_record()
-    if "pipeline" in chosen:
-        _pipeline()
-    if "timing" in chosen:
+    if "timing" in names:
         _timing()
 
 
-def _smooth_limiter(fraction: float = 0.93, period: float = 0.05) -> None:
-    """Same long-run rate minus a margin, but no burst of a whole second's worth."""
-    from telegram.ext import AIORateLimiter
-
-    from bot.channels import telegram
-    from bot.core.config import Settings
-
-    def rate_limiter(settings: Settings) -> AIORateLimiter:
-        rate = fraction * settings.telegram_rate_limit
-        burst = max(1.0, rate * period)
-        return AIORateLimiter(
-            overall_max_rate=burst, overall_time_period=burst / rate, max_retries=3
-        )
-
-    telegram.rate_limiter = rate_limiter
-
-
-def _bulk_record() -> None:
-    from sqlalchemy import update
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from bot.services import notify
-    from storage.models import Notification, NotificationStatus
-
-    per_row = notify.Dispatcher._record
-
-    async def record(
-        self: notify.Dispatcher, session: AsyncSession, jobs: list[notify._Job]
-    ) -> notify.DispatchStats:
-        sent = [
-            j
-            for j in jobs
-            if j.status is None and j.result and j.result.delivery is notify.Delivery.SENT
-        ]
-        ids = {j.notification.id for j in sent}
-        stats = await per_row(self, session, [j for j in jobs if j.notification.id not in ids])
-        if ids:
-            await session.execute(
-                update(Notification)
-                .where(Notification.id.in_(ids))
-                .values(
-                    status=NotificationStatus.SENT,
-                    sent_at=self.clock(),
-                    error=None,
-                    claimed_until=None,
-                    attempts=Notification.attempts + 1,
-                )
-            )
-            stats.sent += len(ids)
-        return stats
-
-    notify.Dispatcher._record = record  # type: ignore[method-assign]
-
-
-def _pipeline() -> None:
-    """run_once that keeps sending while the database work of other batches is done."""
-    from bot.services import notify
-    from storage import notifications as outbox
-
-    async def run_once(self: notify.Dispatcher, max_rows: int = 100_000) -> notify.DispatchStats:
-        stats = notify.DispatchStats()
-        async with self.db.session() as session:
-            stats.abandoned = await outbox.abandon_stale_claims(session, self.clock())
-        turn = asyncio.Lock()  # one transaction at a time, as SQLite has one writer
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def claim() -> list[notify._Job] | None:
-            async with turn:
-                async with self.db.session() as session:
-                    batch = await outbox.claim_due(
-                        session, self.clock(), self.worker, self.batch_size, self.lease
-                    )
-                if not batch:
-                    return None
-                jobs = [notify._Job(n) for n in batch]
-                async with self.db.session() as session:
-                    await self._prepare(session, jobs)
-                return jobs
-
-        async def record(jobs: list[notify._Job]) -> notify.DispatchStats:
-            async with turn, self.db.session() as session:
-                return await self._record(session, jobs)
-
-        async def deliver(job: notify._Job) -> None:
-            if job.status is not None or job.reply is None or job.chat_id is None:
-                return
-            async with gate:
-                try:
-                    job.result = await self.sender.send(job.chat_id, job.reply)
-                except Exception as exc:
-                    job.result = notify.SendResult(notify.Delivery.RETRY, error=repr(exc)[:500])
-
-        handled = 0
-        recording: asyncio.Task[notify.DispatchStats] | None = None
-        jobs = await claim()
-        while jobs:
-            handled += len(jobs)
-            sending = asyncio.gather(*(deliver(job) for job in jobs))
-            prefetch = asyncio.ensure_future(claim()) if handled < max_rows else None
-            await sending
-            if recording is not None:
-                stats += await recording
-            recording = asyncio.ensure_future(record(jobs))
-            jobs = await prefetch if prefetch is not None else None
-        if recording is not None:
-            stats += await recording
-        return stats
-
-    notify.Dispatcher.run_once = run_once  # type: ignore[method-assign]
-
-
 def _timing() -> None:
+    """Wall time of each phase; they overlap, as `Dispatcher.run_once` sends while it
+    claims and prepares the next batch and records the last."""
     import atexit as at_exit
 
     from bot.services import notify
@@ -634,8 +515,8 @@ def _timing() -> None:
 
     outbox.claim_due = timed("claim_due", outbox.claim_due)
     notify.Dispatcher._prepare = timed("_prepare", notify.Dispatcher._prepare)  # type: ignore[method-assign]
-    notify.Dispatcher._record = timed("_record", notify.Dispatcher._record)  # type: ignore[method-assign]
-    notify.Dispatcher._dispatch = timed("_dispatch", notify.Dispatcher._dispatch)  # type: ignore[method-assign]
+    notify.Dispatcher._send = timed("_send", notify.Dispatcher._send)  # type: ignore[method-assign]
+    notify.Dispatcher._record_batch = timed("_record_batch", notify.Dispatcher._record_batch)  # type: ignore[method-assign]
 
     @at_exit.register
     def _report() -> None:
@@ -676,7 +557,7 @@ async def run(opts: Options) -> int:
     print(
         f"fan-out: {opts.members} members, {opts.backend}, Bot API limit {opts.rate:g}/s, "
         f"{processes} with TELEGRAM_RATE_LIMIT={per_worker:g}, "
-        f"SEND_CONCURRENCY={concurrency or '32 (default)'}{extra}",
+        f"SEND_CONCURRENCY={concurrency or f'{DEFAULT_CONCURRENCY} (default)'}{extra}",
         flush=True,
     )
     if opts.what_if:
@@ -773,7 +654,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--concurrency",
         type=int,
         default=None,
-        help="SEND_CONCURRENCY of the worker (default: the environment's, else chibo's 32)",
+        help="SEND_CONCURRENCY of the worker "
+        f"(default: the environment's, else chibo's {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
         "--workers",
@@ -819,13 +701,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     args.what_if = tuple(n.strip() for n in args.what_if.split(",") if n.strip())
-    unknown = [n for n in args.what_if if n.partition("=")[0] not in WHAT_IFS]
-    for name in args.what_if:
-        base, _, values = name.partition("=")
-        try:
-            [float(v) for v in values.split(":") if values]
-        except ValueError:
-            parser.error(f"--what-if {name}: expected {base}=FRACTION:PERIOD")
+    unknown = [n for n in args.what_if if n not in WHAT_IFS]
     if unknown:
         parser.error(f"unknown --what-if {', '.join(unknown)}; known: {', '.join(WHAT_IFS)}")
     return args

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.core.chat import ChatEvent, Outcome, Reply
+from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import membership
 from bot.services.runtime import Runtime
@@ -89,14 +89,17 @@ def commands_for(member: Member | None) -> list[Command]:
 
 
 async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
-    """Answer one chat event; the turn's database work commits before the reply is sent."""
+    """Answer one chat event; the turn's database work commits before the reply is sent.
+
+    Charts and workbooks are drawn after the commit, off the event loop.
+    """
     async with runtime.db.session() as session:
         member = await member_store.by_identity(session, event.channel, event.user_id)
         turn = Turn(
             runtime, event, session, member, _translator(runtime, member, event), runtime.clock()
         )
         outcome = await _route(turn)
-    return outcome
+    return await drawn(outcome)
 
 
 def error_outcome(runtime: Runtime, event: ChatEvent, *, saved: bool = False) -> Outcome:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
-from bot.core.chat import Attachment, Button, Outcome, Reply
+from bot.core.chat import Button, Drawing, Outcome, Reply
+from bot.core.i18n import Translator
 from bot.render import reports
-from bot.rules.framework import CriterionSource, localized
+from bot.rules.framework import CriterionSource, FrameworkSpec, localized
 from bot.services import evaluation, reporting
 from bot.services.periods import Progress
 from handlers.context import Turn, own_period
@@ -37,9 +39,7 @@ async def _summary_of(turn: Turn, period: Period) -> Outcome:
     previous = await reporting.previous_months(turn.session, period, cell, turn.t)
     spec = computed.spec
     text = reports.summary_text(spec, report, turn.t, previous)
-    from bot.render.charts import group_chart_png  # matplotlib loads on first use
-
-    chart = group_chart_png(spec, [*previous, report], turn.t)
+    chart = partial(_draw_chart, spec, [*previous, report], turn.t)
     buttons = [
         [
             Button("📋 " + turn._("Details"), f"ev:detail:{period.id}"),
@@ -52,9 +52,7 @@ async def _summary_of(turn: Turn, period: Period) -> Outcome:
             Reply(
                 "",
                 buttons,
-                attachment=Attachment(
-                    "photo", f"chibo-{period.year}-{period.month:02d}.png", chart
-                ),
+                drawing=Drawing("photo", f"chibo-{period.year}-{period.month:02d}.png", chart),
             ),
         ]
     )
@@ -290,28 +288,35 @@ async def report(turn: Turn, args: list[str]) -> Outcome:
         return Outcome([Reply(_("No records for {year}.").format(year=year))])
     spec, year_data = built
     recorded = [m for m in year_data.months if m is not None]
+    files = [
+        Drawing("photo", f"chibo-{year}.png", partial(_draw_chart, spec, recorded[-6:], turn.t)),
+        *(
+            Drawing(
+                "document",
+                f"chibo-{year}.{suffix}",
+                partial(_draw_year, suffix, spec, year_data, turn.t),
+            )
+            for suffix in ("xlsx", "csv")
+        ),
+    ]
+    text = Reply(reports.year_text(spec, year_data, turn.t))
+    return Outcome([text, *(Reply("", drawing=file) for file in files)])
+
+
+# Drawn after the turn, in the drawing thread (bot.core.chat.drawn), from plain data only;
+# matplotlib and openpyxl are imported there on first use.
+
+
+def _draw_chart(spec: FrameworkSpec, months: list[reports.MonthReport], t: Translator) -> bytes:
     from bot.render.charts import group_chart_png
+
+    return group_chart_png(spec, months, t)
+
+
+def _draw_year(suffix: str, spec: FrameworkSpec, data: reports.YearReport, t: Translator) -> bytes:
     from bot.render.exports import year_csv, year_workbook
 
-    chart = group_chart_png(spec, recorded[-6:], turn.t)
-    return Outcome(
-        [
-            Reply(reports.year_text(spec, year_data, turn.t)),
-            Reply("", attachment=Attachment("photo", f"chibo-{year}.png", chart)),
-            Reply(
-                "",
-                attachment=Attachment(
-                    "document", f"chibo-{year}.xlsx", year_workbook(spec, year_data, turn.t)
-                ),
-            ),
-            Reply(
-                "",
-                attachment=Attachment(
-                    "document", f"chibo-{year}.csv", year_csv(spec, year_data, turn.t)
-                ),
-            ),
-        ]
-    )
+    return (year_workbook if suffix == "xlsx" else year_csv)(spec, data, t)
 
 
 async def my_score(turn: Turn, args: list[str]) -> Outcome:

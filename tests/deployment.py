@@ -45,7 +45,7 @@ class Deployment:
         """A member who joins with an invite the secretary creates in chat."""
         await secretary.send("/invite 1 7")
         invite = await secretary.expect_message(contains="Mã:")
-        code = invite.text.split("Mã: ")[1].split()[0]
+        code = (invite.text or "").split("Mã: ")[1].split()[0]
         user = TelegramUser(self.api, user_id, name, "Trần")
         await user.send(f"/start {code}")
         await user.expect_message(contains="Chào mừng")

@@ -36,7 +36,8 @@ SAMPLES: list[ButtonData] = [
 
 def parse(data: str) -> ButtonData | None:
     prefix, *parts = data.split(":")
-    family = {cls.prefix: cls for cls in map(type, SAMPLES)}[prefix]
+    families: dict[str, type[ButtonData]] = {type(s).prefix: type(s) for s in SAMPLES}
+    family = families[prefix]
     return family.parse(parts)
 
 

@@ -23,14 +23,14 @@ def sent_to(d: Deployment, user: TelegramUser, contains: str) -> int:
         for event in d.api.outbox
         if event.kind == "message"
         and event.chat_id == user.chat_id
-        and contains in event.message.text
+        and contains in (event.message.text or "")
     )
 
 
 async def members(d: Deployment, secretary: TelegramUser, count: int) -> list[TelegramUser]:
     await secretary.send(f"/invite {count} 7")
     invite = await secretary.expect_message(contains="Mã:")
-    code = invite.text.split("Mã: ")[1].split()[0]
+    code = (invite.text or "").split("Mã: ")[1].split()[0]
     users = [TelegramUser(d.api, 1000 + n, f"Đảng viên {n}") for n in range(count)]
     for user in users:
         await user.send(f"/start {code}")
@@ -82,7 +82,7 @@ async def test_blocked_flood_controlled_and_failing_chats(tmp_path: Path) -> Non
         await flooded.expect_message(contains="Đã mở đợt tự đánh giá", timeout=15)
         await failing.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
         notice = await an.expect_message(contains="không còn nhắn được", timeout=15)
-        assert "Đảng viên 0" in notice.text
+        assert "Đảng viên 0" in (notice.text or "")
         await an.send("/remind")
         await an.expect_message(contains="Đã nhắc 4 đảng viên")  # the secretary answers too
         await flooded.expect_message(contains="⏰", timeout=15)

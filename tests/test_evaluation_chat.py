@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy.pool import QueuePool
 
 import handlers
 from bot.core.chat import ChatEvent, Outcome
 from bot.core.config import load_settings
+from bot.render import charts
 from bot.services import membership
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
@@ -172,7 +177,7 @@ async def test_secretary_cannot_touch_another_cells_month(chats: Chats) -> None:
     assert refused.notice is not None and "không còn hiệu lực" in refused.notice
     pid = foreign.split(":")[1]
     for data in (f"ev:detail:{pid}", f"ev:confirm:{pid}"):
-        assert "không còn hiệu lực" in (await chats.say("1", data=data)).notice or ""
+        assert "không còn hiệu lực" in ((await chats.say("1", data=data)).notice or "")
 
 
 async def test_committee_sees_its_cells_not_members(chats: Chats, clock: FakeClock) -> None:
@@ -214,3 +219,33 @@ async def test_committee_sees_each_cells_year(chats: Chats, clock: FakeClock) ->
     assert "Chi bộ 1" in view and "Chi bộ 2" in view and "2026" in view
     assert "User 2" not in view
     assert "2031" in await chats.text("50", "/cells 2031")  # no records that year
+
+
+async def test_members_are_answered_while_a_report_is_drawn(
+    chats: Chats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The year's chart is drawn off the event loop, after the report's transaction closed."""
+    await chats.complete("2")
+    question = await chats.say("3", "/assess")
+    option = next(b.data for row in question.replies[-1].buttons for b in row if ":ans:" in b.data)
+    started, release = threading.Event(), threading.Event()
+    draw = charts.group_chart_png
+
+    def slow_chart(*args: Any) -> bytes:
+        started.set()
+        if not release.wait(timeout=5):
+            raise TimeoutError("nobody released the chart: it blocked the event loop")
+        return draw(*args)
+
+    monkeypatch.setattr(charts, "group_chart_png", slow_chart)
+    report = asyncio.create_task(chats.say("1", "/report 2026"))
+    assert await asyncio.to_thread(started.wait, 10)
+    answered = await asyncio.wait_for(chats.say("3", data=option), timeout=5)
+    assert not report.done()
+    assert "Câu 2/16" in answered.replies[-1].text
+    pool = chats.runtime.db.engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedout() == 0  # no transaction while drawing
+    release.set()
+    outcome = await report
+    kinds = [r.attachment.kind for r in outcome.replies if r.attachment]
+    assert kinds == ["photo", "document", "document"]

@@ -42,7 +42,9 @@ def test_catalog_translates_every_message_the_code_uses(locale: str) -> None:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = (
+            [message.string] if isinstance(message.string, str) else list(message.string or ())
+        )
         if all(strings) and not message.fuzzy:
             translated[key] = strings
     missing = sorted(used_messages() - translated.keys())

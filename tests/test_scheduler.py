@@ -291,6 +291,7 @@ async def test_rsvp_with_reason_and_the_secretary_list(cell: Cell) -> None:
     await cell.tick()
     async with cell.runtime.db.session() as session:
         period_id = await session.scalar(select(Notification.period_id).limit(1))
+    assert period_id is not None
     assert "sẽ dự" in await cell.say("2", data=f"rsvp:{period_id}:y")
     assert "lý do vắng" in await cell.say("3", data=f"rsvp:{period_id}:n")
     assert "Lý do: Đi công tác Hà Nội" in await cell.say("3", "Đi công tác Hà Nội")

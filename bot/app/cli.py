@@ -429,6 +429,9 @@ def framework_import(path: Path) -> None:
 @click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default=None)
 def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
     """Export a cell's year (the same workbook or CSV as /report in chat)."""
+    from functools import partial
+
+    from bot.core.chat import in_drawing_thread
     from bot.core.i18n import Translator
     from bot.render import exports
     from bot.services.reporting import year_report
@@ -446,7 +449,7 @@ def export(cell_ref: str, year: int, out: Path, locale: str | None) -> None:
             raise AssertionError
         spec, data = built
         write = exports.year_workbook if out.suffix.lower() == ".xlsx" else exports.year_csv
-        out.write_bytes(write(spec, data, t))
+        out.write_bytes(await in_drawing_thread(partial(write, spec, data, t)))
         months = sum(1 for m in data.months if m is not None)
         return f"wrote {out} ({months} months of {org.name}, {year})"
 

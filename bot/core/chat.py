@@ -7,6 +7,10 @@ options where a channel has none.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +34,15 @@ class Attachment:
     content: bytes
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """An attachment still to be drawn (a chart, a workbook): see `drawn`."""
+
+    kind: Literal["photo", "document"]
+    filename: str
+    draw: Callable[[], bytes]
+
+
 @dataclass
 class Reply:
     """One message to show; `edit` replaces the message whose button was pressed."""
@@ -38,6 +51,7 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     edit: bool = False
     attachment: Attachment | None = None
+    drawing: Drawing | None = None  # becomes `attachment` in `drawn`, after the turn
 
 
 @dataclass
@@ -46,6 +60,34 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notice: str | None = None
+
+
+# One thread draws every chart and workbook: matplotlib is not thread-safe, and the
+# drawing is CPU-bound, so more threads would not finish sooner under the GIL.
+_DRAWER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chibo-draw")
+
+
+async def in_drawing_thread(draw: Callable[[], bytes]) -> bytes:
+    """Run `draw` in the drawing thread, so other chats are answered meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_DRAWER, draw)
+
+
+async def drawn(outcome: Outcome) -> Outcome:
+    """The outcome with each `Drawing` drawn into an `Attachment`.
+
+    Called once the turn's transaction is closed: a drawing gets plain data, not
+    a session, and holds neither the event loop nor a database lock.
+    """
+    replies = []
+    for reply in outcome.replies:
+        if reply.drawing is not None:
+            drawing = reply.drawing
+            content = await in_drawing_thread(drawing.draw)
+            reply = dataclasses.replace(
+                reply, attachment=Attachment(drawing.kind, drawing.filename, content), drawing=None
+            )
+        replies.append(reply)
+    return dataclasses.replace(outcome, replies=replies)
 
 
 @dataclass(frozen=True)

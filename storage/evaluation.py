@@ -30,12 +30,18 @@ from storage.models import (
 )
 
 
-def _scored_answers(period_ids: Sequence[int]):  # type: ignore[no-untyped-def]
-    """(period, member, criterion, score) for every scored answer of submitted assessments."""
-    score = case(
+def _score():  # type: ignore[no-untyped-def]
+    """An answer's score in SQL, as `bot.rules.scoring.answer_score`: a number v/max, else the
+    chosen option's score (needs Answer, Question and the outer-joined QuestionOption)."""
+    return case(
         (Question.kind == "score", cast(Answer.value, Float) / Question.max_value),
         else_=QuestionOption.score,
     )
+
+
+def _scored_answers(period_ids: Sequence[int]):  # type: ignore[no-untyped-def]
+    """(period, member, criterion, score) for every scored answer of submitted assessments."""
+    score = _score()
     return (
         select(
             Assessment.period_id.label("period_id"),
@@ -68,15 +74,18 @@ def member_fractions_query(period_ids: Sequence[int]):  # type: ignore[no-untype
         scored.c.member_id,
         scored.c.criterion,
         func.avg(scored.c.score).label("fraction"),
+        func.count(scored.c.score).label("answered"),
     ).group_by(scored.c.period_id, scored.c.member_id, scored.c.criterion)
 
 
-async def member_fractions(session: AsyncSession, period_id: int) -> dict[int, dict[str, float]]:
-    """member → criterion → mean score of their answered scored questions."""
+async def member_fractions(
+    session: AsyncSession, period_id: int
+) -> dict[int, dict[str, tuple[float, int]]]:
+    """member → criterion → (mean score of their answered scored questions, their number)."""
     rows = await session.execute(member_fractions_query([period_id]))
-    result: dict[int, dict[str, float]] = {}
-    for _period, member_id, criterion, fraction in rows:
-        result.setdefault(member_id, {})[criterion] = float(fraction)
+    result: dict[int, dict[str, tuple[float, int]]] = {}
+    for _period, member_id, criterion, fraction, answered in rows:
+        result.setdefault(member_id, {})[criterion] = (float(fraction), int(answered))
     return result
 
 
@@ -170,21 +179,26 @@ async def completion_counts(
 async def low_answers(
     session: AsyncSession, period_id: int
 ) -> list[tuple[int, Question, str | None, str | None]]:
-    """(member, question, value, comment) for answers below their question's comment threshold."""
+    """(member, question, value, comment) for the low answers of submitted assessments:
+    the rule of `bot.rules.scoring.is_low` (score below the question's `comment_below`), for
+    option and number answers alike."""
     query = (
         select(Assessment.member_id, Question, Answer.value, Answer.comment)
         .select_from(Answer)
         .join(Assessment, Assessment.id == Answer.assessment_id)
         .join(Question, Question.id == Answer.question_id)
-        .join(
+        .outerjoin(
             QuestionOption,
             and_(QuestionOption.question_id == Question.id, QuestionOption.value == Answer.value),
         )
         .where(
             Assessment.period_id == period_id,
             Assessment.state == AssessmentState.SUBMITTED,
+            Answer.skipped.is_(False),
+            Answer.value.is_not(None),
+            Question.kind != "text",
             Question.comment_below.is_not(None),
-            QuestionOption.score < Question.comment_below,
+            _score() < Question.comment_below,
         )
         .order_by(Assessment.member_id, Question.position)
         .options(selectinload(Question.options))

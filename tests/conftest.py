@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.config import load_settings
+from bot.services import assessment
 from bot.services.runtime import Runtime
-from storage import schema
+from storage import frameworks, schema
 from storage.db import Database, create_engine
 
 POSTGRES_URL = os.environ.get(
@@ -40,6 +41,13 @@ async def fresh_database_url(backend: str, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'chibo.sqlite3'}"
     await reset_postgres()
     return POSTGRES_URL
+
+
+@pytest.fixture(autouse=True)
+def forget_cached_frameworks() -> None:
+    """Framework versions are cached by id per process; ids repeat across test databases."""
+    frameworks._specs.clear()
+    assessment._questionnaires.clear()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.rules.calendar import (
+    DEFAULT_SETTINGS,
     SUMMARY_GRACE,
     MeetingOverride,
     MeetingRule,
@@ -430,33 +431,58 @@ def test_offset_key_refuses_negative_and_seconds() -> None:
             offset_key(bad)
 
 
+def plan_of(times: PeriodTimes, settings: ScheduleSettings = DEFAULT_SETTINGS) -> list[Any]:
+    """The schedule's notifications for the period's stored times (what the planner writes)."""
+    return planned_notifications(
+        times.window_opens_at, times.deadline_at, times.meeting_at, zone=HCM, settings=settings
+    )
+
+
 def test_planned_notifications_keys_and_expiry() -> None:
     times = times_of(DAY_5, 2025, 9)
-    planned = planned_notifications(times)
+    planned = plan_of(times)
     kinds = NotificationKind
+    # the deadline is the meeting: each nudge falls on a reminder, which carries it
     assert [(p.kind, p.offset_key) for p in planned] == [
         (kinds.WINDOW_OPEN, "0"),
         (kinds.MEETING_REMINDER, "3d"),
-        (kinds.DEADLINE_NUDGE, "3d"),
         (kinds.MEETING_REMINDER, "1d"),
-        (kinds.DEADLINE_NUDGE, "1d"),
         (kinds.SUMMARY_PREVIEW, "0"),
         (kinds.MEETING_REMINDER, "2h"),
-        (kinds.DEADLINE_NUDGE, "2h"),
+        (kinds.MISSING_REPORT, "0"),
         (kinds.SUMMARY, "0"),
     ]
     assert [p.due_at for p in planned] == sorted(p.due_at for p in planned)
     expected_expiry = {
         kinds.WINDOW_OPEN: times.deadline_at,
         kinds.MEETING_REMINDER: times.meeting_at,
-        kinds.DEADLINE_NUDGE: times.deadline_at,
+        kinds.MISSING_REPORT: times.deadline_at,
         kinds.SUMMARY_PREVIEW: times.meeting_at,
         kinds.SUMMARY: times.summary_at + SUMMARY_GRACE,
     }
     for p in planned:
         assert p.expires_at == expected_expiry[p.kind], p
+    assert [p.due_at for p in planned if p.kind is kinds.MEETING_REMINDER] == [
+        due for _, due in times.reminders
+    ]
+    missing = next(p for p in planned if p.kind is kinds.MISSING_REPORT)
+    assert missing.due_at == times.reminders[-1][1]  # with the last nudge
     summary = next(p for p in planned if p.kind is kinds.SUMMARY)
     assert summary.expires_at == utc(2025, 9, 12, 12, 30)
+    assert {p.kind for p in planned if not p.versioned} == {kinds.WINDOW_OPEN, kinds.SUMMARY}
+
+
+def test_a_period_without_a_meeting_has_no_reminders_or_preview() -> None:
+    times = times_of(DAY_5, 2025, 9)
+    planned = planned_notifications(times.window_opens_at, times.deadline_at, None, zone=HCM)
+    kinds = {p.kind for p in planned}
+    assert NotificationKind.MEETING_REMINDER not in kinds
+    assert NotificationKind.SUMMARY_PREVIEW not in kinds
+    assert [p.offset_key for p in planned if p.kind is NotificationKind.DEADLINE_NUDGE] == [
+        "3d",
+        "1d",
+        "2h",
+    ]
 
 
 def test_nudges_follow_the_deadline_and_start_after_the_window() -> None:
@@ -465,34 +491,36 @@ def test_nudges_follow_the_deadline_and_start_after_the_window() -> None:
         deadline_offset=-timedelta(days=5), preview_offset=timedelta(days=6)
     )
     times = times_of(DAY_5, 2025, 9, settings=settings)
-    nudges = [p for p in planned_notifications(times) if p.kind is NotificationKind.DEADLINE_NUDGE]
+    nudges = [p for p in plan_of(times, settings) if p.kind is NotificationKind.DEADLINE_NUDGE]
     assert [(p.offset_key, p.due_at) for p in nudges] == [
         ("1d", utc(2025, 8, 30, 12, 30)),
         ("2h", utc(2025, 8, 31, 10, 30)),
     ]
+    assert [(p.offset_key, p.due_at) for p in nudges] == [
+        (offset_key(o), due) for o, due in times.nudges
+    ]
     assert all(p.expires_at == times.deadline_at == utc(2025, 8, 31, 12, 30) for p in nudges)
     # Custom nudges, independent of the meeting reminders.
     custom = ScheduleSettings(nudge_offsets=(timedelta(hours=12),))
-    planned = planned_notifications(times_of(DAY_5, 2025, 9, settings=custom))
+    planned = plan_of(times_of(DAY_5, 2025, 9, settings=custom), custom)
     keys = [p.offset_key for p in planned if p.kind is NotificationKind.DEADLINE_NUDGE]
     assert keys == ["12h"]
 
 
 def test_due_notifications_after_a_restart() -> None:
     times = times_of(DAY_5, 2025, 9)
-    due = due_notifications(times, utc(2025, 9, 4, 13, 0))  # after the 1-day reminder
+    stored = (times.window_opens_at, times.deadline_at, times.meeting_at)
+    due = due_notifications(*stored, utc(2025, 9, 4, 13, 0), zone=HCM)  # after the 1-day reminder
     assert {(p.kind.value, p.offset_key) for p in due} == {
         ("window_open", "0"),
         ("meeting_reminder", "3d"),
         ("meeting_reminder", "1d"),
-        ("deadline_nudge", "3d"),
-        ("deadline_nudge", "1d"),
         ("summary_preview", "0"),
     }
-    at_meeting = due_notifications(times, times.meeting_at)  # reminders are never sent late
+    at_meeting = due_notifications(*stored, times.meeting_at, zone=HCM)  # never sent late
     assert [(p.kind, p.offset_key) for p in at_meeting] == [(NotificationKind.SUMMARY, "0")]
-    assert due_notifications(times, times.summary_at + SUMMARY_GRACE) == []
-    assert due_notifications(times, times.window_opens_at - timedelta(seconds=1)) == []
+    assert due_notifications(*stored, times.summary_at + SUMMARY_GRACE, zone=HCM) == []
+    assert due_notifications(*stored, times.window_opens_at - timedelta(seconds=1), zone=HCM) == []
 
 
 # ---------------------------------------------------------------- which period

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.rules.framework import CellMetric, CriterionSource, QuestionKind
+from bot.rules.framework import CellMetric, CriterionSource, QuestionKind, load_framework
 from bot.rules.scoring import AdjustmentError, cell_month, collect_member_fractions, member_result
 from bot.services import evaluation
 from bot.services.periods import EXCUSED, Progress, open_period
@@ -267,3 +267,21 @@ async def test_closed_months_are_stored_and_read_back(db: Database) -> None:
         assert period is not None and cell is not None
         await open_period(session, cell, None, NOW, NOW + timedelta(days=9))  # deadline moved
         assert await evaluation.record_of(session, period_id) is None
+
+
+def test_a_member_group_without_answers_is_not_four_good() -> None:
+    """The month's "4 tốt" needs every group shown to meet; a group left without any
+    answer (here all of group 3's criteria missing) does not, even if the rest is perfect."""
+    spec = load_framework()
+    perfect = {
+        c.key: (1.0, len(c.questions))
+        for g in spec.groups
+        for c in g.criteria
+        if c.source is CriterionSource.MEMBER
+    }
+    full = evaluation.member_score(spec, perfect)
+    assert full is not None and full.four_good
+    g3 = {c.key for c in next(g for g in spec.groups if g.key == "g3").criteria}
+    without_g3 = evaluation.member_score(spec, {k: v for k, v in perfect.items() if k not in g3})
+    assert without_g3 is not None
+    assert without_g3.total == 100 and not without_g3.four_good

@@ -22,6 +22,7 @@ from bot.rules.framework import (
     localized,
     parse_framework,
 )
+from bot.rules.scoring import is_low
 
 LOCALES = {"vi", "en", "de"}
 TEXT_FIELDS = ("title", "text", "help", "label")
@@ -142,19 +143,22 @@ def test_default_scales(spec: FrameworkSpec) -> None:
         ("Hoàn thành", 0.6),
         ("Không hoàn thành", 0.0),
     ]
-    assert [o.value for o in tasks.options if tasks.asks_why(o.score)] == ["not_done"]
+    assert [o.value for o in tasks.options if is_low(o.score, tasks.comment_below)] == ["not_done"]
     attend = spec.question("g2_attend_meeting")
     assert [o.label["vi"] for o in attend.options] == [
         "Có mặt",
         "Vắng có lý do",
         "Vắng không lý do",
     ]
-    assert [o.value for o in attend.options if attend.asks_why(o.score)] == ["excused", "unexcused"]
+    assert [o.value for o in attend.options if is_low(o.score, attend.comment_below)] == [
+        "excused",
+        "unexcused",
+    ]
     for _, _, q in spec.member_questions():
         if q.kind is QuestionKind.YES_NO:
             good, bad = q.options
             assert (good.score, bad.score) == (1.0, 0.0)
-            assert not q.asks_why(good.score) and q.asks_why(bad.score)
+            assert not is_low(good.score, q.comment_below) and is_low(bad.score, q.comment_below)
     assert spec.question("g2_criticism_join").text["vi"].count("tự phê bình và phê bình") == 1
 
 

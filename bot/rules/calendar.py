@@ -433,6 +433,31 @@ def shift_local(moment: datetime, delta: timedelta, tz: ZoneInfo) -> datetime:
     return _local(wall, tz) + sign * rest
 
 
+def _reminders(
+    meeting_at: datetime, settings: ScheduleSettings, tz: ZoneInfo
+) -> tuple[tuple[timedelta, datetime], ...]:
+    return tuple((o, shift_local(meeting_at, -o, tz)) for o in settings.reminder_offsets)
+
+
+def _nudges(
+    opens_at: datetime, deadline_at: datetime, settings: ScheduleSettings, tz: ZoneInfo
+) -> tuple[tuple[timedelta, datetime], ...]:
+    """Nudges count back from the deadline; those outside the open window are dropped."""
+    return tuple(
+        (o, due)
+        for o in settings.effective_nudge_offsets
+        if opens_at < (due := shift_local(deadline_at, -o, tz)) < deadline_at
+    )
+
+
+def _preview_at(meeting_at: datetime, settings: ScheduleSettings, tz: ZoneInfo) -> datetime:
+    return shift_local(meeting_at, -settings.preview_offset, tz)
+
+
+def _summary_at(deadline_at: datetime, settings: ScheduleSettings, tz: ZoneInfo) -> datetime:
+    return shift_local(deadline_at, settings.summary_delay, tz)
+
+
 def period_times(
     rule: MeetingRule,
     year: int,
@@ -464,25 +489,19 @@ def period_times(
     opens_on = meeting_local.date() - timedelta(days=settings.window_opens_days_before)
     window_opens_at = _local(datetime.combine(opens_on, settings.window_opens_time), tz)
     deadline_at = shift_local(meeting_at, settings.deadline_offset, tz)
-    reminders = tuple((o, shift_local(meeting_at, -o, tz)) for o in settings.reminder_offsets)
-    nudges = tuple(
-        (o, due)
-        for o in settings.effective_nudge_offsets
-        if (due := shift_local(deadline_at, -o, tz)) > window_opens_at
-    )
     return PeriodTimes(
         year=year,
         month=month,
         meeting_at=meeting_at,
         window_opens_at=window_opens_at,
-        reminders=reminders,
+        reminders=_reminders(meeting_at, settings, tz),
         deadline_at=deadline_at,
-        preview_at=shift_local(meeting_at, -settings.preview_offset, tz),
-        summary_at=shift_local(deadline_at, settings.summary_delay, tz),
+        preview_at=_preview_at(meeting_at, settings, tz),
+        summary_at=_summary_at(deadline_at, settings, tz),
         place=override.place if override else None,
         agenda=override.agenda if override else None,
         thematic=override.thematic if override else False,
-        nudges=nudges,
+        nudges=_nudges(window_opens_at, deadline_at, settings, tz),
         moved=override is not None and override.at is not None,
         zone=tz.key,
     )
@@ -525,9 +544,12 @@ def current_or_next_period(
 
 
 class NotificationKind(StrEnum):
+    """The notifications a period's schedule plans (stored as text in the outbox)."""
+
     WINDOW_OPEN = "window_open"  # to members: the month's assessment is open
     MEETING_REMINDER = "meeting_reminder"  # to members: the meeting is coming
     DEADLINE_NUDGE = "deadline_nudge"  # to members who have not finished
+    MISSING_REPORT = "missing_report"  # to the secretary, with the last nudge: who is missing
     SUMMARY_PREVIEW = "summary_preview"  # to the secretary, before the meeting
     SUMMARY = "summary"  # to the secretary, after the deadline
 
@@ -538,51 +560,83 @@ class PlannedNotification:
 
     (recipient, period, ``kind``, ``offset_key``) is its natural key.  It may be sent from
     ``due_at`` until ``expires_at`` (the grace window after a restart), never after.
+    ``versioned``: it follows the meeting, so moving the meeting replans it (the
+    window-open notice and the summary are sent once per period whatever happens).
     """
 
     kind: NotificationKind
     offset_key: str
     due_at: datetime
     expires_at: datetime
+    versioned: bool = True
 
     def is_due(self, now: datetime) -> bool:
         return self.due_at <= _aware(now) < self.expires_at
 
 
-def planned_notifications(times: PeriodTimes) -> list[PlannedNotification]:
-    """Every notification of the period, by due time.
+def planned_notifications(
+    opens_at: datetime,
+    deadline_at: datetime,
+    meeting_at: datetime | None,
+    *,
+    zone: ZoneLike = DEFAULT_ZONE,
+    settings: ScheduleSettings = DEFAULT_SETTINGS,
+) -> list[PlannedNotification]:
+    """Every notification of a period with these stored times, by due time.
 
-    Expiry: meeting reminders and the preview at the meeting's start (never sent late),
-    the window-open notice and deadline nudges at the deadline, the summary
-    :data:`SUMMARY_GRACE` after it is due.  Kinds that occur once per period use key "0",
-    so changing e.g. the preview offset mid-month does not send a second preview.
+    The one schedule rule: the planner writes these rows to the outbox.  A period
+    opened by hand may have no meeting (then no reminders and no preview).  A nudge at
+    the moment of a meeting reminder is left out (the reminder carries it); the
+    secretary hears who is missing with the last nudge.  Expiry: meeting reminders and
+    the preview at the meeting's start (never sent late), the window-open notice and
+    nudges at the deadline, the summary :data:`SUMMARY_GRACE` after it is due.  Kinds
+    that occur once per period use key "0", so changing e.g. the preview offset
+    mid-month does not send a second preview.
     """
     kind = NotificationKind
-    planned = [PlannedNotification(kind.WINDOW_OPEN, "0", times.window_opens_at, times.deadline_at)]
-    planned += [
-        PlannedNotification(kind.MEETING_REMINDER, offset_key(o), due, times.meeting_at)
-        for o, due in times.reminders
+    tz = _zone(zone)
+    plan = [PlannedNotification(kind.WINDOW_OPEN, "0", opens_at, deadline_at, versioned=False)]
+    reminder_times: set[datetime] = set()
+    if meeting_at is not None:
+        for offset, due in _reminders(meeting_at, settings, tz):
+            reminder_times.add(due)
+            plan.append(
+                PlannedNotification(kind.MEETING_REMINDER, offset_key(offset), due, meeting_at)
+            )
+        preview = _preview_at(meeting_at, settings, tz)
+        plan.append(PlannedNotification(kind.SUMMARY_PREVIEW, "0", preview, meeting_at))
+    nudges = _nudges(opens_at, deadline_at, settings, tz)
+    plan += [
+        PlannedNotification(kind.DEADLINE_NUDGE, offset_key(offset), due, deadline_at)
+        for offset, due in nudges
+        if due not in reminder_times
     ]
-    planned += [
-        PlannedNotification(kind.DEADLINE_NUDGE, offset_key(o), due, times.deadline_at)
-        for o, due in times.nudges
-    ]
-    planned.append(
-        PlannedNotification(kind.SUMMARY_PREVIEW, "0", times.preview_at, times.meeting_at)
-    )
-    planned.append(
-        PlannedNotification(kind.SUMMARY, "0", times.summary_at, times.summary_at + SUMMARY_GRACE)
+    if nudges:
+        last = max(due for _offset, due in nudges)
+        plan.append(PlannedNotification(kind.MISSING_REPORT, "0", last, deadline_at))
+    summary = _summary_at(deadline_at, settings, tz)
+    plan.append(
+        PlannedNotification(kind.SUMMARY, "0", summary, summary + SUMMARY_GRACE, versioned=False)
     )
     order = list(NotificationKind)
     return sorted(
-        (p for p in planned if p.due_at < p.expires_at),
+        (p for p in plan if p.due_at < p.expires_at),
         key=lambda p: (p.due_at, order.index(p.kind)),
     )
 
 
-def due_notifications(times: PeriodTimes, now: datetime) -> list[PlannedNotification]:
+def due_notifications(
+    opens_at: datetime,
+    deadline_at: datetime,
+    meeting_at: datetime | None,
+    now: datetime,
+    *,
+    zone: ZoneLike = DEFAULT_ZONE,
+    settings: ScheduleSettings = DEFAULT_SETTINGS,
+) -> list[PlannedNotification]:
     """Those planned notifications that may be sent at ``now`` (whether or not already sent)."""
-    return [p for p in planned_notifications(times) if p.is_due(now)]
+    planned = planned_notifications(opens_at, deadline_at, meeting_at, zone=zone, settings=settings)
+    return [p for p in planned if p.is_due(now)]
 
 
 __all__ = [

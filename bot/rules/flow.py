@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.rules.scoring import is_low
+
 SCORED_KINDS = frozenset({"yes_no", "level", "choice", "score"})
 OPTION_KINDS = frozenset({"yes_no", "level", "choice"})
 
@@ -40,14 +42,18 @@ class QuestionView:
     def option(self, value: str) -> OptionView | None:
         return next((o for o in self.options if o.value == value), None)
 
-    def asks_why(self, value: str | None) -> bool:
-        """A low answer asks for a short comment (e.g. "không đạt" asks why)."""
-        if self.comment_below is None or value is None:
-            return False
-        if self.kind == "score" and self.max_value:
-            return int(value) / self.max_value < self.comment_below
+    def score(self, value: str | None) -> float | None:
+        """The answer's score (0–1), as `bot.rules.scoring.answer_score`; None if not scored."""
+        if value is None or self.kind not in SCORED_KINDS:
+            return None
+        if self.kind == "score":
+            return float(value) / self.max_value if self.max_value else None
         option = self.option(value)
-        return option is not None and option.score < self.comment_below
+        return option.score if option is not None else None
+
+    def asks_why(self, value: str | None) -> bool:
+        """A low answer (`bot.rules.scoring.is_low`) asks for a short comment."""
+        return is_low(self.score(value), self.comment_below)
 
 
 @dataclass(frozen=True)

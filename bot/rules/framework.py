@@ -192,16 +192,12 @@ class QuestionSpec(_Spec):
     optional: bool = False
     options: list[OptionSpec] = Field(default_factory=list)
     comment_below: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    """Ask the member why when the answer's score (0–1) is below this."""
+    """Ask the member why when the answer's score (0–1) is below this (`scoring.is_low`)."""
     max: int | None = None
     """For ``score`` questions: the highest number a member may give (the lowest is 0)."""
 
     def option(self, value: str) -> OptionSpec | None:
         return next((o for o in self.options if o.value == value), None)
-
-    def asks_why(self, score: float) -> bool:
-        """Whether an answer scoring ``score`` (0–1) should be followed by a comment prompt."""
-        return self.comment_below is not None and score < self.comment_below
 
 
 class CriterionSpec(_Spec):

@@ -28,6 +28,19 @@ A member's month (:func:`member_result`)
     not lower the score.  The suggested ``level`` is the band of that total.
     A member month is ``four_good`` when every group with member criteria has
     an answer and earns at least ``group_meets_at`` of its ``answered_max``.
+    A group left without any answer (all its questions optional and skipped)
+    does not meet: "4 tốt" says all four groups were shown to be good, and no
+    answer shows nothing (as a cell criterion without data earns 0 and a month
+    without a record is not "4 tốt").  :func:`member_from_fractions` is the one
+    place these decisions are made; the SQL path only supplies the criterion
+    fractions (``storage/evaluation.py``).
+
+Low answers (:func:`is_low`)
+    An answer is *low* when its score (as above) is below its question's
+    ``comment_below`` (a framework field; a question without it has no low
+    answers).  A low answer makes the questionnaire ask the member why
+    (``bot/rules/flow.py``) and is quoted with that reason in the secretary's
+    summary (``storage/evaluation.low_answers``, the same comparison in SQL).
 
 The cell's month (:func:`cell_month`)
     A member criterion earns ``points × (mean of the members' fractions)``;
@@ -128,6 +141,16 @@ def answer_score(question: QuestionSpec, value: str | None) -> float | None:
     return option.score
 
 
+def is_low(score: float | None, comment_below: float | None) -> bool:
+    """Whether an answer scoring ``score`` is low for a question with ``comment_below``."""
+    return score is not None and comment_below is not None and score < comment_below
+
+
+def low_answer(question: QuestionSpec, value: str | None) -> bool:
+    """Whether this answer to ``question`` is low (asks why; quoted in the summary)."""
+    return is_low(answer_score(question, value), question.comment_below)
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
@@ -204,7 +227,35 @@ def member_result(spec: FrameworkSpec, answers: Mapping[str, str | None]) -> Mem
     unknown = sorted(set(answers) - member_keys)
     if unknown:
         raise ScoringError(f"not member questions of this framework: {', '.join(unknown)}")
+    scored: dict[str, tuple[float, int]] = {}
+    for criterion in (c for g in spec.groups for c in g.criteria):
+        if criterion.source is not CriterionSource.MEMBER:
+            continue
+        scores = [
+            score
+            for question in criterion.questions
+            if (score := answer_score(question, answers.get(question.key))) is not None
+        ]
+        if scores:
+            scored[criterion.key] = (math.fsum(scores) / len(scores), len(scores))
+    return member_from_fractions(spec, scored)
 
+
+CriterionAnswers = tuple[float, int]
+"""A member's criterion: the mean score of its answered scored questions, and their number."""
+
+
+def member_from_fractions(
+    spec: FrameworkSpec, fractions: Mapping[str, CriterionAnswers]
+) -> MemberResult:
+    """One member's month from their criterion fractions (the SQL path's input).
+
+    The one place where a member's groups, total, level and "4 tốt" flag are
+    decided: :func:`member_result` and the SQL aggregation both end here.  A
+    criterion absent from ``fractions`` was not answered.
+    """
+    criteria_by_key = {c.key: c for g in spec.groups for c in g.criteria}
+    _check_keys(fractions, criteria_by_key, CriterionSource.MEMBER, "fractions")
     criteria: list[CriterionResult] = []
     groups: list[MemberGroup] = []
     meets_at = spec.scoring.group_meets_at
@@ -214,12 +265,9 @@ def member_result(spec: FrameworkSpec, answers: Mapping[str, str | None]) -> Mem
             continue
         in_group: list[CriterionResult] = []
         for criterion in members:
-            scores = [
-                score
-                for question in criterion.questions
-                if (score := answer_score(question, answers.get(question.key))) is not None
-            ]
-            fraction = _mean(scores)
+            fraction, answered = fractions.get(criterion.key, (None, 0))
+            if fraction is not None:
+                fraction = _unit(fraction, f"fractions['{criterion.key}']")
             in_group.append(
                 CriterionResult(
                     key=criterion.key,
@@ -227,7 +275,7 @@ def member_result(spec: FrameworkSpec, answers: Mapping[str, str | None]) -> Mem
                     max_points=criterion.points,
                     fraction=fraction,
                     points=criterion.points * fraction if fraction is not None else 0.0,
-                    answered=len(scores),
+                    answered=answered,
                 )
             )
         points = math.fsum(c.points for c in in_group)
@@ -240,6 +288,7 @@ def member_result(spec: FrameworkSpec, answers: Mapping[str, str | None]) -> Mem
                 max_points=math.fsum(c.max_points for c in in_group),
                 answered_max=answered_max,
                 fraction=fraction,
+                # a group without any answer does not meet: no evidence is not "tốt"
                 meets=fraction is not None and _at_least(fraction, meets_at),
             )
         )
@@ -596,6 +645,7 @@ __all__ = [
     "CellCriterion",
     "CellGroup",
     "CellMonth",
+    "CriterionAnswers",
     "CriterionResult",
     "MemberGroup",
     "MemberResult",
@@ -605,6 +655,9 @@ __all__ = [
     "cell_facts_from_answers",
     "cell_month",
     "collect_member_fractions",
+    "is_low",
+    "low_answer",
+    "member_from_fractions",
     "member_result",
     "member_year",
     "metric_score",

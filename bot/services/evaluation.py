@@ -9,7 +9,7 @@ reopening with a logged reason. Every change is in the audit log.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec
-from bot.rules.scoring import Adjustment, CellMonth, cell_facts_from_answers, cell_month
+from bot.rules.scoring import (
+    Adjustment,
+    CellMonth,
+    CriterionAnswers,
+    cell_facts_from_answers,
+    cell_month,
+    member_from_fractions,
+)
 from bot.services import periods
 from storage import evaluation as aggregates
 from storage.frameworks import load_spec
@@ -33,7 +40,7 @@ class RecordFrozen(Exception):
 class MemberScore:
     total: float
     level: str
-    four_good: bool  # every group the member answered reaches the threshold
+    four_good: bool  # every group has answers and reaches the threshold
 
 
 @dataclass
@@ -51,23 +58,14 @@ class MonthEvaluation:
         return self.record is not None and self.record.confirmed_at is not None
 
 
-def member_score(spec: FrameworkSpec, fractions: dict[str, float]) -> MemberScore | None:
-    """A member's month from their criterion fractions: 100 × earned / answerable points."""
-    earned = possible = 0.0
-    four_good = True
-    for group in spec.groups:
-        group_earned = group_possible = 0.0
-        for criterion in group.criteria:
-            if criterion.source is CriterionSource.MEMBER and criterion.key in fractions:
-                group_earned += criterion.points * fractions[criterion.key]
-                group_possible += criterion.points
-        if group_possible:
-            four_good &= group_earned / group_possible >= spec.scoring.group_meets_at - 1e-9
-        earned, possible = earned + group_earned, possible + group_possible
-    if possible == 0:
+def member_score(
+    spec: FrameworkSpec, fractions: Mapping[str, CriterionAnswers]
+) -> MemberScore | None:
+    """A member's month from their criterion fractions, by the rules of `bot.rules.scoring`."""
+    result = member_from_fractions(spec, fractions)
+    if result.total is None or result.level is None:
         return None
-    total = 100 * earned / possible
-    return MemberScore(total, spec.scoring.band_for(total).level, four_good)
+    return MemberScore(result.total, result.level, result.four_good)
 
 
 async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:

@@ -9,7 +9,6 @@ new version whose time has already passed are stored as void (not sent late).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,14 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.calendar import (
-    SUMMARY_GRACE,
     MeetingOverride,
     MeetingRule,
+    NotificationKind,
     PeriodTimes,
     ScheduleSettings,
     current_or_next_period,
-    offset_key,
-    shift_local,
+    planned_notifications,
 )
 from bot.services.membership import SECRETARY_ROLES
 from storage import notifications as outbox
@@ -41,16 +39,16 @@ from storage.models import MeetingOverride as OverrideRow
 
 
 class Kind:
-    """Notification kinds (stored as text)."""
+    """Notification kinds (stored as text): the schedule's (`bot.rules.calendar`) and the others."""
 
-    WINDOW_OPEN = "window_open"
-    MEETING_REMINDER = "meeting_reminder"
+    WINDOW_OPEN = NotificationKind.WINDOW_OPEN.value
+    MEETING_REMINDER = NotificationKind.MEETING_REMINDER.value
     MEETING_NOTICE = "meeting_notice"  # the meeting was set or moved: tell everyone now
-    DEADLINE_NUDGE = "deadline_nudge"
+    DEADLINE_NUDGE = NotificationKind.DEADLINE_NUDGE.value
     MANUAL_NUDGE = "manual_nudge"
-    MISSING_REPORT = "missing_report"  # to secretaries: who has not submitted yet
-    SUMMARY_PREVIEW = "summary_preview"
-    SUMMARY = "summary"
+    MISSING_REPORT = NotificationKind.MISSING_REPORT.value  # to secretaries: who is missing
+    SUMMARY_PREVIEW = NotificationKind.SUMMARY_PREVIEW.value
+    SUMMARY = NotificationKind.SUMMARY.value
     MEMBER_UNREACHABLE = "member_unreachable"
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
 
@@ -80,44 +78,6 @@ def schedule_settings(schedule: CellSchedule | None) -> ScheduleSettings:
     )
 
 
-@dataclass(frozen=True)
-class Planned:
-    kind: str
-    offset: str
-    due_at: datetime
-    expires_at: datetime
-    versioned: bool = True
-
-
-def planned_for(period: Period, settings: ScheduleSettings, zone: ZoneInfo) -> list[Planned]:
-    """Every notification of a period, from its stored times (hand-opened periods too)."""
-    deadline = period.deadline_at
-    plan = [Planned(Kind.WINDOW_OPEN, "0", period.opens_at, deadline, versioned=False)]
-    reminder_times: set[datetime] = set()
-    if period.meeting_at is not None:
-        meeting = period.meeting_at
-        for offset in settings.reminder_offsets:
-            due = shift_local(meeting, -offset, zone)
-            reminder_times.add(due)
-            plan.append(Planned(Kind.MEETING_REMINDER, offset_key(offset), due, meeting))
-        preview = shift_local(meeting, -settings.preview_offset, zone)
-        plan.append(Planned(Kind.SUMMARY_PREVIEW, "0", preview, meeting))
-    nudges = [
-        (offset, due)
-        for offset in settings.effective_nudge_offsets
-        if period.opens_at < (due := shift_local(deadline, -offset, zone)) < deadline
-    ]
-    for offset, due in nudges:
-        if due not in reminder_times:  # a reminder at the same moment carries the nudge
-            plan.append(Planned(Kind.DEADLINE_NUDGE, offset_key(offset), due, deadline))
-    if nudges:
-        last = max(due for _offset, due in nudges)
-        plan.append(Planned(Kind.MISSING_REPORT, "0", last, deadline))
-    summary = shift_local(deadline, settings.summary_delay, zone)
-    plan.append(Planned(Kind.SUMMARY, "0", summary, summary + SUMMARY_GRACE, versioned=False))
-    return plan
-
-
 def recipients(kind: str, members: list[Member]) -> list[Member]:
     if kind in TO_SECRETARIES:
         return [m for m in members if m.role in SECRETARY_ROLES]
@@ -141,7 +101,14 @@ async def plan_period(
     )
     rows: list[dict[str, Any]] = []
     changed_at = period.schedule_changed_at
-    for item in planned_for(period, settings, ZoneInfo(cell.timezone)):
+    plan = planned_notifications(
+        period.opens_at,
+        period.deadline_at,
+        period.meeting_at,
+        zone=ZoneInfo(cell.timezone),
+        settings=settings,
+    )
+    for item in plan:
         version = period.schedule_version if item.versioned else 1
         late = changed_at is not None and item.versioned and item.due_at <= changed_at
         status = NotificationStatus.VOID if late else NotificationStatus.PENDING
@@ -150,8 +117,8 @@ async def plan_period(
                 outbox.row(
                     member.id,
                     period.id,
-                    item.kind,
-                    item.offset,
+                    item.kind.value,
+                    item.offset_key,
                     item.due_at,
                     item.expires_at,
                     version=version,

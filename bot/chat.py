@@ -7,10 +7,21 @@ options where a channel has none.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def clean_text(text: str) -> str:
+    """Text without C0 control characters except newline and tab.
+
+    PostgreSQL refuses NUL in text while SQLite stores it; stripping them where text
+    enters chibo makes both databases (and every screen) see the same thing.
+    """
+    return _CONTROL.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,12 @@ class ChatEvent:
     text: str | None = None
     callback_data: str | None = None
     document: Attachment | None = None
+
+    def __post_init__(self) -> None:
+        # Every channel builds a ChatEvent: clean what a person typed once, here.
+        object.__setattr__(self, "display_name", clean_text(self.display_name))
+        if self.text is not None:
+            object.__setattr__(self, "text", clean_text(self.text))
 
     @property
     def command(self) -> tuple[str, list[str]] | None:

@@ -363,7 +363,7 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
                 imported = await setup.import_members(
                     session,
                     org,
-                    csv_file.read_text(encoding="utf-8"),
+                    setup.decode_csv(csv_file.read_bytes()),
                     now=utc_now(),
                     valid_days=days,
                 )

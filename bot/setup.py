@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import membership
+from bot.chat import clean_text
 from bot.framework import default_framework_path, load_framework
 from storage import frameworks as framework_store
 from storage import orgs
@@ -91,6 +93,36 @@ ROLE_WORDS = {
     "phó bí thư": Role.DEPUTY_SECRETARY,
 }
 NAME_COLUMNS = ("name", "họ và tên", "họ tên", "ho_ten")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_csv(data: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM) or UTF-16 with its BOM; else refused.
+
+    Spreadsheet programs save "CSV UTF-8" or "Unicode text"; any other encoding (cp1258,
+    latin-1, …) would give wrong names silently or fail half-way, so it is refused.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ImportError_(
+                    f"the file is not valid {encoding} text ({exc.reason})"
+                ) from None
+    if data.count(b"\x00") > len(data) // 4:  # ASCII text in UTF-16: every other byte
+        raise ImportError_("the file looks like UTF-16 without a BOM; save it as 'CSV UTF-8'")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportError_(
+            f"line {line}: the file is not UTF-8 text; save it as 'CSV UTF-8' and try again"
+        ) from None
 
 
 async def import_members(
@@ -100,7 +132,7 @@ async def import_members(
 
     All rows are checked before any is stored: a bad file imports nothing.
     """
-    rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(clean_text(csv_text.lstrip("\ufeff")))))
     parsed: list[tuple[str, MemberStatus, Role]] = []
     for line, row in enumerate(rows, start=2):
         fields = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}

@@ -95,3 +95,54 @@ async def test_invite_link_uses_the_bot_username_from_get_me(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         assert "https://t.me/chibo_ward_bot?start=" in done.stdout
         assert api.calls_to("getMe")
+
+
+def _member_count(tmp_path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM members").fetchone()[0])
+
+
+def test_member_import_reads_utf8_and_utf16_and_refuses_other_encodings(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
+    text = "Họ và tên,status\nTrần Thị Bình,chính thức\nLê Văn Cường,dự bị\n"
+    before = _member_count(tmp_path)
+    for encoding in ("cp1258", "latin-1"):
+        path = tmp_path / f"{encoding}.csv"
+        sample = "name\nJosé Müller\n" if encoding == "latin-1" else "name\nVăn Đơn\n"
+        path.write_bytes(sample.encode(encoding))
+        done = run_cli(["member", "import", str(path), "--cell", "Chi bộ 1"], env, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        [said] = [line for line in done.stderr.splitlines() if line.startswith("chibo:")]
+        assert "not UTF-8" in said and "nothing was imported" in said
+        assert _member_count(tmp_path) == before
+    no_bom = tmp_path / "utf16-no-bom.csv"
+    no_bom.write_bytes(text.encode("utf-16-le"))
+    done = run_cli(["member", "import", str(no_bom), "--cell", "Chi bộ 1"], env, cwd=tmp_path)
+    assert done.returncode == 2 and "UTF-16 without a BOM" in done.stderr
+    for n, encoding in enumerate(("utf-16", "utf-8-sig", "utf-8")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        out = tmp_path / f"{encoding}-out.csv"
+        args = ["member", "import", str(path), "--cell", "Chi bộ 1", "--out", str(out)]
+        assert "imported 2 members" in ok(args, env, tmp_path)
+        assert out.read_text(encoding="utf-8").splitlines()[1].startswith("Trần Thị Bình,")
+        assert _member_count(tmp_path) == before + 2 * (n + 1)
+
+
+def test_member_import_strips_control_characters_from_names(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
+    path = tmp_path / "nul.csv"
+    path.write_bytes("name\nTrần\x00 Thị\x07 Bình\n".encode())
+    ok(["member", "import", str(path), "--cell", "Chi bộ 1"], env, tmp_path)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:
+        names = [row[0] for row in db.execute("SELECT full_name FROM members")]
+    assert "Trần Thị Bình" in names

@@ -348,10 +348,9 @@ def member() -> None:
 )
 def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) -> None:
     """Import members from CSV (columns: name, status, role); each gets a personal invite."""
-    import csv
-
     from bot import setup
     from bot.channels.telegram import fetch_username
+    from bot.spreadsheet import csv_text
 
     settings = settings_or_exit()
 
@@ -379,8 +378,7 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
     rows = with_db(settings, work)
     header = ["name", "code", "link", "expires_utc"]
     if out:
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows([header, *rows])
+        out.write_text(csv_text([header, *rows]), encoding="utf-8", newline="")
         click.echo(f"imported {len(rows)} members; personal invites written to {out}")
     else:
         click.echo(f"imported {len(rows)} members; send each person their own link or code:")

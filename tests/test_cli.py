@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from tests.fakebotapi import FakeBotAPI
@@ -134,13 +135,19 @@ def test_member_import_reads_utf8_and_utf16_and_refuses_other_encodings(tmp_path
         assert _member_count(tmp_path) == before + 2 * (n + 1)
 
 
-def test_member_import_strips_control_characters_from_names(tmp_path: Path) -> None:
+def test_member_import_cleans_names_and_writes_no_formulas(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
     ok(["migrate"], env, tmp_path)
     ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
     path = tmp_path / "nul.csv"
-    path.write_bytes("name\nTrần\x00 Thị\x07 Bình\n".encode())
-    ok(["member", "import", str(path), "--cell", "Chi bộ 1"], env, tmp_path)
+    evil = '=HYPERLINK("http://evil.example/","Bấm")'
+    quoted = '"' + evil.replace('"', '""') + '"'
+    path.write_bytes(f"name\nTrần\x00 Thị\x07 Bình\n{quoted}\n".encode())
+    out = tmp_path / "invites.csv"
+    ok(["member", "import", str(path), "--cell", "Chi bộ 1", "--out", str(out)], env, tmp_path)
+    with out.open(encoding="utf-8", newline="") as handle:
+        written = [row[0] for row in csv.reader(handle)]
+    assert written == ["name", "Trần Thị Bình", "'" + evil]  # a name, never a formula
     import sqlite3
 
     with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:

@@ -34,11 +34,20 @@ class Button:
             raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {self.data!r}")
 
 
+MAX_DOCUMENT_BYTES = 512 * 1024  # a framework file is a few kilobytes
+
+
 @dataclass(frozen=True)
 class Attachment:
     kind: Literal["photo", "document"]
     filename: str
     content: bytes
+    size: int | None = None
+    """The size the channel announced; a file over MAX_DOCUMENT_BYTES is not downloaded."""
+
+    @property
+    def too_large(self) -> bool:
+        return max(self.size or 0, len(self.content)) > MAX_DOCUMENT_BYTES
 
 
 @dataclass

@@ -45,6 +45,22 @@ _KEY_RE = re.compile(r"[a-z0-9_]+")
 _CODE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _EPSILON = 1e-6  # points may be fractional (e.g. 2.5); compare sums with a tolerance
 
+# What the chat channels can show (Telegram: 4,096 characters a message, buttons of about
+# a phone's width). A question is one message: header, text, help and the current answer;
+# its options are one button each.
+QUESTION_TEXT_MAX_LEN = 1000
+HELP_MAX_LEN = 1000
+TITLE_MAX_LEN = 200
+OPTION_LABEL_MAX_LEN = 60
+MAX_OPTIONS = 12
+MAX_GROUPS = 12
+MAX_CRITERIA = 40  # per group
+MAX_QUESTIONS = 20  # per criterion
+MAX_MEMBER_QUESTIONS = 100
+MAX_BANDS = 12
+MAX_DEPTH = 24  # nesting of the YAML file; a valid framework needs about 10
+PROBLEM_MAX_LEN = 300  # one reported problem, so that ten of them fit one message
+
 
 class QuestionKind(StrEnum):
     """How a question is answered."""
@@ -109,6 +125,28 @@ LocalizedText = Annotated[
 """Text in several languages: ``{"vi": ..., "en": ..., "de": ...}``; ``vi`` is required."""
 
 
+def _at_most(max_len: int) -> AfterValidator:
+    """Every language's text fits the screen it is shown on."""
+
+    def check(value: dict[str, str]) -> dict[str, str]:
+        for locale, text in value.items():
+            if len(text) > max_len:
+                raise PydanticCustomError(
+                    "text_too_long",
+                    "the '{locale}' text has {length} characters, at most {max_len} fit",
+                    {"locale": locale, "length": len(text), "max_len": max_len},
+                )
+        return value
+
+    return AfterValidator(check)
+
+
+Title = Annotated[LocalizedText, _at_most(TITLE_MAX_LEN)]
+QuestionText = Annotated[LocalizedText, _at_most(QUESTION_TEXT_MAX_LEN)]
+HelpText = Annotated[LocalizedText, _at_most(HELP_MAX_LEN)]
+ButtonLabel = Annotated[LocalizedText, _at_most(OPTION_LABEL_MAX_LEN)]
+
+
 def localized(text: Mapping[str, str] | None, locale: str | None = None) -> str:
     """The text in ``locale`` ("en", "en-US", "de_DE" …), else its base language, else vi."""
     if not text:
@@ -129,7 +167,7 @@ def _key_checker(max_len: int, what: str) -> AfterValidator:
                 "bad_key",
                 "invalid {what} '{value}': use lowercase a-z, digits and _ only,"
                 " at most {max_len} characters",
-                {"what": what, "value": value, "max_len": max_len},
+                {"what": what, "value": _shorten(value, 40), "max_len": max_len},
             )
         return value
 
@@ -142,7 +180,7 @@ def _code_check(value: str) -> str:
             "bad_code",
             "invalid framework code '{value}': use lowercase a-z, digits, '-', '_' or '.',"
             " at most 64 characters",
-            {"value": value},
+            {"value": _shorten(value, 40)},
         )
     return value
 
@@ -180,17 +218,17 @@ class OptionSpec(_Spec):
     """One answer option; ``score`` is the share of the criterion's points it earns."""
 
     value: OptionValue
-    label: LocalizedText
+    label: ButtonLabel
     score: Unit
 
 
 class QuestionSpec(_Spec):
     key: Key
     kind: Annotated[QuestionKind, _enum_checker(QuestionKind, "question type")]
-    text: LocalizedText
-    help: LocalizedText | None = None
+    text: QuestionText
+    help: HelpText | None = None
     optional: bool = False
-    options: list[OptionSpec] = Field(default_factory=list)
+    options: list[OptionSpec] = Field(default_factory=list, max_length=MAX_OPTIONS)
     comment_below: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     """Ask the member why when the answer's score (0–1) is below this."""
     max: int | None = None
@@ -206,20 +244,20 @@ class QuestionSpec(_Spec):
 
 class CriterionSpec(_Spec):
     key: Key
-    title: LocalizedText
+    title: Title
     points: Annotated[float, Field(gt=0.0)]
     source: Annotated[CriterionSource, _enum_checker(CriterionSource, "criterion source")]
     metric: Annotated[CellMetric, _enum_checker(CellMetric, "metric")] | None = None
     """For ``cell`` criteria filled from data; ``None`` means the secretary confirms it."""
-    help: LocalizedText | None = None
-    questions: list[QuestionSpec] = Field(default_factory=list)
+    help: HelpText | None = None
+    questions: list[QuestionSpec] = Field(default_factory=list, max_length=MAX_QUESTIONS)
 
 
 class GroupSpec(_Spec):
     key: Key
     weight: Annotated[float, Field(gt=0.0)]
-    title: LocalizedText
-    criteria: list[CriterionSpec]
+    title: Title
+    criteria: Annotated[list[CriterionSpec], Field(max_length=MAX_CRITERIA)]
 
 
 class BandSpec(_Spec):
@@ -227,7 +265,7 @@ class BandSpec(_Spec):
 
     level: Key
     min: Annotated[float, Field(ge=0.0, le=TOTAL_POINTS)]
-    label: LocalizedText
+    label: Title
 
 
 class YearEndSpec(_Spec):
@@ -241,7 +279,7 @@ class YearEndSpec(_Spec):
 class ScoringSpec(_Spec):
     group_meets_at: Annotated[float, Field(gt=0.0, le=1.0)] = 0.70
     """A group "meets" when it earns at least this share of its weight."""
-    bands: list[BandSpec]
+    bands: Annotated[list[BandSpec], Field(max_length=MAX_BANDS)]
     """Descending by ``min``; the last one starts at 0."""
     year_end: YearEndSpec
 
@@ -256,9 +294,9 @@ class ScoringSpec(_Spec):
 class FrameworkSpec(_Spec):
     code: Annotated[str, AfterValidator(_code_check)]
     version: Annotated[int, Field(ge=1)]
-    title: LocalizedText
+    title: Title
     scoring: ScoringSpec
-    groups: list[GroupSpec]
+    groups: Annotated[list[GroupSpec], Field(max_length=MAX_GROUPS)]
 
     def member_questions(self) -> list[tuple[GroupSpec, CriterionSpec, QuestionSpec]]:
         """The member questionnaire, in the order it is asked."""
@@ -319,7 +357,7 @@ class FrameworkError(ValueError):
     """A framework file that cannot be used; ``problems`` lists each one with its location."""
 
     def __init__(self, problems: list[str], source: str | None = None) -> None:
-        self.problems = list(problems)
+        self.problems = [_shorten(p, PROBLEM_MAX_LEN) for p in problems]
         self.source = source
         where = f" {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
@@ -368,7 +406,24 @@ def parse_framework(data: dict[str, Any] | str) -> FrameworkSpec:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (YAML keeps the last)."""
+    """SafeLoader that rejects a key given twice in one mapping (YAML keeps the last)
+    and nesting deeper than a framework needs (deep nesting exhausts Python's stack)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -380,7 +435,7 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
-                    f"the key '{key}' appears twice in this mapping",
+                    f"the key '{_shorten(str(key), 40)}' appears twice in this mapping",
                     key_node.start_mark,
                 )
             seen.add(key)
@@ -421,7 +476,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, int | float):
         return f"{value:g}"
     if isinstance(value, str):
-        return repr(value)
+        return repr(_shorten(value, 40))
     return type(value).__name__
 
 
@@ -489,6 +544,11 @@ def _check_rules(spec: FrameworkSpec) -> list[str]:
                 claim(question.key, f"{qloc}.key")
                 problems += _check_question(question, qloc)
 
+    if len(spec.member_questions()) > MAX_MEMBER_QUESTIONS:
+        problems.append(
+            f"groups: {len(spec.member_questions())} member questions,"
+            f" at most {MAX_MEMBER_QUESTIONS} can be asked"
+        )
     if not spec.member_questions():
         problems.append(
             "groups: no member questions; at least one criterion with source 'member'"
@@ -598,6 +658,10 @@ def _check_question(question: QuestionSpec, loc: str) -> list[str]:
 
 def _num(value: float) -> str:
     return f"{value:g}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = [

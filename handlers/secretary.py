@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import membership, periods
-from bot.chat import Attachment, Button, Outcome, Reply
+from bot.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Outcome, Reply
 from bot.framework import FrameworkError, parse_framework
 from handlers import views
 from handlers.context import Turn
@@ -151,10 +151,22 @@ async def import_framework(turn: Turn, document: Attachment) -> Outcome:
     """A framework file sent by the secretary: validated, stored, used from the next month."""
     _ = turn._
     assert turn.member is not None
+    if document.too_large:
+        text = _(
+            "This file is too large ({size} KB). A framework file may be at most {limit} KB; "
+            "it holds only text."
+        ).format(
+            size=(document.size or len(document.content)) // 1024, limit=MAX_DOCUMENT_BYTES // 1024
+        )
+        return Outcome([Reply(text)])
     try:
         spec = parse_framework(document.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, FrameworkError) as exc:
-        problems = exc.problems if isinstance(exc, FrameworkError) else ["not UTF-8 text"]
+        problems = (
+            exc.problems
+            if isinstance(exc, FrameworkError)
+            else [_("The file is not UTF-8 text; save it as UTF-8.")]
+        )
         shown = "\n".join(f"• {p}" for p in problems[:10])
         more = len(problems) - 10
         if more > 0:

@@ -41,7 +41,7 @@ from telegram.ext import (
 )
 
 import handlers
-from bot.chat import Attachment, ChatEvent, Outcome, Reply
+from bot.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply
 from bot.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.evaluation import close_months
 from bot.i18n import Translator
@@ -189,9 +189,6 @@ def _event(update: Update, *, text: str | None = None, data: str | None = None) 
     )
 
 
-MAX_DOCUMENT_BYTES = 512 * 1024  # a framework file is a few kilobytes
-
-
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any private message: text, a command, a file, or something we cannot read."""
     message = update.effective_message
@@ -199,10 +196,14 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     event = _event(update, text=message.text)
     document = message.document
-    if document is not None and (document.file_size or 0) <= MAX_DOCUMENT_BYTES:
-        content = bytes(await (await document.get_file()).download_as_bytearray())
+    if document is not None:
+        size = document.file_size or 0
+        content = b""  # too large: not downloaded, the handler says so
+        if size <= MAX_DOCUMENT_BYTES:
+            content = bytes(await (await document.get_file()).download_as_bytearray())
         name = document.file_name or "file"
-        event = dataclasses.replace(event, document=Attachment("document", name, content))
+        attachment = Attachment("document", name, content, size=size or len(content))
+        event = dataclasses.replace(event, document=attachment)
     outcome = await handlers.handle(_runtime(context), event)
     await _render(update, context, outcome)
 

@@ -17,7 +17,7 @@ from bot.framework import FrameworkError, load_framework
 from bot.runtime import Runtime, utc_now
 from storage import schema
 from storage.db import Database
-from storage.frameworks import FrameworkVersionExists
+from storage.frameworks import FrameworkCodeReserved, FrameworkVersionExists
 from storage.models import OrgKind, Role
 
 T = TypeVar("T")
@@ -395,7 +395,7 @@ def framework() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def framework_import(path: Path) -> None:
     """Validate a framework file and store it as a new version."""
-    from storage import frameworks as framework_store
+    from bot.setup import import_framework
 
     try:
         spec = load_framework(path)
@@ -405,13 +405,13 @@ def framework_import(path: Path) -> None:
 
     async def work(db: Database) -> str:
         async with db.session() as session:
-            stored, created = await framework_store.store(session, spec)
+            stored, created = await import_framework(session, spec)
         state = "stored" if created else "already stored"
         return f"{state}: framework {stored.code} v{stored.version}"
 
     try:
         click.echo(with_db(settings_or_exit(), work))
-    except FrameworkVersionExists as exc:
+    except (FrameworkVersionExists, FrameworkCodeReserved) as exc:
         fail(str(exc))
 
 

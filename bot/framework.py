@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -372,6 +373,12 @@ def default_framework_path() -> Path:
     return Path(__file__).with_name("frameworks") / "four_good.yaml"
 
 
+@cache
+def shipped_framework() -> FrameworkSpec:
+    """The framework shipped with this version of chibo; its code is reserved for it."""
+    return load_framework()
+
+
 def load_framework(path: str | Path | None = None) -> FrameworkSpec:
     """Read and validate a framework file (the shipped default when ``path`` is None)."""
     path = Path(path) if path is not None else default_framework_path()
@@ -682,4 +689,5 @@ __all__ = [
     "load_framework",
     "localized",
     "parse_framework",
+    "shipped_framework",
 ]

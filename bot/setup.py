@@ -12,18 +12,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import membership
 from bot.chat import clean_text
-from bot.framework import default_framework_path, load_framework
+from bot.framework import FrameworkSpec, shipped_framework
 from storage import frameworks as framework_store
 from storage import orgs
+from storage.frameworks import FrameworkCodeReserved, spec_digest
 from storage.models import Framework, Member, MemberStatus, Organization, OrgKind, Role
 
 
 async def ensure_default_framework(session: AsyncSession) -> Framework:
     """The shipped default framework, stored once per version."""
-    framework, _created = await framework_store.store(
-        session, load_framework(default_framework_path())
-    )
+    framework, _created = await framework_store.store(session, shipped_framework())
     return framework
+
+
+async def import_framework(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, bool]:
+    """A framework file the administrator imports: global, for any cell.
+
+    The shipped framework's code stays with the shipped file: another file under it would
+    make a later upgrade's version collide (FrameworkCodeReserved).
+    """
+    shipped = shipped_framework()
+    if spec.code == shipped.code and spec_digest(spec) != spec_digest(shipped):
+        raise FrameworkCodeReserved(
+            f"the code {spec.code} is reserved for the framework shipped with chibo; "
+            "give your file its own code"
+        )
+    return await framework_store.store(session, spec)
 
 
 async def committee(

@@ -173,7 +173,13 @@ async def import_framework(turn: Turn, document: Attachment) -> Outcome:
             shown += "\n" + _("… and {n} more").format(n=more)
         return Outcome([Reply(_("This framework file cannot be used:") + "\n" + shown)])
     try:
-        stored, _created = await framework_store.store(turn.session, spec)
+        stored, _created = await framework_store.store(turn.session, spec, turn.member.org_id)
+    except framework_store.FrameworkCodeReserved:
+        text = _(
+            "The code {code} belongs to a framework provided for all cells. Give your "
+            "framework its own code (for example {example}) and send the file again."
+        ).format(code=spec.code, example=f"{spec.code}-{turn.member.org_id}")
+        return Outcome([Reply(text)])
     except framework_store.FrameworkVersionExists:
         return Outcome(
             [

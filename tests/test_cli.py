@@ -82,6 +82,28 @@ def test_unknown_cell_and_bad_framework_are_clear(tmp_path: Path) -> None:
     assert failed.returncode == 2 and "framework.yaml" in failed.stderr
 
 
+def test_framework_import_keeps_the_shipped_code_for_the_shipped_file(tmp_path: Path) -> None:
+    import yaml
+
+    from bot.framework import default_framework_path
+
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    data = yaml.safe_load(default_framework_path().read_text(encoding="utf-8"))
+    data["version"] += 1
+    path = tmp_path / "next.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    done = run_cli(["framework", "import", str(path)], env, cwd=tmp_path)
+    assert done.returncode == 2 and "reserved for the framework shipped" in done.stderr
+    data["code"] = "tinh-ninh-binh"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "stored: framework tinh-ninh-binh v2" in ok(
+        ["framework", "import", str(path)], env, tmp_path
+    )
+    shipped = str(default_framework_path())
+    assert "already stored" in ok(["framework", "import", shipped], env, tmp_path)
+
+
 async def test_invite_link_uses_the_bot_username_from_get_me(tmp_path: Path) -> None:
     async with FakeBotAPI(username="chibo_ward_bot") as api:
         env = {

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 import handlers
 from bot import membership
 from bot.chat import Attachment, ChatEvent, Outcome
-from bot.framework import default_framework_path
+from bot.framework import default_framework_path, load_framework
 from bot.runtime import Runtime
 from bot.setup import create_cell
+from storage import frameworks as framework_store
 from storage import orgs
 from storage.models import Framework, Invite, Member, OrgKind, Role
 from tests.conftest import FakeClock
@@ -221,3 +222,26 @@ async def test_the_problem_list_of_a_bad_framework_fits_one_message(
     assert len(reply) <= 4096
     deep = await upload(runtime, secretary, b"[" * 50_000 + b"]" * 50_000)
     assert "Không dùng được tệp bộ tiêu chí" in deep and len(deep) <= 4096
+
+
+async def test_a_secretary_cannot_take_the_next_shipped_version(
+    runtime: Runtime, secretary: str
+) -> None:
+    data = yaml.safe_load(default_framework_path().read_text(encoding="utf-8"))
+    data["version"] += 1
+    reply = await upload(runtime, secretary, yaml.safe_dump(data, allow_unicode=True).encode())
+    assert f"Mã {data['code']} thuộc bộ tiêu chí dùng chung" in reply
+    data["code"] = "tinh-ninh-binh"
+    reply = await upload(runtime, secretary, yaml.safe_dump(data, allow_unicode=True).encode())
+    assert "Đã lưu bộ tiêu chí" in reply
+    async with runtime.db.session() as session:
+        cell = await session.scalar(select(Member.org_id).where(Member.role == Role.SECRETARY))
+        own = await session.scalar(select(Framework).where(Framework.code == "tinh-ninh-binh"))
+        assert own is not None and own.owner_org_id == cell
+        # the next release and new cells still get the shipped framework
+        shipped = load_framework(default_framework_path())
+        bumped = shipped.model_copy(update={"version": shipped.version + 1})
+        stored, created = await framework_store.store(session, bumped)
+        assert created and stored.owner_org_id is None
+        new_cell = await create_cell(session, "Chi bộ mới", None, timezone="UTC", locale="vi")
+        assert new_cell.framework_id is not None and new_cell.framework_id != own.id

@@ -167,11 +167,17 @@ async def test_frameworks_uploaded_by_cells_never_block_a_shipped_version(db: Da
 async def test_a_global_code_and_version_is_stored_once(db: Database) -> None:
     async with db.session() as session:
         framework = await ensure_default_framework(session)
-        row = {c: getattr(framework, c) for c in ("code", "version", "title", "scoring")}
+        row = row_of(framework)
     with pytest.raises(IntegrityError):
         async with db.session() as session:
-            session.add(Framework(**row, source_sha256="other"))
+            session.add(Framework(**{**row, "source_sha256": "other"}))
             await session.flush()
+
+
+def row_of(framework: Framework) -> dict[str, object]:
+    return {
+        c: getattr(framework, c) for c in ("code", "version", "title", "scoring", "source_sha256")
+    }
 
 
 async def test_migration_0006_keeps_frameworks_and_their_questions(database_url: str) -> None:
@@ -180,14 +186,17 @@ async def test_migration_0006_keeps_frameworks_and_their_questions(database_url:
     tables = ("frameworks", "criterion_groups", "criteria", "questions", "question_options")
     try:
         async with db.engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO frameworks (code, version, title, scoring, source_sha256,"
-                    " created_at) VALUES ('four-good-cell', 1, '{}', '{}', 'x', :now)"
-                ),
-                {"now": datetime(2026, 1, 1, tzinfo=UTC)},
-            )
-            framework_id = (await connection.execute(text("SELECT id FROM frameworks"))).scalar()
+            for version in (1, 2):  # shipped v1, and a cell's upload that took v2
+                await connection.execute(
+                    text(
+                        "INSERT INTO frameworks (code, version, title, scoring, source_sha256,"
+                        " created_at) VALUES ('four-good-cell', :v, '{}', '{}', 'x', :now)"
+                    ),
+                    {"v": version, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+                )
+            framework_id, upload_id = (
+                await connection.execute(text("SELECT id FROM frameworks ORDER BY version"))
+            ).scalars()
             await connection.execute(
                 text(
                     "INSERT INTO criterion_groups (framework_id, key, position, weight, title)"
@@ -200,8 +209,9 @@ async def test_migration_0006_keeps_frameworks_and_their_questions(database_url:
                     "INSERT INTO organizations (kind, name, timezone, locale, framework_id,"
                     " created_at) VALUES ('cell', 'Chi bộ', 'Asia/Ho_Chi_Minh', 'vi', :f, :now)"
                 ),
-                {"f": framework_id, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+                {"f": upload_id, "now": datetime(2026, 1, 1, tzinfo=UTC)},
             )
+            cell_id = (await connection.execute(text("SELECT id FROM organizations"))).scalar()
 
         async def counts() -> list[int]:
             async with db.engine.connect() as connection:
@@ -212,12 +222,18 @@ async def test_migration_0006_keeps_frameworks_and_their_questions(database_url:
 
         before = await counts()
         await asyncio.to_thread(schema.upgrade, database_url)
-        assert await counts() == before == [1, 1, 0, 0, 0]
+        assert await counts() == before == [2, 1, 0, 0, 0]
         async with db.session() as session:
             kept = await session.get(Framework, framework_id)
             assert kept is not None and kept.owner_org_id is None
+            upload = await session.get(Framework, upload_id)
+            assert upload is not None and upload.owner_org_id == cell_id
+            assert upload.code == f"four-good-cell-upload-{upload_id}"
+            # the next shipped version (2) can now be stored
+            session.add(Framework(**{**row_of(kept), "version": 2}))
+            await session.flush()
         await asyncio.to_thread(schema.downgrade, database_url, "0005")
-        assert await counts() == before
+        assert await counts() == [before[0] + 1, *before[1:]]
         await asyncio.to_thread(schema.upgrade, database_url)
     finally:
         await db.dispose()

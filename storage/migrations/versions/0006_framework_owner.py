@@ -7,7 +7,9 @@ Create Date: 2026-12-02 12:50:00
 Framework codes and versions were global, so a secretary's upload with the shipped
 framework's code and the next version number blocked that version for everyone.
 Uploaded frameworks now carry their owner; shipped and CLI-imported ones have none.
-Existing rows stay without an owner (chibo cannot tell which were uploaded in chat).
+Rows stored before cannot be told apart, except those that already took a version of the
+shipped code that chibo has not shipped yet (only version 1 exists at this revision): they
+go to the cell using them, under a code of their own, so the next shipped version fits.
 """
 
 from collections.abc import Sequence
@@ -21,6 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _NO_OWNER = sa.text("owner_org_id IS NULL")
+_SHIPPED_CODE, _SHIPPED_VERSION = "four-good-cell", 1  # as shipped at this revision
 
 
 def _foreign_keys_off() -> None:
@@ -48,6 +51,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_frameworks_owner_org_id"), ["owner_org_id"], unique=False
         )
+    _give_early_uploads_their_owner()
     op.create_index(
         "uq_frameworks_shipped_code_version",
         "frameworks",
@@ -56,6 +60,23 @@ def upgrade() -> None:
         sqlite_where=_NO_OWNER,
         postgresql_where=_NO_OWNER,
     )
+
+
+def _give_early_uploads_their_owner() -> None:
+    bind = op.get_bind()
+    taken = bind.execute(
+        sa.text("SELECT id FROM frameworks WHERE code = :code AND version > :version"),
+        {"code": _SHIPPED_CODE, "version": _SHIPPED_VERSION},
+    ).scalars()
+    for framework_id in list(taken):
+        owner = bind.execute(
+            sa.text("SELECT min(id) FROM organizations WHERE framework_id = :id"),
+            {"id": framework_id},
+        ).scalar()
+        bind.execute(
+            sa.text("UPDATE frameworks SET code = :code, owner_org_id = :owner WHERE id = :id"),
+            {"code": f"{_SHIPPED_CODE}-upload-{framework_id}", "owner": owner, "id": framework_id},
+        )
 
 
 def downgrade() -> None:

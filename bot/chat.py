@@ -46,8 +46,12 @@ class Attachment:
     """The size the channel announced; a file over MAX_DOCUMENT_BYTES is not downloaded."""
 
     @property
+    def byte_size(self) -> int:
+        return max(self.size or 0, len(self.content))
+
+    @property
     def too_large(self) -> bool:
-        return max(self.size or 0, len(self.content)) > MAX_DOCUMENT_BYTES
+        return self.byte_size > MAX_DOCUMENT_BYTES
 
 
 @dataclass

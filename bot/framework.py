@@ -126,28 +126,6 @@ LocalizedText = Annotated[
 """Text in several languages: ``{"vi": ..., "en": ..., "de": ...}``; ``vi`` is required."""
 
 
-def _at_most(max_len: int) -> AfterValidator:
-    """Every language's text fits the screen it is shown on."""
-
-    def check(value: dict[str, str]) -> dict[str, str]:
-        for locale, text in value.items():
-            if len(text) > max_len:
-                raise PydanticCustomError(
-                    "text_too_long",
-                    "the '{locale}' text has {length} characters, at most {max_len} fit",
-                    {"locale": locale, "length": len(text), "max_len": max_len},
-                )
-        return value
-
-    return AfterValidator(check)
-
-
-Title = Annotated[LocalizedText, _at_most(TITLE_MAX_LEN)]
-QuestionText = Annotated[LocalizedText, _at_most(QUESTION_TEXT_MAX_LEN)]
-HelpText = Annotated[LocalizedText, _at_most(HELP_MAX_LEN)]
-ButtonLabel = Annotated[LocalizedText, _at_most(OPTION_LABEL_MAX_LEN)]
-
-
 def localized(text: Mapping[str, str] | None, locale: str | None = None) -> str:
     """The text in ``locale`` ("en", "en-US", "de_DE" …), else its base language, else vi."""
     if not text:
@@ -219,17 +197,17 @@ class OptionSpec(_Spec):
     """One answer option; ``score`` is the share of the criterion's points it earns."""
 
     value: OptionValue
-    label: ButtonLabel
+    label: LocalizedText
     score: Unit
 
 
 class QuestionSpec(_Spec):
     key: Key
     kind: Annotated[QuestionKind, _enum_checker(QuestionKind, "question type")]
-    text: QuestionText
-    help: HelpText | None = None
+    text: LocalizedText
+    help: LocalizedText | None = None
     optional: bool = False
-    options: list[OptionSpec] = Field(default_factory=list, max_length=MAX_OPTIONS)
+    options: list[OptionSpec] = Field(default_factory=list)
     comment_below: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     """Ask the member why when the answer's score (0–1) is below this."""
     max: int | None = None
@@ -245,20 +223,20 @@ class QuestionSpec(_Spec):
 
 class CriterionSpec(_Spec):
     key: Key
-    title: Title
+    title: LocalizedText
     points: Annotated[float, Field(gt=0.0)]
     source: Annotated[CriterionSource, _enum_checker(CriterionSource, "criterion source")]
     metric: Annotated[CellMetric, _enum_checker(CellMetric, "metric")] | None = None
     """For ``cell`` criteria filled from data; ``None`` means the secretary confirms it."""
-    help: HelpText | None = None
-    questions: list[QuestionSpec] = Field(default_factory=list, max_length=MAX_QUESTIONS)
+    help: LocalizedText | None = None
+    questions: list[QuestionSpec] = Field(default_factory=list)
 
 
 class GroupSpec(_Spec):
     key: Key
     weight: Annotated[float, Field(gt=0.0)]
-    title: Title
-    criteria: Annotated[list[CriterionSpec], Field(max_length=MAX_CRITERIA)]
+    title: LocalizedText
+    criteria: list[CriterionSpec]
 
 
 class BandSpec(_Spec):
@@ -266,7 +244,7 @@ class BandSpec(_Spec):
 
     level: Key
     min: Annotated[float, Field(ge=0.0, le=TOTAL_POINTS)]
-    label: Title
+    label: LocalizedText
 
 
 class YearEndSpec(_Spec):
@@ -280,7 +258,7 @@ class YearEndSpec(_Spec):
 class ScoringSpec(_Spec):
     group_meets_at: Annotated[float, Field(gt=0.0, le=1.0)] = 0.70
     """A group "meets" when it earns at least this share of its weight."""
-    bands: Annotated[list[BandSpec], Field(max_length=MAX_BANDS)]
+    bands: list[BandSpec]
     """Descending by ``min``; the last one starts at 0."""
     year_end: YearEndSpec
 
@@ -295,9 +273,9 @@ class ScoringSpec(_Spec):
 class FrameworkSpec(_Spec):
     code: Annotated[str, AfterValidator(_code_check)]
     version: Annotated[int, Field(ge=1)]
-    title: Title
+    title: LocalizedText
     scoring: ScoringSpec
-    groups: Annotated[list[GroupSpec], Field(max_length=MAX_GROUPS)]
+    groups: list[GroupSpec]
 
     def member_questions(self) -> list[tuple[GroupSpec, CriterionSpec, QuestionSpec]]:
         """The member questionnaire, in the order it is asked."""
@@ -392,8 +370,12 @@ def load_framework(path: str | Path | None = None) -> FrameworkSpec:
         raise FrameworkError(exc.problems, source=str(path)) from None
 
 
-def parse_framework(data: dict[str, Any] | str) -> FrameworkSpec:
-    """Validate a framework given as YAML text or as already-parsed data."""
+def parse_framework(data: dict[str, Any] | str, *, limits: bool = True) -> FrameworkSpec:
+    """Validate a framework given as YAML text or as already-parsed data.
+
+    ``limits=False`` skips what the channels can show (:func:`_check_limits`): for a
+    version already stored, which must load whatever later versions of chibo allow.
+    """
     if isinstance(data, str):
         data = _load_yaml(data)
     if data is None:
@@ -406,7 +388,7 @@ def parse_framework(data: dict[str, Any] | str) -> FrameworkSpec:
         spec = FrameworkSpec.model_validate(data)
     except ValidationError as exc:
         raise FrameworkError([_describe(err) for err in exc.errors()]) from None
-    problems = _check_rules(spec)
+    problems = _check_rules(spec) + (_check_limits(spec) if limits else [])
     if problems:
         raise FrameworkError(problems)
     return spec
@@ -551,16 +533,52 @@ def _check_rules(spec: FrameworkSpec) -> list[str]:
                 claim(question.key, f"{qloc}.key")
                 problems += _check_question(question, qloc)
 
-    if len(spec.member_questions()) > MAX_MEMBER_QUESTIONS:
-        problems.append(
-            f"groups: {len(spec.member_questions())} member questions,"
-            f" at most {MAX_MEMBER_QUESTIONS} can be asked"
-        )
     if not spec.member_questions():
         problems.append(
             "groups: no member questions; at least one criterion with source 'member'"
             " needs questions"
         )
+    return problems
+
+
+def _check_limits(spec: FrameworkSpec) -> list[str]:
+    """What the chat channels can show: every text fits its message or button, every
+    list its keyboard or screen."""
+    problems: list[str] = []
+
+    def fits(text: Mapping[str, str] | None, max_len: int, where: str) -> None:
+        for locale, value in (text or {}).items():
+            if len(value) > max_len:
+                problems.append(
+                    f"{where}: the '{locale}' text has {len(value)} characters,"
+                    f" at most {max_len} fit"
+                )
+
+    def few(items: list[Any], max_count: int, where: str) -> None:
+        if len(items) > max_count:
+            problems.append(f"{where}: {len(items)} entries, at most {max_count} fit")
+
+    fits(spec.title, TITLE_MAX_LEN, "title")
+    few(spec.scoring.bands, MAX_BANDS, "scoring.bands")
+    for bi, band in enumerate(spec.scoring.bands):
+        fits(band.label, TITLE_MAX_LEN, f"scoring.bands[{bi}].label")
+    few(spec.groups, MAX_GROUPS, "groups")
+    for gi, group in enumerate(spec.groups):
+        fits(group.title, TITLE_MAX_LEN, f"groups[{gi}].title")
+        few(group.criteria, MAX_CRITERIA, f"groups[{gi}].criteria")
+        for ci, criterion in enumerate(group.criteria):
+            cloc = f"groups[{gi}].criteria[{ci}]"
+            fits(criterion.title, TITLE_MAX_LEN, f"{cloc}.title")
+            fits(criterion.help, HELP_MAX_LEN, f"{cloc}.help")
+            few(criterion.questions, MAX_QUESTIONS, f"{cloc}.questions")
+            for qi, question in enumerate(criterion.questions):
+                qloc = f"{cloc}.questions[{qi}]"
+                fits(question.text, QUESTION_TEXT_MAX_LEN, f"{qloc}.text")
+                fits(question.help, HELP_MAX_LEN, f"{qloc}.help")
+                few(question.options, MAX_OPTIONS, f"{qloc}.options")
+                for oi, option in enumerate(question.options):
+                    fits(option.label, OPTION_LABEL_MAX_LEN, f"{qloc}.options[{oi}].label")
+    few(spec.member_questions(), MAX_MEMBER_QUESTIONS, "groups (member questions)")
     return problems
 
 

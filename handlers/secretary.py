@@ -155,9 +155,7 @@ async def import_framework(turn: Turn, document: Attachment) -> Outcome:
         text = _(
             "This file is too large ({size} KB). A framework file may be at most {limit} KB; "
             "it holds only text."
-        ).format(
-            size=(document.size or len(document.content)) // 1024, limit=MAX_DOCUMENT_BYTES // 1024
-        )
+        ).format(size=document.byte_size // 1024, limit=MAX_DOCUMENT_BYTES // 1024)
         return Outcome([Reply(text)])
     try:
         spec = parse_framework(document.content.decode("utf-8-sig"))

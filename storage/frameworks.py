@@ -191,7 +191,8 @@ async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
                 }
                 for g in groups
             ],
-        }
+        },
+        limits=False,
     )
     _specs[framework_id] = spec
     return spec

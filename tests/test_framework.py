@@ -624,7 +624,8 @@ def test_the_number_of_options_is_bounded(data: dict[str, Any]) -> None:
     q["options"] = [
         {"value": f"o{i}", "label": {"vi": f"Lựa chọn {i}"}, "score": 0.5} for i in range(150)
     ]
-    assert any(f"at most {MAX_OPTIONS} items" in p for p in problems_of(data))
+    assert any(f"150 entries, at most {MAX_OPTIONS} fit" in p for p in problems_of(data))
+    assert parse_framework(data, limits=False).question(q["key"]).options[149].value == "o149"
 
 
 def test_deep_nesting_is_refused_not_a_crash() -> None:

@@ -145,8 +145,15 @@ async def _request(turn: Turn, period: Period, reason: str) -> Outcome:
                 )
             ]
         )
-    await attendance.request_excusal(turn.session, period, turn.member, reason, turn.now)
-    return Outcome([Reply(_("Your request has been sent to the secretary."))])
+    done = await attendance.request_excusal(turn.session, period, turn.member, reason, turn.now)
+    replies = {
+        attendance.RequestOutcome.SENT: _("Your request has been sent to the secretary."),
+        attendance.RequestOutcome.UPDATED: _(
+            "Your request is already waiting for the secretary; its reason is now updated."
+        ),
+        attendance.RequestOutcome.ALREADY_EXCUSED: _("You are already excused for this month."),
+    }
+    return Outcome([Reply(replies[done])])
 
 
 async def decide(turn: Turn, args: list[str]) -> Outcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.chat import Attachment, Button, Outcome, Reply
+from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Outcome, Reply
 from bot.rules.framework import FrameworkError, parse_framework
 from bot.services import membership, periods
 from handlers import views
@@ -151,17 +151,33 @@ async def import_framework(turn: Turn, document: Attachment) -> Outcome:
     """A framework file sent by the secretary: validated, stored, used from the next month."""
     _ = turn._
     assert turn.member is not None
+    if document.too_large:
+        text = _(
+            "This file is too large ({size} KB). A framework file may be at most {limit} KB; "
+            "it holds only text."
+        ).format(size=document.byte_size // 1024, limit=MAX_DOCUMENT_BYTES // 1024)
+        return Outcome([Reply(text)])
     try:
         spec = parse_framework(document.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, FrameworkError) as exc:
-        problems = exc.problems if isinstance(exc, FrameworkError) else ["not UTF-8 text"]
+        problems = (
+            exc.problems
+            if isinstance(exc, FrameworkError)
+            else [_("The file is not UTF-8 text; save it as UTF-8.")]
+        )
         shown = "\n".join(f"• {p}" for p in problems[:10])
         more = len(problems) - 10
         if more > 0:
             shown += "\n" + _("… and {n} more").format(n=more)
         return Outcome([Reply(_("This framework file cannot be used:") + "\n" + shown)])
     try:
-        stored, _created = await framework_store.store(turn.session, spec)
+        stored, _created = await framework_store.store(turn.session, spec, turn.member.org_id)
+    except framework_store.FrameworkCodeReserved:
+        text = _(
+            "The code {code} belongs to a framework provided for all cells. Give your "
+            "framework its own code (for example {example}) and send the file again."
+        ).format(code=spec.code, example=f"{spec.code}-{turn.member.org_id}")
+        return Outcome([Reply(text)])
     except framework_store.FrameworkVersionExists:
         return Outcome(
             [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.rules.framework import FrameworkSpec, QuestionSpec, parse_framework
+from bot.rules.framework import FrameworkSpec, QuestionSpec, parse_framework, shipped_framework
 from storage.models import Criterion, CriterionGroup, Framework, Question, QuestionOption
 
 
@@ -17,25 +17,67 @@ class FrameworkVersionExists(Exception):
     """The same code and version is stored with different content."""
 
 
+class FrameworkCodeReserved(Exception):
+    """An organisation's own framework uses the code of a shipped (global) one."""
+
+
 def spec_digest(spec: FrameworkSpec) -> str:
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def find(session: AsyncSession, code: str, version: int) -> Framework | None:
-    query = select(Framework).where(Framework.code == code, Framework.version == version)
+def _owned_by(owner_id: int | None) -> ColumnElement[bool]:
+    column = Framework.owner_org_id
+    return column.is_(None) if owner_id is None else column == owner_id
+
+
+async def find(
+    session: AsyncSession, code: str, version: int, owner_id: int | None = None
+) -> Framework | None:
+    """A version of a global framework (``owner_id`` None) or of one organisation's own."""
+    query = select(Framework).where(
+        Framework.code == code, Framework.version == version, _owned_by(owner_id)
+    )
     return await session.scalar(query)
 
 
-async def latest(session: AsyncSession, code: str) -> Framework | None:
-    query = select(Framework).where(Framework.code == code).order_by(Framework.version.desc())
+async def latest(session: AsyncSession, code: str, owner_id: int | None = None) -> Framework | None:
+    query = (
+        select(Framework)
+        .where(Framework.code == code, _owned_by(owner_id))
+        .order_by(Framework.version.desc())
+    )
     return (await session.scalars(query)).first()
 
 
-async def store(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, bool]:
-    """Store a spec once; returns (framework, created). Same version, other content: error."""
+async def is_reserved(session: AsyncSession, code: str) -> bool:
+    """Whether ``code`` belongs to the shipped framework or another global one."""
+    if code == shipped_framework().code:
+        return True
+    return (
+        await session.scalar(
+            select(Framework.id).where(Framework.code == code, _owned_by(None)).limit(1)
+        )
+        is not None
+    )
+
+
+async def store(
+    session: AsyncSession, spec: FrameworkSpec, owner_id: int | None = None
+) -> tuple[Framework, bool]:
+    """Store a spec once; returns (framework, created). Same version, other content: error.
+
+    With ``owner_id`` the framework is that cell's or committee's own (uploaded in chat):
+    its versions never collide with another owner's or a shipped one, and it may not use
+    a global framework's code (FrameworkCodeReserved).
+    """
+    if owner_id is not None and await is_reserved(session, spec.code):
+        raise FrameworkCodeReserved(
+            f"the code {spec.code} belongs to a framework shipped with chibo; "
+            "give your framework its own code"
+        )
     digest = spec_digest(spec)
-    existing = await find(session, spec.code, spec.version)
+    existing = await find(session, spec.code, spec.version, owner_id)
     if existing is not None:
         if existing.source_sha256 != digest:
             raise FrameworkVersionExists(
@@ -44,6 +86,7 @@ async def store(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, 
             )
         return existing, False
     framework = Framework(
+        owner_org_id=owner_id,
         code=spec.code,
         version=spec.version,
         title=dict(spec.title),
@@ -148,7 +191,8 @@ async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
                 }
                 for g in groups
             ],
-        }
+        },
+        limits=False,
     )
     _specs[framework_id] = spec
     return spec

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -170,9 +171,27 @@ class Framework(Base):
     """One version of a criteria framework, loaded from a data file."""
 
     __tablename__ = "frameworks"
-    __table_args__ = (UniqueConstraint("code", "version", name="uq_frameworks_code_version"),)
+    __table_args__ = (
+        # Shipped or CLI-imported frameworks (no owner) are unique per code and version,
+        # uploaded ones per owner: a cell's upload can never block the next shipped version.
+        UniqueConstraint(
+            "owner_org_id", "code", "version", name="uq_frameworks_owner_code_version"
+        ),
+        Index(
+            "uq_frameworks_shipped_code_version",
+            "code",
+            "version",
+            unique=True,
+            sqlite_where=text("owner_org_id IS NULL"),
+            postgresql_where=text("owner_org_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    owner_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", use_alter=True), index=True
+    )
+    """The cell or committee that uploaded it in chat; None: shipped or imported by the CLI."""
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[dict[str, str]] = mapped_column()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from tests.fakebotapi import FakeBotAPI
@@ -81,6 +82,28 @@ def test_unknown_cell_and_bad_framework_are_clear(tmp_path: Path) -> None:
     assert failed.returncode == 2 and "framework.yaml" in failed.stderr
 
 
+def test_framework_import_keeps_the_shipped_code_for_the_shipped_file(tmp_path: Path) -> None:
+    import yaml
+
+    from bot.rules.framework import default_framework_path
+
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    data = yaml.safe_load(default_framework_path().read_text(encoding="utf-8"))
+    data["version"] += 1
+    path = tmp_path / "next.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    done = run_cli(["framework", "import", str(path)], env, cwd=tmp_path)
+    assert done.returncode == 2 and "reserved for the framework shipped" in done.stderr
+    data["code"] = "tinh-ninh-binh"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "stored: framework tinh-ninh-binh v2" in ok(
+        ["framework", "import", str(path)], env, tmp_path
+    )
+    shipped = str(default_framework_path())
+    assert "already stored" in ok(["framework", "import", shipped], env, tmp_path)
+
+
 async def test_invite_link_uses_the_bot_username_from_get_me(tmp_path: Path) -> None:
     async with FakeBotAPI(username="chibo_ward_bot") as api:
         env = {
@@ -95,3 +118,60 @@ async def test_invite_link_uses_the_bot_username_from_get_me(tmp_path: Path) -> 
         assert done.returncode == 0, done.stderr
         assert "https://t.me/chibo_ward_bot?start=" in done.stdout
         assert api.calls_to("getMe")
+
+
+def _member_count(tmp_path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM members").fetchone()[0])
+
+
+def test_member_import_reads_utf8_and_utf16_and_refuses_other_encodings(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
+    text = "Họ và tên,status\nTrần Thị Bình,chính thức\nLê Văn Cường,dự bị\n"
+    before = _member_count(tmp_path)
+    for encoding in ("cp1258", "latin-1"):
+        path = tmp_path / f"{encoding}.csv"
+        sample = "name\nJosé Müller\n" if encoding == "latin-1" else "name\nVăn Đơn\n"
+        path.write_bytes(sample.encode(encoding))
+        done = run_cli(["member", "import", str(path), "--cell", "Chi bộ 1"], env, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        [said] = [line for line in done.stderr.splitlines() if line.startswith("chibo:")]
+        assert "not UTF-8" in said and "nothing was imported" in said
+        assert _member_count(tmp_path) == before
+    no_bom = tmp_path / "utf16-no-bom.csv"
+    no_bom.write_bytes(text.encode("utf-16-le"))
+    done = run_cli(["member", "import", str(no_bom), "--cell", "Chi bộ 1"], env, cwd=tmp_path)
+    assert done.returncode == 2 and "UTF-16 without a BOM" in done.stderr
+    for n, encoding in enumerate(("utf-16", "utf-8-sig", "utf-8")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        out = tmp_path / f"{encoding}-out.csv"
+        args = ["member", "import", str(path), "--cell", "Chi bộ 1", "--out", str(out)]
+        assert "imported 2 members" in ok(args, env, tmp_path)
+        assert out.read_text(encoding="utf-8").splitlines()[1].startswith("Trần Thị Bình,")
+        assert _member_count(tmp_path) == before + 2 * (n + 1)
+
+
+def test_member_import_cleans_names_and_writes_no_formulas(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    ok(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ A"], env, tmp_path)
+    path = tmp_path / "nul.csv"
+    evil = '=HYPERLINK("http://evil.example/","Bấm")'
+    quoted = '"' + evil.replace('"', '""') + '"'
+    path.write_bytes(f"name\nTrần\x00 Thị\x07 Bình\n{quoted}\n".encode())
+    out = tmp_path / "invites.csv"
+    ok(["member", "import", str(path), "--cell", "Chi bộ 1", "--out", str(out)], env, tmp_path)
+    with out.open(encoding="utf-8", newline="") as handle:
+        written = [row[0] for row in csv.reader(handle)]
+    assert written == ["name", "Trần Thị Bình", "'" + evil]  # a name, never a formula
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:
+        names = [row[0] for row in db.execute("SELECT full_name FROM members")]
+    assert "Trần Thị Bình" in names

@@ -66,8 +66,15 @@ async def test_secretary_uploads_a_framework_file(tmp_path: Path) -> None:
         await an.send_document(
             yaml.safe_dump(data, allow_unicode=True).encode(), "bo-tieu-chi.yaml"
         )
+        await an.expect_message(contains="thuộc bộ tiêu chí dùng chung")  # shipped code
+        data["code"] = "tinh-ninh-binh"
+        await an.send_document(
+            yaml.safe_dump(data, allow_unicode=True).encode(), "bo-tieu-chi.yaml"
+        )
         stored = await an.expect_message(contains="Đã lưu bộ tiêu chí")
         assert "phiên bản 2" in (stored.text or "")
+        await an.send_document(b"# " + b"x" * (600 * 1024), "lon.yaml")
+        await an.expect_message(contains="quá lớn (600 KB)")
         data["groups"][0]["weight"] = 31
         await an.send_document(yaml.safe_dump(data, allow_unicode=True).encode(), "sai.yaml")
         refused = await an.expect_message(contains="Không dùng được tệp bộ tiêu chí")

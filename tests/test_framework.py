@@ -12,6 +12,12 @@ import pytest
 import yaml
 
 from bot.rules.framework import (
+    HELP_MAX_LEN,
+    MAX_DEPTH,
+    MAX_OPTIONS,
+    OPTION_LABEL_MAX_LEN,
+    PROBLEM_MAX_LEN,
+    QUESTION_TEXT_MAX_LEN,
     CellMetric,
     CriterionSource,
     FrameworkError,
@@ -592,3 +598,54 @@ def test_framework_error_is_a_value_error() -> None:
 def test_empty_file() -> None:
     assert problems_of("") == ["the file is empty"]
     assert problems_of("# only a comment\n") == ["the file is empty"]
+
+
+# --- what the channels can show ---------------------------------------------------------------
+
+
+def first_with_options(data: dict[str, Any]) -> dict[str, Any]:
+    return next(
+        q for g in data["groups"] for c in g["criteria"] for q in c["questions"] if q["options"]
+    )
+
+
+def test_question_texts_and_options_must_fit_a_message_and_a_keyboard(
+    data: dict[str, Any],
+) -> None:
+    q = first_with_options(data)
+    q["text"]["vi"] = "Câu hỏi rất dài " * 400  # 6,400 characters
+    q["help"] = {"vi": "Giải thích " * 200}
+    q["options"][0]["label"]["vi"] = "Nhãn " * 40
+    problems = "\n".join(problems_of(data))
+    assert f"the 'vi' text has 6400 characters, at most {QUESTION_TEXT_MAX_LEN} fit" in problems
+    assert f"at most {HELP_MAX_LEN} fit" in problems
+    assert f"the 'vi' text has 200 characters, at most {OPTION_LABEL_MAX_LEN} fit" in problems
+
+
+def test_the_number_of_options_is_bounded(data: dict[str, Any]) -> None:
+    q = first_with_options(data)
+    q["kind"] = "choice"
+    q["options"] = [
+        {"value": f"o{i}", "label": {"vi": f"Lựa chọn {i}"}, "score": 0.5} for i in range(150)
+    ]
+    assert any(f"150 entries, at most {MAX_OPTIONS} fit" in p for p in problems_of(data))
+    assert parse_framework(data, limits=False).question(q["key"]).options[149].value == "o149"
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    for text in (
+        "[" * 50_000 + "]" * 50_000,
+        "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000)),
+    ):
+        problems = problems_of(text)
+        assert any(f"nested deeper than {MAX_DEPTH} levels" in p for p in problems), problems
+
+
+def test_problems_are_short_whatever_the_input(data: dict[str, Any]) -> None:
+    data["code"] = "X" * 5000
+    data["title"] = {"vi": "T" * 5000}
+    data["groups"][0]["key"] = "K" * 5000
+    data["groups"][1]["criteria"][0]["kind"] = "Z" * 5000
+    problems = problems_of(data)
+    assert len(problems) >= 3 and all(len(p) <= PROBLEM_MAX_LEN for p in problems)
+    assert "X" * 100 not in "\n".join(problems)

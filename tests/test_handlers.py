@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 import handlers
-from bot.core.chat import ChatEvent, Outcome
+from bot.core.chat import Attachment, ChatEvent, Outcome
+from bot.rules.framework import default_framework_path, load_framework
 from bot.services import membership
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
+from storage import frameworks as framework_store
 from storage import orgs
-from storage.models import Invite, Member, OrgKind, Role
+from storage.models import Framework, Invite, Member, OrgKind, Role
 from tests.conftest import FakeClock
 
 
@@ -180,3 +183,65 @@ async def test_expired_invite_in_chat(runtime: Runtime, clock: FakeClock) -> Non
     clock.now += timedelta(days=8)
     assert "hết hạn" in text_of(await say(runtime, "8", f"/start {code}"))
     assert await member_count(runtime) == 0
+
+
+async def upload(runtime: Runtime, user: str, content: bytes, size: int | None = None) -> str:
+    document = Attachment("document", "bo-tieu-chi.yaml", content, size=size)
+    event = ChatEvent("telegram", user, user, f"User {user}", None, document=document)
+    return text_of(await handlers.handle(runtime, event))
+
+
+async def framework_count(runtime: Runtime) -> int:
+    async with runtime.db.session() as session:
+        return int(await session.scalar(select(func.count(Framework.id))) or 0)
+
+
+async def test_a_too_large_framework_file_gets_a_clear_reply(
+    runtime: Runtime, secretary: str
+) -> None:
+    before = await framework_count(runtime)
+    reply = await upload(runtime, secretary, b"", size=600 * 1024)
+    assert "quá lớn (600 KB)" in reply and "512 KB" in reply
+    reply = await upload(runtime, secretary, b"#" * (513 * 1024))
+    assert "quá lớn (513 KB)" in reply
+    assert await framework_count(runtime) == before
+
+
+async def test_the_problem_list_of_a_bad_framework_fits_one_message(
+    runtime: Runtime, secretary: str
+) -> None:
+    data = yaml.safe_load(default_framework_path().read_text(encoding="utf-8"))
+    data["code"] = "C" * 5000
+    for group in data["groups"]:
+        group["title"] = {"vi": "T" * 5000}
+        group["key"] = "K" * 5000
+        for criterion in group["criteria"]:
+            criterion["key"] = "K" * 5000
+    reply = await upload(runtime, secretary, yaml.safe_dump(data, allow_unicode=True).encode())
+    assert "Không dùng được tệp bộ tiêu chí" in reply and "… và" in reply
+    assert len(reply) <= 4096
+    deep = await upload(runtime, secretary, b"[" * 50_000 + b"]" * 50_000)
+    assert "Không dùng được tệp bộ tiêu chí" in deep and len(deep) <= 4096
+
+
+async def test_a_secretary_cannot_take_the_next_shipped_version(
+    runtime: Runtime, secretary: str
+) -> None:
+    data = yaml.safe_load(default_framework_path().read_text(encoding="utf-8"))
+    data["version"] += 1
+    reply = await upload(runtime, secretary, yaml.safe_dump(data, allow_unicode=True).encode())
+    assert f"Mã {data['code']} thuộc bộ tiêu chí dùng chung" in reply
+    data["code"] = "tinh-ninh-binh"
+    reply = await upload(runtime, secretary, yaml.safe_dump(data, allow_unicode=True).encode())
+    assert "Đã lưu bộ tiêu chí" in reply
+    async with runtime.db.session() as session:
+        cell = await session.scalar(select(Member.org_id).where(Member.role == Role.SECRETARY))
+        own = await session.scalar(select(Framework).where(Framework.code == "tinh-ninh-binh"))
+        assert own is not None and own.owner_org_id == cell
+        # the next release and new cells still get the shipped framework
+        shipped = load_framework(default_framework_path())
+        bumped = shipped.model_copy(update={"version": shipped.version + 1})
+        stored, created = await framework_store.store(session, bumped)
+        assert created and stored.owner_org_id is None
+        new_cell = await create_cell(session, "Chi bộ mới", None, timezone="UTC", locale="vi")
+        assert new_cell.framework_id is not None and new_cell.framework_id != own.id

@@ -10,7 +10,9 @@ import csv
 import io
 import struct
 import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from bot.render.reports import (
     summary_text,
     year_text,
 )
+from bot.render.spreadsheet import FORMULA_STARTS, csv_cell
 from bot.rules.framework import CriterionSource, FrameworkSpec, load_framework, localized
 from bot.rules.scoring import CellMonth, YearResult, cell_month, year_result
 
@@ -598,3 +601,68 @@ def test_csv_is_utf8_with_bom_one_row_per_month_and_group(
     text = year_csv(spec, year, vi).decode("utf-8-sig")
     assert "Thi đua, hoàn thành tốt nhiệm vụ" in text
     assert "Hoàn thành xuất sắc nhiệm vụ" in text or "Hoàn thành tốt nhiệm vụ" in text
+
+
+# --- formula injection ----------------------------------------------------------------------
+
+EVIL = '=HYPERLINK("http://evil.example/","Bấm")'
+RISKY = (EVIL, "+84 912 000 000", "-1+2", "@SUM(A1:A9)", "\t=1+1", "\r=1+1")
+
+
+def risky_year(spec: FrameworkSpec) -> tuple[FrameworkSpec, YearReport]:
+    """The sample year with formula-like member names, notes, comments and a group title."""
+    year, _ = sample_year(spec)
+    members = tuple(
+        MemberLine(name, "submitted", 50.0, "good", (("Q", "No", RISKY[2]),)) for name in RISKY
+    )
+    months = tuple(
+        replace(m, members=members, notes=RISKY[3]) if m is not None else None for m in year.months
+    )
+    member_years = tuple((name, year.member_years[0][1]) for name in RISKY)
+    risky = replace(year, cell_name=RISKY[4], months=months, member_years=member_years)
+    groups = list(spec.groups)
+    groups[0] = groups[0].model_copy(update={"title": {"vi": EVIL, "en": EVIL}})
+    return spec.model_copy(update={"groups": groups}), risky
+
+
+def test_workbook_stores_formula_like_text_as_text(spec: FrameworkSpec, en: Translator) -> None:
+    evil_spec, year = risky_year(spec)
+    data = year_workbook(evil_spec, year, en)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and not any(b"<f>" in archive.read(n) for n in sheets)
+    book = open_book(data)
+    seen: set[str] = set()
+    numbers = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f"
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    assert cell.data_type == "s" and cell.quotePrefix, cell.value
+                    seen.add(cell.value)
+                numbers += isinstance(cell.value, int | float)
+    assert {EVIL, RISKY[1], RISKY[3]} <= seen  # names and notes kept intact, as text
+    assert numbers > 50  # points stay numbers
+
+
+def test_csv_neutralises_formula_like_text_but_not_numbers(
+    spec: FrameworkSpec, en: Translator
+) -> None:
+    evil_spec, year = risky_year(spec)
+    rows = list(csv.reader(io.StringIO(year_csv(evil_spec, year, en).decode("utf-8-sig"))))
+    titles = {row[3] for row in rows[1:]}
+    assert "'" + EVIL in titles and EVIL not in titles
+    for row in rows:
+        for field in row:
+            assert not field.startswith(FORMULA_STARTS), field
+    assert all(float(row[4]) >= 0 for row in rows[1:])
+    assert [csv_cell(v) for v in ("-2.5", "+3", 7, -1.5, "-2+3", "=1", "a=b")] == [
+        "-2.5",
+        "+3",
+        7,
+        -1.5,
+        "'-2+3",
+        "'=1",
+        "a=b",
+    ]

@@ -464,3 +464,53 @@ async def test_planning_costs_the_same_queries_for_more_cells(cell: Cell) -> Non
     await cell.tick()
     many = await statements_of_a_quiet_pass()
     assert many == few, seen_last  # nothing new to plan: the same queries for 3 or 9 cells
+
+
+async def test_one_pending_excusal_request_per_member_and_month(cell: Cell) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    cell.sender.sent.clear()
+    assert "Đã gửi đề nghị" in await cell.say("2", "/excuse Đi viện")
+    for n in range(14):
+        cell.clock.now += timedelta(seconds=1)
+        reply = await cell.say("2", f"/excuse Đi viện lần {n}")
+        assert "đang chờ bí thư" in reply and "cập nhật" in reply
+    await cell.tick()
+    requests = [t for t in cell.sender.to("1") if "xin miễn" in t]
+    assert len(requests) == 1 and "Lý do: Đi viện lần 13" in requests[0]
+    async with cell.runtime.db.session() as session:
+        excusal_id = await session.scalar(select(Excusal.id))
+    await cell.say("1", data=f"exa:{excusal_id}:y")
+    assert "đã được miễn" in await cell.say("2", "/excuse Lại xin")
+    async with cell.runtime.db.session() as session:
+        excusal = await session.get(Excusal, excusal_id)
+        assert excusal is not None and excusal.status == "approved"
+        assert excusal.reason == "Đi viện lần 13"
+    await cell.tick()
+    assert not [t for t in cell.sender.to("1") if "xin miễn" in t][1:]
+
+
+async def test_control_characters_are_stripped_on_every_database(cell: Cell) -> None:
+    from storage.models import CellEvaluation
+
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    await cell.tick()
+    async with cell.runtime.db.session() as session:
+        org = await session.scalar(select(Organization).where(Organization.kind == OrgKind.CELL))
+        assert org is not None
+        code, _ = await membership.create_invite(
+            session, org, Role.MEMBER, now=cell.clock(), valid_for=timedelta(days=1)
+        )
+    joined = ChatEvent("telegram", "9", "9", "Trần\x00 Thị\x1b Bình", "vi", f"/start {code}")
+    assert "Chào mừng" in "\n".join(
+        r.text for r in (await handlers.handle(cell.runtime, joined)).replies
+    )
+    assert "Đã gửi đề nghị" in await cell.say("9", "/excuse Đi\x00 viện\r\ncả tháng")
+    assert "Đã lưu" in await cell.say("1", "/notes Họp\x00 đủ\tngười")
+    async with cell.runtime.db.session() as session:
+        member = await session.scalar(select(Member).where(Member.full_name.like("Trần%")))
+        assert member is not None and member.full_name == "Trần Thị Bình"
+        excusal = await session.scalar(select(Excusal).where(Excusal.member_id == member.id))
+        assert excusal is not None and excusal.reason == "Đi viện cả tháng"
+        notes = await session.scalar(select(CellEvaluation.notes))
+        assert notes == "Họp đủ người"

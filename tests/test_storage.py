@@ -16,7 +16,7 @@ from storage import invites as invite_store
 from storage import members as member_store
 from storage import orgs, schema
 from storage.db import Database
-from storage.models import Invite, Member, OrgKind, Question, QuestionOption, Role
+from storage.models import Framework, Invite, Member, OrgKind, Question, QuestionOption, Role
 
 
 async def make_cell(db: Database) -> int:
@@ -132,3 +132,108 @@ async def test_concurrent_redemptions_take_one_use(db: Database) -> None:
     assert sorted(results) == [False, False, False, False, True]
     async with db.session() as session:
         assert await session.scalar(select(Invite.uses)) == 1
+
+
+async def test_frameworks_uploaded_by_cells_never_block_a_shipped_version(db: Database) -> None:
+    cell_id = await make_cell(db)
+    shipped = load_framework(default_framework_path())
+    own = shipped.model_copy(update={"code": "ninh-binh", "title": {"vi": "Bộ của tỉnh"}})
+    next_shipped = shipped.model_copy(
+        update={"version": shipped.version + 1, "title": {"vi": "Bản mới"}}
+    )
+    async with db.session() as session:
+        other_cell = await create_cell(
+            session, "Chi bộ khác", None, timezone="Asia/Ho_Chi_Minh", locale="vi"
+        )
+        for spec in (shipped, next_shipped):  # the shipped code is reserved, any version
+            with pytest.raises(framework_store.FrameworkCodeReserved):
+                await framework_store.store(session, spec, cell_id)
+        mine, created = await framework_store.store(session, own, cell_id)
+        assert created and mine.owner_org_id == cell_id
+        changed = own.model_copy(update={"title": {"vi": "Khác"}})
+        theirs, created = await framework_store.store(session, changed, other_cell.id)
+        assert created and theirs.id != mine.id  # same code and version, other owner
+        with pytest.raises(framework_store.FrameworkVersionExists):
+            await framework_store.store(session, changed, cell_id)
+        again, created = await framework_store.store(session, own, cell_id)
+        assert again.id == mine.id and not created
+        # the next release stores its version, whatever the cells uploaded
+        stored, created = await framework_store.store(session, next_shipped)
+        assert created and stored.owner_org_id is None
+        assert (await framework_store.latest(session, shipped.code)) == stored
+        assert await framework_store.find(session, "ninh-binh", own.version) is None
+
+
+async def test_a_global_code_and_version_is_stored_once(db: Database) -> None:
+    async with db.session() as session:
+        framework = await ensure_default_framework(session)
+        row = row_of(framework)
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            session.add(Framework(**{**row, "source_sha256": "other"}))
+            await session.flush()
+
+
+def row_of(framework: Framework) -> dict[str, object]:
+    return {
+        c: getattr(framework, c) for c in ("code", "version", "title", "scoring", "source_sha256")
+    }
+
+
+async def test_migration_0006_keeps_frameworks_and_their_questions(database_url: str) -> None:
+    await asyncio.to_thread(schema.downgrade, database_url, "0005")
+    db = Database(database_url)
+    tables = ("frameworks", "criterion_groups", "criteria", "questions", "question_options")
+    try:
+        async with db.engine.begin() as connection:
+            for version in (1, 2):  # shipped v1, and a cell's upload that took v2
+                await connection.execute(
+                    text(
+                        "INSERT INTO frameworks (code, version, title, scoring, source_sha256,"
+                        " created_at) VALUES ('four-good-cell', :v, '{}', '{}', 'x', :now)"
+                    ),
+                    {"v": version, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+                )
+            framework_id, upload_id = (
+                await connection.execute(text("SELECT id FROM frameworks ORDER BY version"))
+            ).scalars()
+            await connection.execute(
+                text(
+                    "INSERT INTO criterion_groups (framework_id, key, position, weight, title)"
+                    " VALUES (:f, 'g1', 0, 100, '{}')"
+                ),
+                {"f": framework_id},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO organizations (kind, name, timezone, locale, framework_id,"
+                    " created_at) VALUES ('cell', 'Chi bộ', 'Asia/Ho_Chi_Minh', 'vi', :f, :now)"
+                ),
+                {"f": upload_id, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+            cell_id = (await connection.execute(text("SELECT id FROM organizations"))).scalar()
+
+        async def counts() -> list[int]:
+            async with db.engine.connect() as connection:
+                return [
+                    int((await connection.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one())
+                    for t in tables
+                ]
+
+        before = await counts()
+        await asyncio.to_thread(schema.upgrade, database_url)
+        assert await counts() == before == [2, 1, 0, 0, 0]
+        async with db.session() as session:
+            kept = await session.get(Framework, framework_id)
+            assert kept is not None and kept.owner_org_id is None
+            upload = await session.get(Framework, upload_id)
+            assert upload is not None and upload.owner_org_id == cell_id
+            assert upload.code == f"four-good-cell-upload-{upload_id}"
+            # the next shipped version (2) can now be stored
+            session.add(Framework(**{**row_of(kept), "version": 2}))
+            await session.flush()
+        await asyncio.to_thread(schema.downgrade, database_url, "0005")
+        assert await counts() == [before[0] + 1, *before[1:]]
+        await asyncio.to_thread(schema.upgrade, database_url)
+    finally:
+        await db.dispose()

@@ -17,7 +17,7 @@ from bot.rules.framework import FrameworkError, load_framework
 from bot.services.runtime import Runtime, utc_now
 from storage import schema
 from storage.db import Database
-from storage.frameworks import FrameworkVersionExists
+from storage.frameworks import FrameworkCodeReserved, FrameworkVersionExists
 from storage.models import OrgKind, Role
 
 T = TypeVar("T")
@@ -348,9 +348,8 @@ def member() -> None:
 )
 def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) -> None:
     """Import members from CSV (columns: name, status, role); each gets a personal invite."""
-    import csv
-
     from bot.channels.telegram import fetch_username
+    from bot.render.spreadsheet import csv_text
     from bot.services import setup
 
     settings = settings_or_exit()
@@ -363,7 +362,7 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
                 imported = await setup.import_members(
                     session,
                     org,
-                    csv_file.read_text(encoding="utf-8"),
+                    setup.decode_csv(csv_file.read_bytes()),
                     now=utc_now(),
                     valid_days=days,
                 )
@@ -379,8 +378,7 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
     rows = with_db(settings, work)
     header = ["name", "code", "link", "expires_utc"]
     if out:
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows([header, *rows])
+        out.write_text(csv_text([header, *rows]), encoding="utf-8", newline="")
         click.echo(f"imported {len(rows)} members; personal invites written to {out}")
     else:
         click.echo(f"imported {len(rows)} members; send each person their own link or code:")
@@ -397,7 +395,7 @@ def framework() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def framework_import(path: Path) -> None:
     """Validate a framework file and store it as a new version."""
-    from storage import frameworks as framework_store
+    from bot.services.setup import import_framework
 
     try:
         spec = load_framework(path)
@@ -407,13 +405,13 @@ def framework_import(path: Path) -> None:
 
     async def work(db: Database) -> str:
         async with db.session() as session:
-            stored, created = await framework_store.store(session, spec)
+            stored, created = await import_framework(session, spec)
         state = "stored" if created else "already stored"
         return f"{state}: framework {stored.code} v{stored.version}"
 
     try:
         click.echo(with_db(settings_or_exit(), work))
-    except FrameworkVersionExists as exc:
+    except (FrameworkVersionExists, FrameworkCodeReserved) as exc:
         fail(str(exc))
 
 

@@ -49,7 +49,7 @@ from telegram.ext import (
 from tornado.httpserver import HTTPServer
 
 import handlers
-from bot.core.chat import Attachment, ChatEvent, Outcome, Reply
+from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply
 from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.core.i18n import Translator
 from bot.services.evaluation import close_months
@@ -299,9 +299,6 @@ def _event(update: Update, *, text: str | None = None, data: str | None = None) 
     )
 
 
-MAX_DOCUMENT_BYTES = 512 * 1024  # a framework file is a few kilobytes
-
-
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any private message: text, a command, a file, or something we cannot read."""
     message = update.effective_message
@@ -309,10 +306,14 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     event = _event(update, text=message.text)
     document = message.document
-    if document is not None and (document.file_size or 0) <= MAX_DOCUMENT_BYTES:
-        content = bytes(await (await document.get_file()).download_as_bytearray())
+    if document is not None:
+        size = document.file_size or 0
+        content = b""  # too large: not downloaded, the handler says so
+        if size <= MAX_DOCUMENT_BYTES:
+            content = bytes(await (await document.get_file()).download_as_bytearray())
         name = document.file_name or "file"
-        event = dataclasses.replace(event, document=Attachment("document", name, content))
+        attachment = Attachment("document", name, content, size=size or len(content))
+        event = dataclasses.replace(event, document=attachment)
     outcome = await handlers.handle(_runtime(context), event)
     async with _shown():
         await _render(update, context, outcome)

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def clean_text(text: str) -> str:
+    """Text without C0 control characters except newline and tab.
+
+    PostgreSQL refuses NUL in text while SQLite stores it; stripping them where text
+    enters chibo makes both databases (and every screen) see the same thing.
+    """
+    return _CONTROL.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -27,11 +38,24 @@ class Button:
             raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {self.data!r}")
 
 
+MAX_DOCUMENT_BYTES = 512 * 1024  # a framework file is a few kilobytes
+
+
 @dataclass(frozen=True)
 class Attachment:
     kind: Literal["photo", "document"]
     filename: str
     content: bytes
+    size: int | None = None
+    """The size the channel announced; a file over MAX_DOCUMENT_BYTES is not downloaded."""
+
+    @property
+    def byte_size(self) -> int:
+        return max(self.size or 0, len(self.content))
+
+    @property
+    def too_large(self) -> bool:
+        return self.byte_size > MAX_DOCUMENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,12 @@ class ChatEvent:
     text: str | None = None
     callback_data: str | None = None
     document: Attachment | None = None
+
+    def __post_init__(self) -> None:
+        # Every channel builds a ChatEvent: clean what a person typed once, here.
+        object.__setattr__(self, "display_name", clean_text(self.display_name))
+        if self.text is not None:
+            object.__setattr__(self, "text", clean_text(self.text))
 
     @property
     def command(self) -> tuple[str, list[str]] | None:

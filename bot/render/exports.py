@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 
@@ -29,6 +27,7 @@ from bot.render.reports import (
     verdict,
     year_reasons,
 )
+from bot.render.spreadsheet import csv_text, workbook_bytes
 from bot.rules.framework import FrameworkSpec, localized
 from bot.rules.scoring import CellMonth
 
@@ -61,9 +60,7 @@ def year_workbook(spec: FrameworkSpec, report: YearReport, t: Translator) -> byt
         name = _sheet_title(_("Month {month}").format(month=month.month), used)
         used.add(name)
         _month_sheet(spec, month, month.result, t, book.create_sheet(name))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def _year_sheet(spec: FrameworkSpec, report: YearReport, t: Translator, sheet: Worksheet) -> None:
@@ -352,9 +349,8 @@ def year_csv(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
     "meets" says whether the month is "4 tốt" (every group meets).
     """
     _ = t.gettext
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(
+    rows: list[list[object]] = []
+    rows.append(
         [
             _("Year"),
             _("Month"),
@@ -376,7 +372,7 @@ def year_csv(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
         confirmed = _yes_no(t, month.confirmed)
         for group in result.groups:
             number, group_spec = numbered.get(group.key, (0, None))
-            writer.writerow(
+            rows.append(
                 [
                     month.year,
                     month.month,
@@ -391,7 +387,7 @@ def year_csv(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
                 ]
             )
         total_max = sum(g.max_points for g in result.groups)
-        writer.writerow(
+        rows.append(
             [
                 month.year,
                 month.month,
@@ -405,7 +401,7 @@ def year_csv(spec: FrameworkSpec, report: YearReport, t: Translator) -> bytes:
                 confirmed,
             ]
         )
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_text(rows, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def _csv_number(value: float) -> str:

@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,22 @@ OPTION_VALUE_MAX_LEN = 12  # option values travel in Telegram callback data (≤
 _KEY_RE = re.compile(r"[a-z0-9_]+")
 _CODE_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _EPSILON = 1e-6  # points may be fractional (e.g. 2.5); compare sums with a tolerance
+
+# What the chat channels can show (Telegram: 4,096 characters a message, buttons of about
+# a phone's width). A question is one message: header, text, help and the current answer;
+# its options are one button each.
+QUESTION_TEXT_MAX_LEN = 1000
+HELP_MAX_LEN = 1000
+TITLE_MAX_LEN = 200
+OPTION_LABEL_MAX_LEN = 60
+MAX_OPTIONS = 12
+MAX_GROUPS = 12
+MAX_CRITERIA = 40  # per group
+MAX_QUESTIONS = 20  # per criterion
+MAX_MEMBER_QUESTIONS = 100
+MAX_BANDS = 12
+MAX_DEPTH = 24  # nesting of the YAML file; a valid framework needs about 10
+PROBLEM_MAX_LEN = 300  # one reported problem, so that ten of them fit one message
 
 
 class QuestionKind(StrEnum):
@@ -129,7 +146,7 @@ def _key_checker(max_len: int, what: str) -> AfterValidator:
                 "bad_key",
                 "invalid {what} '{value}': use lowercase a-z, digits and _ only,"
                 " at most {max_len} characters",
-                {"what": what, "value": value, "max_len": max_len},
+                {"what": what, "value": _shorten(value, 40), "max_len": max_len},
             )
         return value
 
@@ -142,7 +159,7 @@ def _code_check(value: str) -> str:
             "bad_code",
             "invalid framework code '{value}': use lowercase a-z, digits, '-', '_' or '.',"
             " at most 64 characters",
-            {"value": value},
+            {"value": _shorten(value, 40)},
         )
     return value
 
@@ -315,7 +332,7 @@ class FrameworkError(ValueError):
     """A framework file that cannot be used; ``problems`` lists each one with its location."""
 
     def __init__(self, problems: list[str], source: str | None = None) -> None:
-        self.problems = list(problems)
+        self.problems = [_shorten(p, PROBLEM_MAX_LEN) for p in problems]
         self.source = source
         where = f" {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
@@ -328,6 +345,12 @@ def default_framework_path() -> Path:
     if isinstance(resource, Path):
         return resource
     return Path(__file__).parents[1] / "frameworks" / "four_good.yaml"
+
+
+@cache
+def shipped_framework() -> FrameworkSpec:
+    """The framework shipped with this version of chibo; its code is reserved for it."""
+    return load_framework()
 
 
 def load_framework(path: str | Path | None = None) -> FrameworkSpec:
@@ -343,8 +366,12 @@ def load_framework(path: str | Path | None = None) -> FrameworkSpec:
         raise FrameworkError(exc.problems, source=str(path)) from None
 
 
-def parse_framework(data: dict[str, Any] | str) -> FrameworkSpec:
-    """Validate a framework given as YAML text or as already-parsed data."""
+def parse_framework(data: dict[str, Any] | str, *, limits: bool = True) -> FrameworkSpec:
+    """Validate a framework given as YAML text or as already-parsed data.
+
+    ``limits=False`` skips what the channels can show (:func:`_check_limits`): for a
+    version already stored, which must load whatever later versions of chibo allow.
+    """
     if isinstance(data, str):
         data = _load_yaml(data)
     if data is None:
@@ -357,14 +384,31 @@ def parse_framework(data: dict[str, Any] | str) -> FrameworkSpec:
         spec = FrameworkSpec.model_validate(data)
     except ValidationError as exc:
         raise FrameworkError([_describe(err) for err in exc.errors()]) from None
-    problems = _check_rules(spec)
+    problems = _check_rules(spec) + (_check_limits(spec) if limits else [])
     if problems:
         raise FrameworkError(problems)
     return spec
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (YAML keeps the last)."""
+    """SafeLoader that rejects a key given twice in one mapping (YAML keeps the last)
+    and nesting deeper than a framework needs (deep nesting exhausts Python's stack)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -376,7 +420,7 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
-                    f"the key '{key}' appears twice in this mapping",
+                    f"the key '{_shorten(str(key), 40)}' appears twice in this mapping",
                     key_node.start_mark,
                 )
             seen.add(key)
@@ -417,7 +461,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, int | float):
         return f"{value:g}"
     if isinstance(value, str):
-        return repr(value)
+        return repr(_shorten(value, 40))
     return type(value).__name__
 
 
@@ -490,6 +534,47 @@ def _check_rules(spec: FrameworkSpec) -> list[str]:
             "groups: no member questions; at least one criterion with source 'member'"
             " needs questions"
         )
+    return problems
+
+
+def _check_limits(spec: FrameworkSpec) -> list[str]:
+    """What the chat channels can show: every text fits its message or button, every
+    list its keyboard or screen."""
+    problems: list[str] = []
+
+    def fits(text: Mapping[str, str] | None, max_len: int, where: str) -> None:
+        for locale, value in (text or {}).items():
+            if len(value) > max_len:
+                problems.append(
+                    f"{where}: the '{locale}' text has {len(value)} characters,"
+                    f" at most {max_len} fit"
+                )
+
+    def few(items: list[Any], max_count: int, where: str) -> None:
+        if len(items) > max_count:
+            problems.append(f"{where}: {len(items)} entries, at most {max_count} fit")
+
+    fits(spec.title, TITLE_MAX_LEN, "title")
+    few(spec.scoring.bands, MAX_BANDS, "scoring.bands")
+    for bi, band in enumerate(spec.scoring.bands):
+        fits(band.label, TITLE_MAX_LEN, f"scoring.bands[{bi}].label")
+    few(spec.groups, MAX_GROUPS, "groups")
+    for gi, group in enumerate(spec.groups):
+        fits(group.title, TITLE_MAX_LEN, f"groups[{gi}].title")
+        few(group.criteria, MAX_CRITERIA, f"groups[{gi}].criteria")
+        for ci, criterion in enumerate(group.criteria):
+            cloc = f"groups[{gi}].criteria[{ci}]"
+            fits(criterion.title, TITLE_MAX_LEN, f"{cloc}.title")
+            fits(criterion.help, HELP_MAX_LEN, f"{cloc}.help")
+            few(criterion.questions, MAX_QUESTIONS, f"{cloc}.questions")
+            for qi, question in enumerate(criterion.questions):
+                qloc = f"{cloc}.questions[{qi}]"
+                fits(question.text, QUESTION_TEXT_MAX_LEN, f"{qloc}.text")
+                fits(question.help, HELP_MAX_LEN, f"{qloc}.help")
+                few(question.options, MAX_OPTIONS, f"{qloc}.options")
+                for oi, option in enumerate(question.options):
+                    fits(option.label, OPTION_LABEL_MAX_LEN, f"{qloc}.options[{oi}].label")
+    few(spec.member_questions(), MAX_MEMBER_QUESTIONS, "groups (member questions)")
     return problems
 
 
@@ -596,6 +681,10 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 __all__ = [
     "BandSpec",
     "CellMetric",
@@ -614,4 +703,5 @@ __all__ = [
     "load_framework",
     "localized",
     "parse_framework",
+    "shipped_framework",
 ]

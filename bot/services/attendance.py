@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,11 +136,29 @@ async def toggle_excusal(
     return approved
 
 
+class RequestOutcome(StrEnum):
+    """What a member's /excuse did."""
+
+    SENT = "sent"  # a new request: each secretary gets a message to approve it
+    UPDATED = "updated"  # a request was already waiting: only its reason changed
+    ALREADY_EXCUSED = "already_excused"  # approved before: nothing changed
+
+
 async def request_excusal(
     session: AsyncSession, period: Period, member: Member, reason: str, now: datetime
-) -> Excusal:
-    """A member asks to be excused; each secretary gets a message to approve with one tap."""
+) -> RequestOutcome:
+    """A member asks to be excused; the secretaries are asked once per pending request.
+
+    At most one request per member and month waits for a decision: asking again while
+    it waits updates the reason instead of sending the secretaries another message.
+    """
     excusal = await excusal_of(session, period.id, member.id)
+    if excusal is not None and excusal.status == ExcusalStatus.APPROVED:
+        return RequestOutcome.ALREADY_EXCUSED
+    if excusal is not None and excusal.status == ExcusalStatus.REQUESTED:
+        excusal.reason = reason
+        await session.flush()
+        return RequestOutcome.UPDATED
     if excusal is None:
         excusal = Excusal(period_id=period.id, member_id=member.id)
         session.add(excusal)
@@ -160,7 +179,7 @@ async def request_excusal(
             for s in await member_store.secretaries_of(session, member.org_id)
         ],
     )
-    return excusal
+    return RequestOutcome.SENT
 
 
 async def decide(

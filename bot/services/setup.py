@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -9,19 +10,34 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.rules.framework import default_framework_path, load_framework
+from bot.core.chat import clean_text
+from bot.rules.framework import FrameworkSpec, shipped_framework
 from bot.services import membership
 from storage import frameworks as framework_store
 from storage import orgs
+from storage.frameworks import FrameworkCodeReserved, spec_digest
 from storage.models import Framework, Member, MemberStatus, Organization, OrgKind, Role
 
 
 async def ensure_default_framework(session: AsyncSession) -> Framework:
     """The shipped default framework, stored once per version."""
-    framework, _created = await framework_store.store(
-        session, load_framework(default_framework_path())
-    )
+    framework, _created = await framework_store.store(session, shipped_framework())
     return framework
+
+
+async def import_framework(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, bool]:
+    """A framework file the administrator imports: global, for any cell.
+
+    The shipped framework's code stays with the shipped file: another file under it would
+    make a later upgrade's version collide (FrameworkCodeReserved).
+    """
+    shipped = shipped_framework()
+    if spec.code == shipped.code and spec_digest(spec) != spec_digest(shipped):
+        raise FrameworkCodeReserved(
+            f"the code {spec.code} is reserved for the framework shipped with chibo; "
+            "give your file its own code"
+        )
+    return await framework_store.store(session, spec)
 
 
 async def committee(
@@ -91,6 +107,36 @@ ROLE_WORDS = {
     "phó bí thư": Role.DEPUTY_SECRETARY,
 }
 NAME_COLUMNS = ("name", "họ và tên", "họ tên", "ho_ten")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_csv(data: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM) or UTF-16 with its BOM; else refused.
+
+    Spreadsheet programs save "CSV UTF-8" or "Unicode text"; any other encoding (cp1258,
+    latin-1, …) would give wrong names silently or fail half-way, so it is refused.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ImportError_(
+                    f"the file is not valid {encoding} text ({exc.reason})"
+                ) from None
+    if data.count(b"\x00") > len(data) // 4:  # ASCII text in UTF-16: every other byte
+        raise ImportError_("the file looks like UTF-16 without a BOM; save it as 'CSV UTF-8'")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportError_(
+            f"line {line}: the file is not UTF-8 text; save it as 'CSV UTF-8' and try again"
+        ) from None
 
 
 async def import_members(
@@ -100,7 +146,7 @@ async def import_members(
 
     All rows are checked before any is stored: a bad file imports nothing.
     """
-    rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(clean_text(csv_text.lstrip("\ufeff")))))
     parsed: list[tuple[str, MemberStatus, Role]] = []
     for line, row in enumerate(rows, start=2):
         fields = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import membership
 from bot.framework import default_framework_path, load_framework
+from bot.numbers import row_id
 from storage import frameworks as framework_store
 from storage import orgs
 from storage.models import Framework, Member, MemberStatus, Organization, OrgKind, Role
@@ -56,8 +57,8 @@ async def create_cell(
 
 async def find_org(session: AsyncSession, ref: str, kind: OrgKind) -> Organization | None:
     """An organisation by id ("12") or by exact name."""
-    if ref.isdigit():
-        org = await session.get(Organization, int(ref))
+    if (org_id := row_id(ref)) is not None:
+        org = await session.get(Organization, org_id)
         return org if org is not None and org.kind == kind else None
     return await orgs.find_by_name(session, ref, kind)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import evaluation, reports
+from bot import evaluation, numbers, reports
 from bot.chat import Attachment, Button, Outcome, Reply
 from bot.framework import CriterionSource, FrameworkSpec, localized
 from bot.i18n import Translator
@@ -155,7 +155,7 @@ async def button(turn: Turn, args: list[str]) -> Outcome:
     if len(args) != 2:
         return Outcome(notice=turn._("This button is no longer valid."))
     verb, ref = args
-    if verb == "year" and ref.isdigit() and len(ref) == 4:
+    if verb == "year" and numbers.year(ref) is not None:
         return await report(turn, [ref])
     period = await own_period(turn, ref)
     if period is None:
@@ -293,14 +293,14 @@ async def adjust(turn: Turn, args: list[str]) -> Outcome:
         "Use /adjust KEY POINTS NOTE, e.g. /adjust g2_on_schedule 4 the minutes are attached. "
         "The keys are listed under Details in /summary."
     )
-    if period is None or len(args) < 3:
+    points = numbers.decimal(args[1]) if len(args) >= 3 else None
+    if period is None or points is None:
         return Outcome([Reply(usage)])
     try:
-        points = float(args[1].replace(",", "."))
         await evaluation.adjust(
             turn.session, period, turn.member, args[0], points, " ".join(args[2:]), turn.now
         )
-    except ValueError:  # not a number, an unknown key, or points out of range (AdjustmentError)
+    except ValueError:  # an unknown key, or points out of range (AdjustmentError)
         return Outcome([Reply(usage)])
     except evaluation.RecordFrozen:
         return Outcome([Reply(_("This month is confirmed. To change it, use /reopen REASON."))])
@@ -380,7 +380,9 @@ async def report(turn: Turn, args: list[str]) -> Outcome:
     _ = turn._
     assert turn.member is not None
     this_year = turn.now.astimezone(turn.t.zone).year
-    year = int(args[0]) if args and args[0].isdigit() and len(args[0]) == 4 else this_year
+    year = numbers.year(args[0]) if args else this_year
+    if year is None:
+        return Outcome([Reply(_("Please give the year as four digits, e.g. /report 2026."))])
     built = await year_report(turn.session, turn.member.org, year, turn.t)
     if built is None:
         return Outcome([Reply(_("No records for {year}.").format(year=year))])

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot import membership, periods
 from bot.chat import Attachment, Button, Outcome, Reply
 from bot.framework import FrameworkError, parse_framework
+from bot.numbers import whole_number
 from handlers import views
 from handlers.context import Turn
 from storage import assessments
@@ -53,11 +54,9 @@ async def create_invite(turn: Turn, args: list[str]) -> Outcome:
     """Button inv:<uses>:<days> (or /invite USES DAYS)."""
     _ = turn._
     assert turn.member is not None
-    try:
-        uses, days = (int(a) for a in args)
-    except ValueError:
-        uses = days = 0
-    if not (1 <= uses <= MAX_INVITE_USES and 1 <= days <= MAX_INVITE_DAYS):
+    uses = whole_number(args[0], 1, MAX_INVITE_USES) if len(args) == 2 else None
+    days = whole_number(args[1], 1, MAX_INVITE_DAYS) if len(args) == 2 else None
+    if uses is None or days is None:
         return Outcome(
             [
                 Reply(

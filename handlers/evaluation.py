@@ -244,7 +244,15 @@ async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
     period = await own_period(turn, args[0]) if len(args) == 2 else None
     if period is None:
         return Outcome(notice=turn._("This button is no longer valid."))
-    question = (await load_spec(turn.session, period.framework_id)).question(args[1])
+    spec = await load_spec(turn.session, period.framework_id)
+    question = next(  # only the secretary's questions of cell criteria (as on the checklist)
+        (
+            c.questions[0]
+            for _, c in spec.cell_criteria()
+            if c.metric is None and c.questions and c.questions[0].key == args[1]
+        ),
+        None,
+    )
     if question is None or not question.options:
         return Outcome(notice=turn._("This button is no longer valid."))
     current = (await evaluation.facts_of(turn.session, period.id)).get(question.key)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot import membership, periods
 from bot.chat import Attachment, Button, Outcome, Reply
 from bot.framework import FrameworkError, parse_framework
-from bot.numbers import whole_number
+from bot.numbers import MAX_YEAR, MIN_YEAR, whole_number
 from handlers import views
 from handlers.context import Turn
 from storage import assessments
@@ -123,12 +123,19 @@ async def open_period(turn: Turn, args: list[str]) -> Outcome:
 
 
 def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
-    """ "2026-12-05 19:30" (or a date alone, meaning 23:59) in the cell's zone, as UTC."""
+    """ "2026-12-05 19:30" (or a date alone, meaning 23:59) in the cell's zone, as UTC.
+
+    ASCII digits only (strptime also reads "٢٠٢٦"), and a year within MIN_YEAR–MAX_YEAR: at
+    the ends of datetime's range (year 1 or 9999) converting the zone overflows."""
+    if not text.isascii():
+        return None
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
             parsed = datetime.strptime(text.strip(), pattern)
         except ValueError:
             continue
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            return None
         if "%H" not in pattern:
             parsed = parsed.replace(hour=23, minute=59)
         return parsed.replace(tzinfo=zone).astimezone(UTC)

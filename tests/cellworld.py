@@ -25,6 +25,7 @@ from storage.models import (
     OrgKind,
     Period,
     Question,
+    QuestionOption,
     Role,
 )
 
@@ -39,10 +40,12 @@ class World:
     cell_ids: dict[str, int] = field(default_factory=dict)  # "A"/"B" → organization id
     member_ids: dict[str, int] = field(default_factory=dict)  # chat user → member id
     period_ids: list[int] = field(default_factory=list)
+    period_of: dict[str, int] = field(default_factory=dict)  # "A"/"B" → this month's period
     assessment_ids: list[int] = field(default_factory=list)
     question_ids: list[int] = field(default_factory=list)
     question_keys: list[str] = field(default_factory=list)
     excusal_ids: list[int] = field(default_factory=list)
+    option_values: list[str] = field(default_factory=list)
 
     async def say(self, user: str, text: str | None = None, data: str | None = None) -> Outcome:
         event = ChatEvent("telegram", user, user, f"User {user}", "vi", text, data)
@@ -98,11 +101,15 @@ async def build_world(runtime: Runtime) -> World:
         world.member_ids = dict(
             (await session.execute(select(ChatIdentity.external_id, ChatIdentity.member_id))).all()
         )
-        world.period_ids = list(await session.scalars(select(Period.id)))
+        cells = {cell_id: key for key, cell_id in world.cell_ids.items()}
+        for period_id, cell_id in await session.execute(select(Period.id, Period.cell_id)):
+            world.period_ids.append(period_id)
+            world.period_of[cells[cell_id]] = period_id
         world.assessment_ids = list(await session.scalars(select(Assessment.id)))
         world.question_ids = list(await session.scalars(select(Question.id).limit(40)))
         world.question_keys = list(await session.scalars(select(Question.key).limit(40)))
         world.excusal_ids = list(await session.scalars(select(Excusal.id)))
+        world.option_values = list(await session.scalars(select(QuestionOption.value).distinct()))
     return world
 
 

@@ -1,6 +1,6 @@
-"""Numbers and ids read from people and buttons: ASCII digits only, within bounds (issue 9.8).
+"""Numbers, ids and keys read from people and buttons (issue 9.8 and what the fuzz test found).
 
-"²" passes str.isdigit() but not int(): every example here raised ValueError before.
+"²" passes str.isdigit() but not int(): each such example here raised ValueError before.
 """
 
 from __future__ import annotations
@@ -101,21 +101,37 @@ LENIENT_CASES = (  # read by int() or float() before, though not ASCII digits or
     (SECRETARY_A, "/adjust g2_on_schedule ٤ biên bản", None, "/adjust"),
     (OFFICER, "/cells 2026-13", None, "/cells 2026-03"),
 )
+DATE_CASES = (  # raised OverflowError: the ends of datetime's range, moved to UTC
+    (SECRETARY_A, "/open 0001-01-01 00:00", None, "/open 2026-12-05 19:30"),
+    (SECRETARY_A, "/meeting 9999-12-31 23:59", None, "/meeting 2026-12-05 19:30"),
+    (SECRETARY_A, "/open ٢٠٢٦-١٢-١٨", None, "/open 2026-12-05 19:30"),
+)
 
 
 async def test_non_ascii_digits_get_a_clear_answer_and_change_nothing(runtime: Runtime) -> None:
     world = await build_world(runtime)
     wrong = []
-    for user, text, data, expected in CASES + LENIENT_CASES:
+    for user, text, data, expected in CASES + LENIENT_CASES + DATE_CASES:
         before = snapshot(runtime)
         try:
             answer = said(await world.say(user, text, data))
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             wrong.append(f"{text or data}: {error!r}")
             continue
         if expected not in answer or snapshot(runtime) != before:
             wrong.append(f"{text or data}: {answer!r}")
     assert wrong == []
+
+
+async def test_forged_checklist_keys_are_refused(runtime: Runtime) -> None:
+    """cf:<period>:<key> with a member question's key or no key at all raised before."""
+    world = await build_world(runtime)
+    period = world.period_of["A"]
+    for key in ("g1_mobilise_people", "nosuchkey", SUPERSCRIPT):
+        before = snapshot(runtime)
+        outcome = await world.say(SECRETARY_A, data=f"cf:{period}:{key}")
+        assert outcome.notice is not None and STALE in outcome.notice, key
+        assert snapshot(runtime) == before
 
 
 def test_cli_durations_refuse_superscripts() -> None:

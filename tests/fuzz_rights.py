@@ -78,7 +78,9 @@ class Owners:
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
-        members, periods, assessments = {}, {}, {}
+        members: dict[int, int] = {}
+        periods: dict[int, int] = {}
+        assessments: dict[int, int] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ CONTROL = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 
 
 def text(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[str]:
-    chars = st.characters(exclude_categories=("Cs",), exclude_characters=CONTROL)
+    chars = st.characters(exclude_categories=["Cs"], exclude_characters=CONTROL)
     return st.text(chars, min_size=min_size, max_size=max_size)
 
 
@@ -94,6 +95,10 @@ def shaped(*fields: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
     return st.one_of(
         exact, exact, one_odd, one_odd, exact.map(lambda f: f[:-1]), exact.map(lambda f: [*f, "1"])
     )
+
+
+def joined(separator: str, head: str, fields: list[str]) -> str:
+    return separator.join([head, *fields])
 
 
 def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
@@ -128,7 +133,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"
     button_events = st.one_of(
-        *(fields.map(lambda f, p=prefix: ":".join([p, *f])) for prefix, fields in buttons.items())
+        *(fields.map(partial(joined, ":", prefix)) for prefix, fields in buttons.items())
     )
     date, time = one_of_words(*DATES), one_of_words(*TIMES)
     place = text(max_size=40).map(lambda t: t.replace("|", " "))
@@ -159,7 +164,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     )
     command_events = st.one_of(
         bare,
-        *(args.map(lambda a, n=name: " ".join([f"/{n}", *a])) for name, args in commands.items()),
+        *(args.map(partial(joined, " ", f"/{name}")) for name, args in commands.items()),
     )
     texts = st.one_of(
         text(max_size=80),

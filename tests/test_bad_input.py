@@ -11,7 +11,7 @@ import pytest
 from bot import numbers
 from bot.chat import Outcome
 from bot.cli import parse_offsets
-from bot.flow import InvalidAnswer, OptionView, Problem, QuestionView, parse_answer
+from bot.flow import InvalidAnswer, Problem, QuestionView, parse_answer
 from bot.runtime import Runtime
 from tests.cellworld import MEMBER_A, OFFICER, SECRETARY_A, build_world
 from tests.fuzz_rights import snapshot
@@ -65,11 +65,6 @@ def test_a_superscript_score_is_not_a_number() -> None:
         with pytest.raises(InvalidAnswer) as caught:
             parse_answer(question, raw, typed=True, max_length=100)
         assert caught.value.problem is problem
-    yes_no = QuestionView(
-        2, "y", "yes_no", {"vi": "?"}, None, False, None, None,
-        (OptionView("co", {"vi": "Có"}, 1.0),), 1, {"vi": "Nhóm"},
-    )  # fmt: skip
-    assert parse_answer(yes_no, "co", typed=False, max_length=100) == "co"
 
 
 def said(outcome: Outcome) -> str:

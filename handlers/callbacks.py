@@ -6,9 +6,9 @@ it and `parse()` reads it back, or gives None for anything stale, forged or
 malformed, so that the router answers one "This button is no longer valid." and
 no handler ever splits or converts button data itself.
 
-Field types: `int` (a database id or a small number: ASCII digits only, below
-2**31), `str` (a framework key: a-z, 0-9 and _), `bool` ("1"/"0"), a `Literal`
-of allowed words; a field with a default may be left off the end.
+Field types: `int` (a database id or a small number, read by `bot.core.numbers`),
+`str` (a framework key: a-z, 0-9 and _), `bool` ("1"/"0"), a `Literal` of allowed
+words; a field with a default may be left off the end.
 """
 
 from __future__ import annotations
@@ -18,19 +18,9 @@ import types
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin, get_type_hints
 
-ID_LIMIT = 2**31  # ids live in 32-bit integer columns
+from bot.core.numbers import MAX_ROW_ID, whole_number
+
 _KEY = re.compile(r"[a-z0-9_]{1,40}")
-
-
-def parse_id(text: str) -> int | None:
-    """A non-negative id or number from user input or button data, or None.
-
-    `str.isdigit()` is not enough: it accepts "²", which `int()` refuses.
-    """
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        return None
-    number = int(text)
-    return number if number < ID_LIMIT else None
 
 
 _FIELDS: dict[type, tuple[tuple[str, Any, bool], ...]] = {}
@@ -55,7 +45,7 @@ def _optional_of(kind: Any) -> Any:
 def _parse_part(kind: Any, text: str) -> tuple[bool, Any]:
     kind = _optional_of(kind)
     if kind is int:
-        number = parse_id(text)
+        number = whole_number(text, 0, MAX_ROW_ID)
         return number is not None, number
     if kind is bool:
         return text in {"0", "1"}, text == "1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core import numbers
 from bot.core.chat import Outcome, Reply
 from bot.services import committee
 from handlers.context import Turn
@@ -11,11 +12,13 @@ async def cells(turn: Turn, args: list[str]) -> Outcome:
     """/cells [YYYY-MM | YYYY]: which cells confirmed the month, or each cell's year."""
     _ = turn._
     assert turn.member is not None
-    if args and args[0].isdigit() and len(args[0]) == 4:
-        return await _year(turn, int(args[0]))
-    month = None
-    if args and len(args[0]) == 7 and args[0][4] == "-" and args[0].replace("-", "").isdigit():
-        month = (int(args[0][:4]), int(args[0][5:]))
+    if args and (year := numbers.year(args[0])) is not None:
+        return await _year(turn, year)
+    month = numbers.year_month(args[0]) if args else None
+    if args and month is None:
+        return Outcome(
+            [Reply(_("Please give a year or a month, e.g. /cells 2026 or /cells 2026-03."))]
+        )
     month = month or await committee.latest_month(turn.session, turn.member.org_id)
     if month is None:
         return Outcome([Reply(_("No cell below your committee has a self-assessment yet."))])

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import ChatEvent, Outcome
 from bot.core.i18n import Translator
+from bot.core.numbers import row_id
 from bot.services.runtime import Runtime
 from storage.models import Member, Period
 
@@ -36,11 +37,6 @@ class Turn:
 
 
 Handler = Callable[[Turn, list[str]], Awaitable[Outcome]]
-
-
-def row_id(text: str) -> int | None:
-    """A database id from button data, or None (ids fit a 32-bit integer column)."""
-    return int(text) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
 
 
 async def own_period(turn: Turn, ref: str) -> Period | None:

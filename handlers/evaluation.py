@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+from bot.core import numbers
 from bot.core.chat import Button, Drawing, Outcome, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
@@ -97,7 +98,7 @@ async def button(turn: Turn, args: list[str]) -> Outcome:
     if len(args) != 2:
         return Outcome(notice=turn._("This button is no longer valid."))
     verb, ref = args
-    if verb == "year" and ref.isdigit() and len(ref) == 4:
+    if verb == "year" and numbers.year(ref) is not None:
         return await report(turn, [ref])
     period = await own_period(turn, ref)
     if period is None:
@@ -186,7 +187,15 @@ async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
     period = await own_period(turn, args[0]) if len(args) == 2 else None
     if period is None:
         return Outcome(notice=turn._("This button is no longer valid."))
-    question = (await load_spec(turn.session, period.framework_id)).question(args[1])
+    spec = await load_spec(turn.session, period.framework_id)
+    question = next(  # only the secretary's questions of cell criteria (as on the checklist)
+        (
+            c.questions[0]
+            for _, c in spec.cell_criteria()
+            if c.metric is None and c.questions and c.questions[0].key == args[1]
+        ),
+        None,
+    )
     if question is None or not question.options:
         return Outcome(notice=turn._("This button is no longer valid."))
     current = (await evaluation.facts_of(turn.session, period.id)).get(question.key)
@@ -235,14 +244,14 @@ async def adjust(turn: Turn, args: list[str]) -> Outcome:
         "Use /adjust KEY POINTS NOTE, e.g. /adjust g2_on_schedule 4 the minutes are attached. "
         "The keys are listed under Details in /summary."
     )
-    if period is None or len(args) < 3:
+    points = numbers.decimal(args[1]) if len(args) >= 3 else None
+    if period is None or points is None:
         return Outcome([Reply(usage)])
     try:
-        points = float(args[1].replace(",", "."))
         await evaluation.adjust(
             turn.session, period, turn.member, args[0], points, " ".join(args[2:]), turn.now
         )
-    except ValueError:  # not a number, an unknown key, or points out of range (AdjustmentError)
+    except ValueError:  # an unknown key, or points out of range (AdjustmentError)
         return Outcome([Reply(usage)])
     except evaluation.RecordFrozen:
         return Outcome([Reply(_("This month is confirmed. To change it, use /reopen REASON."))])
@@ -282,7 +291,9 @@ async def report(turn: Turn, args: list[str]) -> Outcome:
     _ = turn._
     assert turn.member is not None
     this_year = turn.now.astimezone(turn.t.zone).year
-    year = int(args[0]) if args and args[0].isdigit() and len(args[0]) == 4 else this_year
+    year = numbers.year(args[0]) if args else this_year
+    if year is None:
+        return Outcome([Reply(_("Please give the year as four digits, e.g. /report 2026."))])
     built = await reporting.year_report(turn.session, turn.member.org, year, turn.t)
     if built is None:
         return Outcome([Reply(_("No records for {year}.").format(year=year))])

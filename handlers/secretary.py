@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Outcome, Reply
+from bot.core.numbers import MAX_YEAR, MIN_YEAR, whole_number
 from bot.rules.framework import FrameworkError, parse_framework
 from bot.services import membership, periods
 from handlers import views
@@ -53,11 +54,9 @@ async def create_invite(turn: Turn, args: list[str]) -> Outcome:
     """Button inv:<uses>:<days> (or /invite USES DAYS)."""
     _ = turn._
     assert turn.member is not None
-    try:
-        uses, days = (int(a) for a in args)
-    except ValueError:
-        uses = days = 0
-    if not (1 <= uses <= MAX_INVITE_USES and 1 <= days <= MAX_INVITE_DAYS):
+    uses = whole_number(args[0], 1, MAX_INVITE_USES) if len(args) == 2 else None
+    days = whole_number(args[1], 1, MAX_INVITE_DAYS) if len(args) == 2 else None
+    if uses is None or days is None:
         return Outcome(
             [
                 Reply(
@@ -124,12 +123,19 @@ async def open_period(turn: Turn, args: list[str]) -> Outcome:
 
 
 def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
-    """ "2026-12-05 19:30" (or a date alone, meaning 23:59) in the cell's zone, as UTC."""
+    """ "2026-12-05 19:30" (or a date alone, meaning 23:59) in the cell's zone, as UTC.
+
+    ASCII digits only (strptime also reads "٢٠٢٦"), and a year within MIN_YEAR–MAX_YEAR: at
+    the ends of datetime's range (year 1 or 9999) converting the zone overflows."""
+    if not text.isascii():
+        return None
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
             parsed = datetime.strptime(text.strip(), pattern)
         except ValueError:
             continue
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            return None
         if "%H" not in pattern:
             parsed = parsed.replace(hour=23, minute=59)
         return parsed.replace(tzinfo=zone).astimezone(UTC)

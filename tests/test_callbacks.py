@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.chat import CALLBACK_DATA_LIMIT
+from bot.core.numbers import MAX_ROW_ID
 from handlers.callbacks import (
-    ID_LIMIT,
     AssessmentAction,
     ButtonData,
     CellFactToggle,
@@ -15,10 +15,9 @@ from handlers.callbacks import (
     MonthAction,
     Mute,
     Rsvp,
-    parse_id,
 )
 
-LARGEST = ID_LIMIT - 1
+LARGEST = MAX_ROW_ID
 
 SAMPLES: list[ButtonData] = [
     Language("vi"),
@@ -65,7 +64,7 @@ def test_the_wire_format_of_buttons_already_sent_is_kept() -> None:
         "as:ans:1:2:co:extra",  # too many
         "as:ans:-1:2:co",
         "as:ans:1:2:Có",  # not a key
-        f"as:ans:{ID_LIMIT}:1:co",  # beyond the id column
+        f"as:ans:{MAX_ROW_ID + 1}:1:co",  # beyond the id column
         "rsvp:²:y",
         "rsvp:1:maybe",
         "mute:2",
@@ -76,21 +75,3 @@ def test_the_wire_format_of_buttons_already_sent_is_kept() -> None:
 )
 def test_forged_or_malformed_data_parses_to_none(data: str) -> None:
     assert parse(data) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0", 0),
-        ("42", 42),
-        (str(LARGEST), LARGEST),
-        ("²", None),
-        ("", None),
-        ("+1", None),
-        ("1" * 11, None),
-        (" 1", None),
-        ("１２", None),
-    ],
-)
-def test_parse_id_accepts_only_ascii_digits_in_range(text: str, expected: int | None) -> None:
-    assert parse_id(text) == expected

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.core.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
+from bot.core.numbers import row_id, whole_number
 from bot.rules.framework import FrameworkError, load_framework
 from bot.services.runtime import Runtime, utc_now
 from storage import schema
@@ -183,7 +184,7 @@ def cell_create(
 
     async def work(db: Database) -> list[str]:
         async with db.session() as session:
-            if committee_name.isdigit():
+            if row_id(committee_name) is not None:
                 parent, created = await _committee_ref(session, committee_name), False
             else:
                 parent, created = await setup.committee(session, committee_name)
@@ -207,9 +208,10 @@ def parse_offsets(text: str) -> list[int]:
     units = {"d": 1440, "h": 60, "m": 1}
     minutes = []
     for part in filter(None, (p.strip() for p in text.split(","))):
-        if part[-1:] not in units or not part[:-1].isdigit() or int(part[:-1]) <= 0:
+        count = whole_number(part[:-1], 1, 10**6)
+        if part[-1:] not in units or count is None:
             raise click.BadParameter(f"{part!r}: use e.g. 3d, 2h or 30m")
-        minutes.append(int(part[:-1]) * units[part[-1]])
+        minutes.append(count * units[part[-1]])
     return sorted(set(minutes), reverse=True)
 
 

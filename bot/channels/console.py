@@ -17,6 +17,7 @@ from pathlib import Path
 import handlers
 from bot.core.chat import Button, ChatEvent, Outcome, Reply
 from bot.core.i18n import Translator
+from bot.core.numbers import is_digits, whole_number
 from bot.services.runtime import Runtime
 
 CHANNEL = "console"
@@ -82,9 +83,9 @@ class ConsoleChat:
             return False
         if words[0] == "who":
             self.who()
-        elif words[0] == "as" and len(words) == 2 and words[1].isdigit():
-            number = int(words[1])
-            if 1 <= number <= len(self.personas):
+        elif words[0] == "as" and len(words) == 2 and is_digits(words[1]):
+            number = whole_number(words[1], 1, len(self.personas))
+            if number is not None:
                 self.current = number - 1
                 self.write(self._("— now chatting as {name}").format(name=self.persona.name))
             else:
@@ -97,8 +98,9 @@ class ConsoleChat:
         persona = self.persona
         event = ChatEvent(CHANNEL, persona.external_id, persona.external_id, persona.name)
         shown = self.buttons.get(persona.external_id, [])
-        if text.isdigit() and 1 <= int(text) <= len(shown):
-            button = shown[int(text) - 1]
+        number = whole_number(text, 1, len(shown))
+        if number is not None:
+            button = shown[number - 1]
             self.write(f"  [{button.label}]")
             return dataclasses.replace(event, callback_data=button.data)
         return dataclasses.replace(event, text=text)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.core.numbers import is_digits, whole_number
 from bot.rules.scoring import is_low
 
 SCORED_KINDS = frozenset({"yes_no", "level", "choice", "score"})
@@ -152,11 +153,12 @@ def parse_answer(question: QuestionView, raw: str, *, typed: bool, max_length: i
         return raw
     text = raw.strip()
     if question.kind == "score":
-        if not text.isdigit():
+        if not is_digits(text):
             raise InvalidAnswer(Problem.NOT_A_NUMBER)
-        if question.max_value is None or not 0 <= int(text) <= question.max_value:
+        number = whole_number(text, 0, question.max_value or 0)
+        if question.max_value is None or number is None:
             raise InvalidAnswer(Problem.OUT_OF_RANGE)
-        return str(int(text))
+        return str(number)
     if not typed:
         raise InvalidAnswer(Problem.NOT_AN_OPTION)
     if not text:

@@ -11,7 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import clean_text
-from bot.rules.framework import FrameworkSpec, shipped_framework
+from bot.core.numbers import row_id
+from bot.rules.framework import (
+    FrameworkSpec,
+    shipped_framework,
+)
 from bot.services import membership
 from storage import frameworks as framework_store
 from storage import orgs
@@ -72,8 +76,8 @@ async def create_cell(
 
 async def find_org(session: AsyncSession, ref: str, kind: OrgKind) -> Organization | None:
     """An organisation by id ("12") or by exact name."""
-    if ref.isdigit():
-        org = await session.get(Organization, int(ref))
+    if (org_id := row_id(ref)) is not None:
+        org = await session.get(Organization, org_id)
         return org if org is not None and org.kind == kind else None
     return await orgs.find_by_name(session, ref, kind)
 

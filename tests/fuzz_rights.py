@@ -1,0 +1,146 @@
+"""What one chat turn may change: a snapshot of every table and the sender's rights over rows.
+
+A member may change their own member row (language, reminders, pending input), their own
+assessment and answers, RSVPs and excusal requests, and the notifications those send to
+their secretary. A secretary may also change their cell's data (periods, meetings,
+attendance, excusals, facts, records, invites, the audit log, notifications). Nobody
+changes another member's row or answers, another cell's data, a framework, or a role.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import make_url
+
+from bot.services.planner import Kind
+from bot.services.runtime import Runtime
+from storage.models import Base
+
+Row = Mapping[str, Any]
+Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]  # table → primary key → row
+
+FRAMEWORK_TABLES = frozenset(
+    {"frameworks", "criterion_groups", "criteria", "questions", "question_options"}
+)
+CELL_TABLES = frozenset(
+    {
+        "periods",
+        "cell_schedules",
+        "meeting_overrides",
+        "attendance",
+        "cell_facts",
+        "cell_evaluations",
+        "audit_log",
+        "invites",
+        "notifications",
+        "rsvps",
+        "excusals",
+    }
+)
+OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
+
+
+def snapshot(runtime: Runtime) -> Snapshot:
+    """Every committed row of every table, by primary key (SQLite, read directly: fast)."""
+    path = make_url(runtime.db.url).database
+    assert runtime.db.url.startswith("sqlite") and path, "snapshots read a SQLite file"
+    taken: Snapshot = {}
+    with closing(sqlite3.connect(path)) as connection:
+        for table in Base.metadata.sorted_tables:
+            keys = [c.name for c in table.primary_key.columns]
+            cursor = connection.execute(f'SELECT * FROM "{table.name}"')
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, values, strict=True)) for values in cursor]
+            taken[table.name] = {tuple(r[k] for k in keys): r for r in rows}
+    return taken
+
+
+@dataclass(frozen=True)
+class Sender:
+    user: str  # the chat user id
+    member_id: int | None  # None: a stranger
+    cell_id: int | None  # None: a stranger or a committee officer (no cell)
+    secretary: bool
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Who each row belongs to, from the rows before and after the turn."""
+
+    member_org: dict[int, int]
+    period_cell: dict[int, int]
+    assessment_member: dict[int, int]
+
+    @classmethod
+    def of(cls, *snapshots: Snapshot) -> Owners:
+        members: dict[int, int] = {}
+        periods: dict[int, int] = {}
+        assessments: dict[int, int] = {}
+        for taken in snapshots:
+            members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
+            periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
+            assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
+        return cls(members, periods, assessments)
+
+    def cell_of(self, table: str, row: Row) -> int | None:
+        if table == "organizations":
+            return int(row["id"])
+        if "cell_id" in row:
+            return row["cell_id"]
+        if "period_id" in row:
+            return self.period_cell.get(row["period_id"])
+        if "org_id" in row:
+            return row["org_id"]
+        return None
+
+
+def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
+    """Whether the turn of `sender` may insert, update or delete this row."""
+    if table in FRAMEWORK_TABLES:
+        return False  # no documents are sent: nothing may touch a framework
+    if table == "join_attempts":
+        return row["external_id"] == sender.user
+    if sender.member_id is None:
+        return False
+    own_member = {
+        "members": row.get("id"),
+        "chat_identities": row.get("member_id"),
+        "assessments": row.get("member_id"),
+        "answers": owners.assessment_member.get(row.get("assessment_id", -1)),
+    }
+    if table in own_member:
+        return own_member[table] == sender.member_id
+    cell = owners.cell_of(table, row)
+    if cell is None or cell != sender.cell_id:
+        return False
+    if sender.secretary:
+        return table in CELL_TABLES or table == "organizations"
+    if table in OWN_ROW_TABLES:
+        return row["member_id"] == sender.member_id
+    if table == "notifications":  # a member's excusal request is sent to the secretaries
+        return row["kind"] == Kind.EXCUSAL_REQUEST or row["member_id"] == sender.member_id
+    return False
+
+
+def violations(sender: Sender, before: Snapshot, after: Snapshot) -> list[str]:
+    """Every row changed beyond the sender's rights, and every changed role or cell."""
+    owners = Owners.of(before, after)
+    found = []
+    for table in before:
+        old, new = before[table], after[table]
+        for key in old.keys() | new.keys():
+            was, now = old.get(key), new.get(key)
+            if was == now:
+                continue
+            if not all(may_change(sender, table, r, owners) for r in (was, now) if r is not None):
+                found.append(f"{table} {key}: {was} → {now}")
+    for key, was in before["members"].items():
+        now = after["members"].get(key)
+        if now is None or (was["role"], was["org_id"]) != (now["role"], now["org_id"]):
+            found.append(f"members {key}: role or cell {was} → {now}")
+    return found

@@ -8,6 +8,7 @@ from bot.services.attendance import Mark
 from bot.services.membership import is_secretary
 from handlers.context import Turn, own_period, row_id
 from storage import assessments as assessment_store
+from storage import attendance as attendance_store
 from storage.models import Excusal, Member, Period
 
 MARKS = {Mark.PRESENT: "✅", Mark.EXCUSED: "🟡", Mark.UNEXCUSED: "❌"}
@@ -106,7 +107,7 @@ async def excuse(turn: Turn, args: list[str]) -> Outcome:
 
 async def _excusal_list(turn: Turn, period: Period, edit: bool) -> Outcome:
     _ = turn._
-    excused = await attendance.excused_ids(turn.session, period.id)
+    excused = await attendance_store.excused_ids(turn.session, period.id)
     members = await attendance.expected(turn.session, period)
     buttons = [
         [Button(("➖ " if m.id in excused else "") + m.full_name, f"exc:{period.id}:{m.id}")]

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.planner import Kind
+from storage import attendance as attendance_store
+from storage import meetings as meeting_store
 from storage import members as member_store
 from storage import notifications as outbox
 from storage.models import (
@@ -17,9 +18,7 @@ from storage.models import (
     Excusal,
     ExcusalStatus,
     Member,
-    MemberStatus,
     Period,
-    Rsvp,
 )
 
 
@@ -39,26 +38,15 @@ def mark_of(row: Attendance) -> str:
 
 async def expected(session: AsyncSession, period: Period) -> list[Member]:
     """Members expected at the meeting (exempt members are not)."""
-    query = select(Member).where(
-        Member.org_id == period.cell_id,
-        Member.active.is_(True),
-        Member.status != MemberStatus.EXEMPT,
-    )
-    return list(await session.scalars(query.order_by(Member.full_name, Member.id)))
+    return await attendance_store.expected_members(session, period.cell_id)
 
 
 async def sheet(
     session: AsyncSession, period: Period, by: Member, now: datetime
 ) -> list[tuple[Member, Attendance]]:
     """The attendance sheet; first opened, it is pre-filled from the RSVPs and stored."""
-    rows = {
-        a.member_id: a
-        for a in await session.scalars(select(Attendance).where(Attendance.period_id == period.id))
-    }
-    rsvps = {
-        r.member_id: r
-        for r in await session.scalars(select(Rsvp).where(Rsvp.period_id == period.id))
-    }
+    rows = await attendance_store.attendance_by_member(session, period.id)
+    rsvps = await meeting_store.rsvps_by_member(session, period.id)
     sheet_rows = []
     for member in await expected(session, period):
         row = rows.get(member.id)
@@ -109,23 +97,11 @@ def summarize(rows: list[tuple[Member, Attendance]]) -> AttendanceSummary:
     )
 
 
-async def excused_ids(session: AsyncSession, period_id: int) -> set[int]:
-    query = select(Excusal.member_id).where(
-        Excusal.period_id == period_id, Excusal.status == ExcusalStatus.APPROVED
-    )
-    return set(await session.scalars(query))
-
-
-async def excusal_of(session: AsyncSession, period_id: int, member_id: int) -> Excusal | None:
-    query = select(Excusal).where(Excusal.period_id == period_id, Excusal.member_id == member_id)
-    return await session.scalar(query)
-
-
 async def toggle_excusal(
     session: AsyncSession, period: Period, member: Member, by: Member, now: datetime
 ) -> bool:
     """The secretary excuses a member for the month, or takes it back; returns excused."""
-    excusal = await excusal_of(session, period.id, member.id)
+    excusal = await attendance_store.excusal_of(session, period.id, member.id)
     if excusal is None:
         excusal = Excusal(period_id=period.id, member_id=member.id, requested_at=now)
         session.add(excusal)
@@ -152,7 +128,7 @@ async def request_excusal(
     At most one request per member and month waits for a decision: asking again while
     it waits updates the reason instead of sending the secretaries another message.
     """
-    excusal = await excusal_of(session, period.id, member.id)
+    excusal = await attendance_store.excusal_of(session, period.id, member.id)
     if excusal is not None and excusal.status == ExcusalStatus.APPROVED:
         return RequestOutcome.ALREADY_EXCUSED
     if excusal is not None and excusal.status == ExcusalStatus.REQUESTED:

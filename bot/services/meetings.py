@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.calendar import MeetingRule
 from bot.services import periods
 from bot.services.planner import Kind, plan_period, schedule_settings
 from storage import assessments as assessment_store
+from storage import meetings as meeting_store
+from storage import members as member_store
 from storage import notifications as outbox
 from storage.models import (
     CellSchedule,
@@ -65,13 +66,7 @@ async def set_meeting(
     if period is None or period.deadline_at <= now:
         deadline = at if at > now else None
         period = (await periods.open_period(session, cell, by, now, deadline)).period
-    override = await session.scalar(
-        select(OverrideRow).where(
-            OverrideRow.cell_id == cell.id,
-            OverrideRow.year == period.year,
-            OverrideRow.month == period.month,
-        )
-    )
+    override = await meeting_store.override_for(session, cell.id, period.year, period.month)
     if override is None:
         override = OverrideRow(cell_id=cell.id, year=period.year, month=period.month)
         session.add(override)
@@ -92,11 +87,7 @@ async def set_meeting(
     await outbox.void_pending(session, period.id, period.schedule_version)
     schedule = await session.get(CellSchedule, cell.id)
     await plan_period(session, period, cell, schedule_settings(schedule), now)
-    members = list(
-        await session.scalars(
-            select(Member).where(Member.org_id == cell.id, Member.active.is_(True))
-        )
-    )
+    members = await member_store.in_org(session, cell.id)
     await outbox.plan(
         session,
         [
@@ -119,11 +110,7 @@ async def skip_month(
     session: AsyncSession, cell: Organization, by: Member, year: int, month: int, now: datetime
 ) -> None:
     """No meeting this month (e.g. Tết): its pending reminders are voided."""
-    override = await session.scalar(
-        select(OverrideRow).where(
-            OverrideRow.cell_id == cell.id, OverrideRow.year == year, OverrideRow.month == month
-        )
-    )
+    override = await meeting_store.override_for(session, cell.id, year, month)
     if override is None:
         session.add(
             OverrideRow(cell_id=cell.id, year=year, month=month, skipped=True, created_by_id=by.id)
@@ -145,9 +132,7 @@ async def rsvp(
     reason: str | None,
     now: datetime,
 ) -> None:
-    found = await session.scalar(
-        select(Rsvp).where(Rsvp.period_id == period.id, Rsvp.member_id == member.id)
-    )
+    found = await meeting_store.rsvp_of(session, period.id, member.id)
     if found is None:
         session.add(
             Rsvp(
@@ -163,15 +148,8 @@ async def rsvp(
 
 
 async def rsvps_of(session: AsyncSession, period: Period) -> list[tuple[Member, Rsvp | None]]:
-    members = await session.scalars(
-        select(Member)
-        .where(Member.org_id == period.cell_id, Member.active.is_(True))
-        .order_by(Member.full_name, Member.id)
-    )
-    answers = {
-        r.member_id: r
-        for r in await session.scalars(select(Rsvp).where(Rsvp.period_id == period.id))
-    }
+    members = await member_store.in_org(session, period.cell_id)
+    answers = await meeting_store.rsvps_by_member(session, period.id)
     return [(m, answers.get(m.id)) for m in members]
 
 

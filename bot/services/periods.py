@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.attendance import excused_ids
 from storage import assessments as store
+from storage import attendance as attendance_store
 from storage.models import AssessmentState, Member, MemberStatus, Organization, Period
 
 
@@ -106,7 +106,7 @@ def classify(member: Member, period: Period, state: str | None, excused: bool = 
 
 async def cell_progress(session: AsyncSession, period: Period) -> list[MemberProgress]:
     rows = await store.progress_of_cell(session, period.id, period.cell_id)
-    excused = await excused_ids(session, period.id)
+    excused = await attendance_store.excused_ids(session, period.id)
     return [
         MemberProgress(
             member, classify(member, period, a.state if a else None, member.id in excused), answered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CellEvaluation, Organization, OrgKind, Period
+from storage.models import Organization, OrgKind, Period
 
 
 async def find_by_name(session: AsyncSession, name: str, kind: OrgKind) -> Organization | None:
@@ -64,12 +64,6 @@ async def periods_of_cells(
     if month is not None:
         query = query.where(Period.month == month)
     return list(await session.scalars(query))
-
-
-async def records_of(session: AsyncSession, period_ids: list[int]) -> dict[int, CellEvaluation]:
-    """Stored monthly records by period id."""
-    query = select(CellEvaluation).where(CellEvaluation.period_id.in_(period_ids))
-    return {r.period_id: r for r in await session.scalars(query)}
 
 
 async def latest_month(session: AsyncSession, cell_ids: list[int]) -> tuple[int, int] | None:

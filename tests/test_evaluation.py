@@ -13,7 +13,7 @@ from bot.rules.scoring import AdjustmentError, cell_month, collect_member_fracti
 from bot.services import evaluation
 from bot.services.periods import EXCUSED, Progress, open_period
 from bot.services.setup import create_cell
-from storage import orgs
+from storage import orgs, records
 from storage.db import Database
 from storage.frameworks import load_spec
 from storage.models import (
@@ -266,7 +266,7 @@ async def test_closed_months_are_stored_and_read_back(db: Database) -> None:
         cell = await session.get(Organization, period.cell_id) if period else None
         assert period is not None and cell is not None
         await open_period(session, cell, None, NOW, NOW + timedelta(days=9))  # deadline moved
-        assert await evaluation.record_of(session, period_id) is None
+        assert await records.record_of(session, period_id) is None
 
 
 def test_a_member_group_without_answers_is_not_four_good() -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.scoring import YearResult, year_from_months
 from bot.services.evaluation import month_figures
-from storage import orgs
+from storage import orgs, records
 from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, Period
 
@@ -55,9 +55,9 @@ async def committee_month(
         p.cell_id: p
         for p in await orgs.periods_of_cells(session, [c.id for c in cells], year, month)
     }
-    records = await orgs.records_of(session, [p.id for p in periods.values()])
+    stored = await records.records_of(session, [p.id for p in periods.values()])
     lines = [
-        CellLine(c, periods.get(c.id), records.get(periods[c.id].id) if c.id in periods else None)
+        CellLine(c, periods.get(c.id), stored.get(periods[c.id].id) if c.id in periods else None)
         for c in cells
     ]
     return CommitteeMonth(year, month, lines)

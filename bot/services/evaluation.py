@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec
@@ -28,6 +27,7 @@ from bot.rules.scoring import (
 )
 from bot.services import periods
 from storage import evaluation as aggregates
+from storage import records
 from storage.frameworks import load_spec
 from storage.models import AuditEntry, CellEvaluation, CellFact, Member, Period
 
@@ -68,13 +68,8 @@ def member_score(
     return MemberScore(result.total, result.level, result.four_good)
 
 
-async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:
-    return await session.scalar(select(CellEvaluation).where(CellEvaluation.period_id == period_id))
-
-
 async def facts_of(session: AsyncSession, period_id: int) -> dict[str, str]:
-    rows = await session.scalars(select(CellFact).where(CellFact.period_id == period_id))
-    return {row.question_key: row.value for row in rows}
+    return (await records.facts_of(session, [period_id])).get(period_id, {})
 
 
 async def compute(session: AsyncSession, period: Period) -> MonthEvaluation:
@@ -94,7 +89,7 @@ async def compute(session: AsyncSession, period: Period) -> MonthEvaluation:
         month.metrics,
         await periods.cell_progress(session, period),
         scores,
-        await record_of(session, period.id),
+        await records.record_of(session, period.id),
     )
 
 
@@ -161,11 +156,7 @@ async def set_fact(
     question = (await load_spec(session, period.framework_id)).question(question_key)
     if question is None or question.option(value) is None:
         raise ValueError(f"no option {value!r} for {question_key!r}")
-    fact = await session.scalar(
-        select(CellFact).where(
-            CellFact.period_id == period.id, CellFact.question_key == question_key
-        )
-    )
+    fact = await records.fact_of(session, period.id, question_key)
     if fact is None:
         session.add(
             CellFact(
@@ -254,7 +245,7 @@ async def reopen(
     session: AsyncSession, period: Period, by: Member, reason: str, now: datetime
 ) -> bool:
     """Unfreeze a confirmed month; the reason is kept in the audit log."""
-    record = await record_of(session, period.id)
+    record = await records.record_of(session, period.id)
     if record is None or record.confirmed_at is None:
         return False
     record.confirmed_at = record.confirmed_by_id = None
@@ -293,15 +284,8 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
     completion = await aggregates.completion_counts(session, ids)
     attendance = await aggregates.attendance_counts(session, ids)
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
-    facts: dict[int, dict[str, str]] = {}
-    for fact in await session.scalars(select(CellFact).where(CellFact.period_id.in_(ids))):
-        facts.setdefault(fact.period_id, {})[fact.question_key] = fact.value
-    records = {
-        r.period_id: r
-        for r in await session.scalars(
-            select(CellEvaluation).where(CellEvaluation.period_id.in_(ids))
-        )
-    }
+    facts = await records.facts_of(session, ids)
+    stored = await records.records_of(session, ids)
     results: dict[int, _Month] = {}
     for period in batch:
         spec = await load_spec(session, period.framework_id)
@@ -315,7 +299,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             CellMetric.UNEXCUSED_ABSENCES: seen.unexcused if seen else None,
             CellMetric.UNREACHABLE_MEMBERS: float(unreachable.get(period.cell_id, 0)),
         }
-        record = records.get(period.id)
+        record = stored.get(period.id)
         adjustments = {
             key: Adjustment(value["points"], value["note"])
             for key, value in (record.adjustments if record else {}).items()
@@ -335,14 +319,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
 async def close_months(session: AsyncSession, now: datetime, limit: int = 200) -> int:
     """Store the record of months whose deadline has passed (answers can no longer change),
     so that committee and province views read one row per month instead of every answer."""
-    query = (
-        select(Period)
-        .outerjoin(CellEvaluation, CellEvaluation.period_id == Period.id)
-        .where(Period.deadline_at <= now, CellEvaluation.id.is_(None))
-        .order_by(Period.deadline_at)
-        .limit(limit)
-    )
-    periods = list(await session.scalars(query))
+    periods = await records.unrecorded_closed_periods(session, now, limit)
     for period_id, result in (await compute_many(session, periods)).items():
         record = CellEvaluation(period_id=period_id, adjustments={})
         _fill(record, result, now)
@@ -362,21 +339,10 @@ async def month_figures(
     session: AsyncSession, periods: Sequence[Period], now: datetime
 ) -> dict[int, MonthFigures]:
     """Total, level and "4 tốt" of many months: stored records of closed months, the rest live."""
-    closed = {p.id for p in periods if p.deadline_at <= now}
-    stored: dict[int, MonthFigures] = {}
-    ids = sorted(closed)
-    for start in range(0, len(ids), CHUNK):
-        rows = await session.execute(
-            select(
-                CellEvaluation.period_id,
-                CellEvaluation.total,
-                CellEvaluation.level,
-                CellEvaluation.four_good,
-            ).where(CellEvaluation.period_id.in_(ids[start : start + CHUNK]))
-        )
-        stored |= {
-            pid: MonthFigures(total, level, four_good) for pid, total, level, four_good in rows
-        }
+    closed = sorted(p.id for p in periods if p.deadline_at <= now)
+    stored = {
+        pid: MonthFigures(*row) for pid, row in (await records.figures_of(session, closed)).items()
+    }
     live = await compute_many(session, [p for p in periods if p.id not in stored])
     stored |= {pid: MonthFigures(r.total, r.level, r.four_good) for pid, r in live.items()}
     return stored

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.calendar import (
@@ -26,7 +25,9 @@ from bot.rules.calendar import (
     planned_notifications,
 )
 from bot.services.membership import SECRETARY_ROLES
+from storage import members as member_store
 from storage import notifications as outbox
+from storage import schedules as schedule_store
 from storage.models import (
     CellSchedule,
     Member,
@@ -94,11 +95,7 @@ async def plan_period(
     now: datetime,
 ) -> int:
     """Insert the period's outbox rows for every current member; returns rows offered."""
-    members = list(
-        await session.scalars(
-            select(Member).where(Member.org_id == cell.id, Member.active.is_(True))
-        )
-    )
+    members = await member_store.in_org(session, cell.id)
     rows: list[dict[str, Any]] = []
     changed_at = period.schedule_changed_at
     plan = planned_notifications(
@@ -145,43 +142,12 @@ def as_override(row: OverrideRow) -> MeetingOverride:
     )
 
 
-CHUNK = 2000  # ids per IN (…) list, far below the drivers' bound-parameter limit
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-
-
-async def _newest_members(session: AsyncSession, cell_ids: list[int]) -> dict[int, datetime]:
-    newest: dict[int, datetime] = {}
-    for chunk in _chunks(cell_ids):
-        rows = await session.execute(
-            select(Member.org_id, func.max(Member.created_at))
-            .where(Member.org_id.in_(chunk))
-            .group_by(Member.org_id)
-        )
-        newest |= {cell_id: at for cell_id, at in rows if at is not None}
-    return newest
-
-
 async def _overrides(
     session: AsyncSession, cell_ids: list[int]
 ) -> dict[int, dict[tuple[int, int], MeetingOverride]]:
     found: dict[int, dict[tuple[int, int], MeetingOverride]] = {}
-    for chunk in _chunks(cell_ids):
-        for row in await session.scalars(select(OverrideRow).where(OverrideRow.cell_id.in_(chunk))):
-            found.setdefault(row.cell_id, {})[(row.year, row.month)] = as_override(row)
-    return found
-
-
-async def _periods(
-    session: AsyncSession, cell_ids: list[int], since_year: int
-) -> dict[tuple[int, int, int], Period]:
-    found: dict[tuple[int, int, int], Period] = {}
-    for chunk in _chunks(cell_ids):
-        query = select(Period).where(Period.cell_id.in_(chunk), Period.year >= since_year)
-        for period in await session.scalars(query):
-            found[(period.cell_id, period.year, period.month)] = period
+    for row in await schedule_store.overrides_of(session, cell_ids):
+        found.setdefault(row.cell_id, {})[(row.year, row.month)] = as_override(row)
     return found
 
 
@@ -203,13 +169,7 @@ async def plan_all(session: AsyncSession, now: datetime) -> int:
     """
     schedules = {
         cell.id: (schedule, cell)
-        for schedule, cell in (
-            await session.execute(
-                select(CellSchedule, Organization).join(
-                    Organization, Organization.id == CellSchedule.cell_id
-                )
-            )
-        ).all()
+        for schedule, cell in await schedule_store.scheduled_cells(session)
     }
     overrides = await _overrides(session, list(schedules))
     open_now: list[tuple[int, PeriodTimes]] = []
@@ -224,7 +184,10 @@ async def plan_all(session: AsyncSession, now: datetime) -> int:
         if times.window_opens_at <= now:
             open_now.append((cell_id, times))
     since = min((t.year for _c, t in open_now), default=now.year)
-    existing = await _periods(session, [cell_id for cell_id, _t in open_now], since)
+    existing = {
+        (p.cell_id, p.year, p.month): p
+        for p in await schedule_store.periods_since(session, [c for c, _t in open_now], since)
+    }
     to_plan: list[Period] = []
     for cell_id, times in open_now:
         schedule, cell = schedules[cell_id]
@@ -243,14 +206,10 @@ async def plan_all(session: AsyncSession, now: datetime) -> int:
         _sync(period, times, schedule)
         to_plan.append(period)
     await session.flush()
-    hand_opened = await session.scalars(
-        select(Period).where(
-            Period.opened_by_id.is_not(None), Period.deadline_at > now, Period.opens_at <= now
-        )
-    )
+    hand_opened = await schedule_store.hand_opened_now(session, now)
     planned_ids = {p.id for p in to_plan}
     to_plan += [p for p in hand_opened if p.id not in planned_ids]
-    newest = await _newest_members(session, sorted({p.cell_id for p in to_plan}))
+    newest = await schedule_store.newest_member_at(session, sorted({p.cell_id for p in to_plan}))
     offered = 0
     for period in to_plan:
         if not needs_planning(period, newest.get(period.cell_id)):

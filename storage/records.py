@@ -1,0 +1,77 @@
+"""Stored monthly records of cells (`CellEvaluation`) and the secretary's cell facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import CellEvaluation, CellFact, Period
+
+CHUNK = 2000  # ids per IN (...) list: far below the drivers' 32,767 bound parameters
+
+
+async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:
+    return await session.scalar(select(CellEvaluation).where(CellEvaluation.period_id == period_id))
+
+
+async def records_of(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, CellEvaluation]:
+    """Stored monthly records by period id."""
+    found: dict[int, CellEvaluation] = {}
+    ids = list(period_ids)
+    for start in range(0, len(ids), CHUNK):
+        query = select(CellEvaluation).where(
+            CellEvaluation.period_id.in_(ids[start : start + CHUNK])
+        )
+        found |= {r.period_id: r for r in await session.scalars(query)}
+    return found
+
+
+async def figures_of(
+    session: AsyncSession, period_ids: Sequence[int]
+) -> dict[int, tuple[float, str, bool]]:
+    """(total, level, "4 tốt") of the stored records, without loading whole rows."""
+    found: dict[int, tuple[float, str, bool]] = {}
+    ids = list(period_ids)
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(
+                CellEvaluation.period_id,
+                CellEvaluation.total,
+                CellEvaluation.level,
+                CellEvaluation.four_good,
+            ).where(CellEvaluation.period_id.in_(ids[start : start + CHUNK]))
+        )
+        found |= {pid: (total, level, four_good) for pid, total, level, four_good in rows}
+    return found
+
+
+async def unrecorded_closed_periods(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[Period]:
+    """Periods past their deadline that have no stored record yet, oldest first."""
+    query = (
+        select(Period)
+        .outerjoin(CellEvaluation, CellEvaluation.period_id == Period.id)
+        .where(Period.deadline_at <= now, CellEvaluation.id.is_(None))
+        .order_by(Period.deadline_at)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def fact_of(session: AsyncSession, period_id: int, question_key: str) -> CellFact | None:
+    query = select(CellFact).where(
+        CellFact.period_id == period_id, CellFact.question_key == question_key
+    )
+    return await session.scalar(query)
+
+
+async def facts_of(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """The secretary's answers to cell criteria, by period id and question key."""
+    facts: dict[int, dict[str, str]] = {}
+    for fact in await session.scalars(select(CellFact).where(CellFact.period_id.in_(period_ids))):
+        facts.setdefault(fact.period_id, {})[fact.question_key] = fact.value
+    return facts

@@ -14,6 +14,7 @@ from bot.framework import localized
 from handlers.context import Turn, row_id
 
 PREFIX = "as"
+ANSWER_WIDTH = 100  # an answer with its reason, in the review: an excerpt, the rest ends in "…"
 
 
 def data(verb: str, assessment_id: int, *parts: object) -> str:
@@ -217,7 +218,7 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
                 )
             )
         text = _short(localized(question.text, turn.t.locale))
-        label = answer_label(turn, question, screen.answers.get(question.id))
+        label = _short(answer_label(turn, question, screen.answers.get(question.id)), ANSWER_WIDTH)
         lines.append(f"{number}. {text} → {label}")
     lines.append("")
     closed = screen.read_only or not assessment.is_open(period, turn.now)
@@ -248,7 +249,9 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
 
 
 def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """One line of at most `limit` characters; a longer text ends in "…"."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 async def status(turn: Turn, args: list[str]) -> Outcome:

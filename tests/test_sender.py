@@ -9,7 +9,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.channels.telegram import TelegramSender
-from bot.chat import Reply
+from bot.chat import Button, Reply
 from bot.notify import Delivery
 
 
@@ -49,3 +49,49 @@ async def test_errors_map_to_outcomes(error: Exception, delivery: Delivery) -> N
     assert result.delivery is delivery
     if isinstance(error, RetryAfter):
         assert result.retry_after == 3
+
+
+class RecordingBot:
+    """Stands in for telegram.Bot: keeps each message; refuses what Telegram refuses."""
+
+    def __init__(self, fail_at: int | None = None, error: Exception | None = None) -> None:
+        self.texts: list[str] = []
+        self.markups: list[object] = []
+        self.fail_at, self.error = fail_at, error
+
+    async def send_message(self, chat_id: int, text: str, reply_markup: object = None) -> None:
+        if len(self.texts) == self.fail_at and self.error is not None:
+            raise self.error
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            raise BadRequest("Message is too long")
+        self.texts.append(text)
+        self.markups.append(reply_markup)
+
+
+MISSING = "\n".join(
+    f"⬜ Nguyễn Thị Thành Viên Số {n:03d} của chi bộ khu dân cư — chưa làm" for n in range(150)
+)
+
+
+async def test_a_long_notice_goes_out_in_parts_in_order() -> None:
+    bot = RecordingBot()
+    reply = Reply(MISSING, [[Button("📝 Bắt đầu", "go:1")]])
+    result = await TelegramSender(bot).send("1001", reply)  # type: ignore[arg-type]
+    assert result.delivery is Delivery.SENT
+    assert len(bot.texts) >= 3 and "\n".join(bot.texts) == MISSING
+    assert bot.markups[:-1] == [None] * (len(bot.texts) - 1) and bot.markups[-1] is not None
+
+
+@pytest.mark.parametrize(
+    ("error", "delivery"),
+    [
+        (RetryAfter(3), Delivery.UNKNOWN),  # a retry would repeat the first part
+        (NetworkError("Bad Gateway"), Delivery.UNKNOWN),
+        (Forbidden("Forbidden: bot was blocked by the user"), Delivery.UNREACHABLE),
+    ],
+)
+async def test_a_later_part_failing_is_never_retried(error: Exception, delivery: Delivery) -> None:
+    bot = RecordingBot(fail_at=1, error=error)
+    result = await TelegramSender(bot).send("1001", Reply(MISSING))  # type: ignore[arg-type]
+    assert result.delivery is delivery and len(bot.texts) == 1
+    assert result.error is not None and result.error.startswith("part 2 of")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.channels.telegram import TelegramSender
-from bot.chat import Button, Reply
+from bot.channels.telegram import TelegramSender, _render
+from bot.chat import Button, Outcome, Reply
 from bot.notify import Delivery
 
 
@@ -95,3 +98,31 @@ async def test_a_later_part_failing_is_never_retried(error: Exception, delivery:
     result = await TelegramSender(bot).send("1001", Reply(MISSING))  # type: ignore[arg-type]
     assert result.delivery is delivery and len(bot.texts) == 1
     assert result.error is not None and result.error.startswith("part 2 of")
+
+
+class ScreenBot(RecordingBot):
+    """Also edits: what the pressed message was replaced with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.edits: list[str] = []
+
+    async def edit_message_text(self, text: str, **kwargs: Any) -> None:
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            raise BadRequest("Message is too long")
+        self.edits.append(text)
+
+
+async def test_an_edit_too_long_for_one_message_replaces_the_first_and_sends_the_rest() -> None:
+    bot = ScreenBot()
+    chat = Chat(1001, Chat.PRIVATE)
+    pressed = Message(7, datetime.now(UTC), chat)
+    pressed.set_bot(bot)  # type: ignore[arg-type]
+    query = CallbackQuery("q", User(1001, "An", False), "c", message=pressed, data="ev:x")
+    update = Update(1, callback_query=query)
+    context = SimpleNamespace(bot=bot)
+    outcome = Outcome([Reply(MISSING, [[Button("📨 Gửi", "as:submit:1")]], edit=True)])
+    await _render(update, context, outcome)  # type: ignore[arg-type]
+    assert len(bot.edits) == 1 and len(bot.texts) >= 2
+    assert "\n".join([*bot.edits, *bot.texts]) == MISSING
+    assert bot.markups[-1] is not None

@@ -8,14 +8,18 @@ who may use it, and `handle` checks that before any handler runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import membership
 from bot.services.runtime import Runtime
 from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
-from handlers.context import Audience, Handler, Turn
+from handlers import callbacks as cb
+from handlers.callbacks import ButtonData
+from handlers.context import Audience, Handler, Turn, stale
 from storage import members as member_store
 from storage.models import Member, OrgKind, Role
 
@@ -56,18 +60,34 @@ COMMANDS = (
     Command("invite", secretary.invite, N_("invite new members"), S),
     Command("cells", committee.cells, N_("the cells of your committee this month"), C),
 )
-BUTTONS: dict[str, tuple[Handler, Audience]] = {
-    "lang": (onboarding.set_language, M),
-    "inv": (secretary.create_invite, S),
-    assessment.PREFIX: (assessment.button, M),
-    "go": (meeting.start, M),
-    "rsvp": (meeting.answer_rsvp, M),
-    "mute": (meeting.set_mute, M),
-    "att": (attendance.toggle, S),
-    "exc": (attendance.toggle_excusal, S),
-    "exa": (attendance.decide, S),
-    "ev": (evaluation.button, S),
-    "cf": (evaluation.toggle_fact, S),
+
+
+@dataclass(frozen=True)
+class ButtonRoute:
+    """A button family, the handler that takes its parsed data, and who may press it."""
+
+    family: type[ButtonData]
+    handler: Callable[[Turn, Any], Awaitable[Outcome]]
+    audience: Audience
+
+
+BUTTONS = {
+    route.family.prefix: route
+    for route in (
+        ButtonRoute(cb.Language, onboarding.set_language, M),
+        ButtonRoute(cb.InvitePreset, secretary.create_invite, S),
+        ButtonRoute(cb.AssessmentAction, assessment.button, M),
+        ButtonRoute(cb.StartAssessment, meeting.start, M),
+        ButtonRoute(cb.Rsvp, meeting.answer_rsvp, M),
+        ButtonRoute(cb.Mute, meeting.set_mute, M),
+        ButtonRoute(cb.AttendanceMark, attendance.toggle, S),
+        ButtonRoute(cb.AttendancePage, attendance.sheet_page, S),
+        ButtonRoute(cb.ExcuseToggle, attendance.toggle_excusal, S),
+        ButtonRoute(cb.ExcusePage, attendance.excusal_page, S),
+        ButtonRoute(cb.ExcusalDecision, attendance.decide, S),
+        ButtonRoute(cb.MonthAction, evaluation.button, S),
+        ButtonRoute(cb.CellFactToggle, evaluation.toggle_fact, S),
+    )
 }
 
 
@@ -170,15 +190,17 @@ async def _route(turn: Turn) -> Outcome:
 
 
 async def _on_button(turn: Turn, data: str) -> Outcome:
-    prefix, *args = data.split(":")
-    entry = BUTTONS.get(prefix)
-    if entry is None:
-        return Outcome(notice=turn._("This button is no longer valid."))
-    handler, audience = entry
-    if not allowed(audience, turn.member):
-        refusal = _refusal(turn, audience)
+    prefix, *parts = data.split(":")
+    route = BUTTONS.get(prefix)
+    if route is None:
+        return stale(turn)
+    if not allowed(route.audience, turn.member):
+        refusal = _refusal(turn, route.audience)
         return Outcome(refusal.replies, notice=refusal.replies[0].text)
-    return await handler(turn, args)
+    parsed = route.family.parse(parts)
+    if parsed is None:
+        return stale(turn)
+    return await route.handler(turn, parsed)
 
 
 async def _on_text(turn: Turn, text: str) -> Outcome:

@@ -11,13 +11,18 @@ from bot.rules.flow import Ask, AskComment, Problem, QuestionView, Review, Store
 from bot.rules.framework import localized
 from bot.services import assessment
 from bot.services.assessment import Denied, Refusal, Screen
-from handlers.context import Turn, row_id
+from handlers.callbacks import AssessmentAction, AssessmentVerb
+from handlers.context import Turn
 
-PREFIX = "as"
+ANSWER_WIDTH = 100  # an answer with its reason, in the review: an excerpt, the rest ends in "…"
 
 
-def data(verb: str, assessment_id: int, *parts: object) -> str:
-    return ":".join([PREFIX, verb, str(assessment_id), *(str(p) for p in parts)])
+def data(
+    verb: AssessmentVerb, assessment_id: int, question_id: int | None = None, value: object = None
+) -> str:
+    """A button of this member's assessment."""
+    shown = None if value is None else str(value)
+    return AssessmentAction(verb, assessment_id, question_id, shown).pack()
 
 
 async def assess(turn: Turn, args: list[str]) -> Outcome:
@@ -27,20 +32,19 @@ async def assess(turn: Turn, args: list[str]) -> Outcome:
     return render(turn, result, edit=False)
 
 
-async def button(turn: Turn, args: list[str]) -> Outcome:
-    """Any assessment button; stale or forged data is refused by the service."""
+async def button(turn: Turn, data: AssessmentAction) -> Outcome:
+    """Any assessment button; stale or forged ids are refused by the service."""
     assert turn.member is not None
-    ids = [row_id(a) for a in args[1:3]]
-    if len(args) < 2 or None in ids:
-        return Outcome(notice=turn._("This button is no longer valid."))
-    verb, assessment_id = args[0], ids[0]
-    question_id = ids[1] if len(ids) > 1 else None
-    value = args[3] if len(args) > 3 else None
-    assert assessment_id is not None
     result = await assessment.act(
-        turn.session, turn.member, assessment_id, verb, question_id, value, turn.now
+        turn.session,
+        turn.member,
+        data.assessment,
+        data.verb,
+        data.question,
+        data.value,
+        turn.now,
     )
-    if verb == "pause" and isinstance(result, Screen):
+    if data.verb == "pause" and isinstance(result, Screen):
         return paused(turn, result)
     return render(turn, result, edit=True)
 
@@ -217,7 +221,7 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
                 )
             )
         text = _short(localized(question.text, turn.t.locale))
-        label = answer_label(turn, question, screen.answers.get(question.id))
+        label = _short(answer_label(turn, question, screen.answers.get(question.id)), ANSWER_WIDTH)
         lines.append(f"{number}. {text} → {label}")
     lines.append("")
     closed = screen.read_only or not assessment.is_open(period, turn.now)
@@ -248,7 +252,9 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
 
 
 def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """One line of at most `limit` characters; a longer text ends in "…"."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 async def status(turn: Turn, args: list[str]) -> Outcome:

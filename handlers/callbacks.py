@@ -95,7 +95,7 @@ class ButtonData:
 @dataclass(frozen=True)
 class Language(ButtonData):
     prefix: ClassVar[str] = "lang"
-    code: Literal["vi", "en", "de"]
+    code: str  # checked against the supported locales by the handler
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,17 @@ class CellFactToggle(ButtonData):
     prefix: ClassVar[str] = "cf"
     period: int
     key: str
+
+
+@dataclass(frozen=True)
+class AttendancePage(ButtonData):
+    prefix: ClassVar[str] = "attp"
+    period: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ExcusePage(ButtonData):
+    prefix: ClassVar[str] = "excp"
+    period: int
+    page: int

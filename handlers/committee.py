@@ -44,7 +44,7 @@ async def cells(turn: Turn, args: list[str]) -> Outcome:
     if waiting:
         lines += ["", _("Not confirmed yet:")]
         lines += [f"⬜ {line.cell.name}" for line in waiting]
-    return Outcome([Reply("\n".join(lines[:200]))])
+    return Outcome([Reply("\n".join(lines))])
 
 
 async def _year(turn: Turn, year: int) -> Outcome:
@@ -73,4 +73,4 @@ async def _year(turn: Turn, year: int) -> Outcome:
             f"{rank}. {mark} {item.cell.name} — {mean} · "
             + _('{n} "4 tốt" months').format(n=item.result.four_good_months)
         )
-    return Outcome([Reply("\n".join(lines[:200]))])
+    return Outcome([Reply("\n".join(lines))])

@@ -13,6 +13,7 @@ from bot.core.chat import ChatEvent, Outcome
 from bot.core.i18n import Translator
 from bot.core.numbers import row_id
 from bot.services.runtime import Runtime
+from storage import assessments
 from storage.models import Member, Period
 
 
@@ -39,9 +40,21 @@ class Turn:
 Handler = Callable[[Turn, list[str]], Awaitable[Outcome]]
 
 
-async def own_period(turn: Turn, ref: str) -> Period | None:
+async def own_period(turn: Turn, period_id: int | str | None) -> Period | None:
     """The period a button names, if it belongs to the cell of the person pressing it."""
     assert turn.member is not None
-    period_id = row_id(ref)
+    if isinstance(period_id, str):
+        period_id = row_id(period_id)
     period = await turn.session.get(Period, period_id) if period_id is not None else None
     return period if period is not None and period.cell_id == turn.member.org_id else None
+
+
+async def current_period(turn: Turn) -> Period | None:
+    """This month's period of the member's cell (the open one, else the latest)."""
+    assert turn.member is not None
+    return await assessments.current_period(turn.session, turn.member.org_id, turn.now)
+
+
+def stale(turn: Turn) -> Outcome:
+    """The one answer to a button that is stale, forged or no longer applies."""
+    return Outcome(notice=turn._("This button is no longer valid."))

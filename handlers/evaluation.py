@@ -12,20 +12,15 @@ from bot.render import reports
 from bot.rules.framework import CriterionSource, FrameworkSpec, localized
 from bot.services import evaluation, reporting
 from bot.services.periods import Progress
-from handlers.context import Turn, own_period
-from storage import assessments as assessment_store
+from handlers.callbacks import CellFactToggle, MonthAction
+from handlers.context import Turn, current_period, own_period, stale
 from storage.frameworks import load_spec
 from storage.models import Period
 
 
-async def _current(turn: Turn) -> Period | None:
-    assert turn.member is not None
-    return await assessment_store.current_period(turn.session, turn.member.org_id, turn.now)
-
-
 async def summary(turn: Turn, args: list[str]) -> Outcome:
     """/summary: the month so far (provisional until confirmed), with a chart."""
-    period = await _current(turn)
+    period = await current_period(turn)
     if period is None:
         return Outcome(
             [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
@@ -43,8 +38,8 @@ async def _summary_of(turn: Turn, period: Period) -> Outcome:
     chart = partial(_draw_chart, spec, [*previous, report], turn.t)
     buttons = [
         [
-            Button("📋 " + turn._("Details"), f"ev:detail:{period.id}"),
-            Button("📥 " + turn._("Year report"), f"ev:year:{period.year}"),
+            Button("📋 " + turn._("Details"), MonthAction("detail", period.id).pack()),
+            Button("📥 " + turn._("Year report"), MonthAction("year", period.year).pack()),
         ]
     ]
     return Outcome(
@@ -92,26 +87,21 @@ async def details(turn: Turn, period: Period) -> Outcome:
     return Outcome([Reply("\n".join(lines))])
 
 
-async def button(turn: Turn, args: list[str]) -> Outcome:
-    """Buttons ev:detail:<period> | ev:year:<year> | ev:confirm:<period>."""
+async def button(turn: Turn, data: MonthAction) -> Outcome:
+    """The month's buttons: details, year report, summary, checklist, confirm."""
     assert turn.member is not None
-    if len(args) != 2:
-        return Outcome(notice=turn._("This button is no longer valid."))
-    verb, ref = args
-    if verb == "year" and numbers.year(ref) is not None:
-        return await report(turn, [ref])
-    period = await own_period(turn, ref)
+    if data.verb == "year":
+        return await report(turn, [str(data.ref)])
+    period = await own_period(turn, data.ref)
     if period is None:
-        return Outcome(notice=turn._("This button is no longer valid."))
-    if verb == "detail":
+        return stale(turn)
+    if data.verb == "detail":
         return await details(turn, period)
-    if verb == "sum":
+    if data.verb == "sum":
         return await _summary_of(turn, period)
-    if verb == "check":
+    if data.verb == "check":
         return await _checklist(turn, period, edit=False)
-    if verb == "confirm":
-        return await _confirm(turn, period)
-    return Outcome(notice=turn._("This button is no longer valid."))
+    return await _confirm(turn, period)
 
 
 def _confirmable_from(period: Period) -> datetime:
@@ -120,7 +110,7 @@ def _confirmable_from(period: Period) -> datetime:
 
 async def confirm(turn: Turn, args: list[str]) -> Outcome:
     """/confirm: check the cell-level criteria, then confirm the month (it is then frozen)."""
-    period = await _current(turn)
+    period = await current_period(turn)
     if period is None:
         return Outcome(
             [Reply(turn._("No self-assessment has been opened yet. Open one with /open."))]
@@ -159,7 +149,7 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
                 option = question.option(answer) if answer else None
                 mark = "⬜" if option is None else ("✅" if option.score >= 0.5 else "❌")
                 label = f"{mark} {localized(criterion.title, turn.t.locale)}"
-                buttons.append([Button(label[:60], f"cf:{period.id}:{question.key}")])
+                buttons.append([Button(label[:60], CellFactToggle(period.id, question.key).pack())])
     result = computed.result
     band = computed.spec.scoring.band_for(result.total)
     lines.append(
@@ -171,7 +161,9 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
         lines.append(_("This month is confirmed. To change it, use /reopen REASON."))
         return Outcome([Reply("\n".join(lines), [], edit=edit)])
     if turn.now >= _confirmable_from(period):
-        buttons.append([Button("✔ " + _("Confirm the month"), f"ev:confirm:{period.id}")])
+        buttons.append(
+            [Button("✔ " + _("Confirm the month"), MonthAction("confirm", period.id).pack())]
+        )
     else:
         lines.append(
             _("You can confirm at or after the meeting ({time}).").format(
@@ -181,23 +173,23 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
     return Outcome([Reply("\n".join(lines), buttons, edit=edit)])
 
 
-async def toggle_fact(turn: Turn, args: list[str]) -> Outcome:
-    """Button cf:<period>:<question>: cycle the secretary's answer for a cell criterion."""
+async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:
+    """Cycle the secretary's answer for a cell criterion on the checklist."""
     assert turn.member is not None
-    period = await own_period(turn, args[0]) if len(args) == 2 else None
+    period = await own_period(turn, data.period)
     if period is None:
-        return Outcome(notice=turn._("This button is no longer valid."))
+        return stale(turn)
     spec = await load_spec(turn.session, period.framework_id)
     question = next(  # only the secretary's questions of cell criteria (as on the checklist)
         (
             c.questions[0]
             for _, c in spec.cell_criteria()
-            if c.metric is None and c.questions and c.questions[0].key == args[1]
+            if c.metric is None and c.questions and c.questions[0].key == data.key
         ),
         None,
     )
     if question is None or not question.options:
-        return Outcome(notice=turn._("This button is no longer valid."))
+        return stale(turn)
     current = (await evaluation.facts_of(turn.session, period.id)).get(question.key)
     values = [o.value for o in question.options]
     following = (
@@ -239,7 +231,7 @@ async def adjust(turn: Turn, args: list[str]) -> Outcome:
     """/adjust KEY POINTS NOTE: set a cell criterion's points, with a mandatory note."""
     _ = turn._
     assert turn.member is not None
-    period = await _current(turn)
+    period = await current_period(turn)
     usage = _(
         "Use /adjust KEY POINTS NOTE, e.g. /adjust g2_on_schedule 4 the minutes are attached. "
         "The keys are listed under Details in /summary."
@@ -263,7 +255,7 @@ async def adjust(turn: Turn, args: list[str]) -> Outcome:
 async def notes(turn: Turn, args: list[str]) -> Outcome:
     """/notes TEXT: the meeting's notes, kept with the month's record."""
     assert turn.member is not None
-    period = await _current(turn)
+    period = await current_period(turn)
     if period is None or not args:
         return Outcome([Reply(turn._("Write the notes after the command: /notes TEXT"))])
     try:
@@ -278,7 +270,7 @@ async def notes(turn: Turn, args: list[str]) -> Outcome:
 async def reopen(turn: Turn, args: list[str]) -> Outcome:
     """/reopen REASON: unfreeze a confirmed month; the reason is logged."""
     assert turn.member is not None
-    period = await _current(turn)
+    period = await current_period(turn)
     if period is None or not args:
         return Outcome([Reply(turn._("Give the reason: /reopen REASON"))])
     if not await evaluation.reopen(turn.session, period, turn.member, " ".join(args), turn.now):
@@ -334,7 +326,7 @@ async def my_score(turn: Turn, args: list[str]) -> Outcome:
     """/score: the member's own score for the month (nobody else's)."""
     _ = turn._
     assert turn.member is not None
-    period = await _current(turn)
+    period = await current_period(turn)
     if period is None:
         return Outcome([Reply(_("No self-assessment has been opened yet."))])
     computed = await evaluation.compute(turn.session, period)

@@ -8,11 +8,11 @@ from bot.core.chat import Button, Outcome, Reply
 from bot.services import meetings
 from handlers import notices
 from handlers.assessment import assess
-from handlers.context import Turn, own_period
+from handlers.callbacks import Mute, Rsvp, StartAssessment
+from handlers.context import Turn, own_period, stale
 from handlers.secretary import parse_local
 from storage import assessments as assessment_store
 
-REASON_INPUT = "rsvp:"
 THEMATIC_WORDS = frozenset({"chuyên đề", "chuyen de", "thematic", "thema"})
 
 
@@ -100,37 +100,36 @@ async def meeting(turn: Turn, args: list[str]) -> Outcome:
     return Outcome([Reply(text + "\n\n" + notices.meeting_text(turn.t, done.period))])
 
 
-async def start(turn: Turn, args: list[str]) -> Outcome:
-    """Button go:<period>: the "start the self-assessment" button of a notification."""
-    if not args or await own_period(turn, args[0]) is None:
-        return Outcome(notice=turn._("This button is no longer valid."))
+async def start(turn: Turn, data: StartAssessment) -> Outcome:
+    """The "start the self-assessment" button of a notification."""
+    if await own_period(turn, data.period) is None:
+        return stale(turn)
     return await assess(turn, [])
 
 
-async def answer_rsvp(turn: Turn, args: list[str]) -> Outcome:
-    """Button rsvp:<period>:y|n from a meeting notice."""
+async def answer_rsvp(turn: Turn, data: Rsvp) -> Outcome:
+    """A meeting notice's "I will attend" / "I cannot attend"."""
     _ = turn._
     assert turn.member is not None
-    period = await own_period(turn, args[0]) if len(args) == 2 else None
-    if period is None or args[1] not in {"y", "n"} or period.meeting_at is None:
-        return Outcome(notice=_("This button is no longer valid."))
+    period = await own_period(turn, data.period)
+    if period is None or period.meeting_at is None:
+        return stale(turn)
     if period.meeting_at <= turn.now:
         return Outcome(notice=_("This meeting has already started."))
-    if args[1] == "y":
+    if data.answer == "y":
         await meetings.rsvp(turn.session, turn.member, period, True, None, turn.now)
-        turn.member.pending_input = None
         text = _("Noted: you will attend. Thank you!")
         return Outcome([Reply(text)], notice=text)
-    turn.member.pending_input = f"{REASON_INPUT}{period.id}"
+    meetings.ask_absence_reason(turn.member, period)
     return Outcome([Reply(_("Please write the reason for your absence:"))])
 
 
 async def absence_reason(turn: Turn, text: str) -> Outcome:
     """Typed text after "I cannot attend": the reason."""
-    assert turn.member is not None and turn.member.pending_input is not None
-    period = await own_period(turn, turn.member.pending_input.removeprefix(REASON_INPUT))
-    turn.member.pending_input = None
+    assert turn.member is not None
+    period = await own_period(turn, meetings.absence_reason_period(turn.member))
     if period is None:
+        meetings.forget_absence_reason(turn.member)
         return Outcome([Reply(turn._("This button is no longer valid."))])
     await meetings.rsvp(turn.session, turn.member, period, False, text, turn.now)
     return Outcome(
@@ -187,20 +186,18 @@ async def settings(turn: Turn, args: list[str]) -> Outcome:
     )
     label = "🔔 " + _("Turn them on") if muted else "🔕 " + _("Turn them off")
     note = _("Meeting notices are always sent.")
-    button = Button(label, f"mute:{'0' if muted else '1'}")
+    button = Button(label, Mute(not muted).pack())
     edit = turn.event.callback_data is not None
     return Outcome([Reply(state + "\n" + note, [[button]], edit=edit)])
 
 
-async def set_mute(turn: Turn, args: list[str]) -> Outcome:
-    """Button mute:1|0."""
+async def set_mute(turn: Turn, data: Mute) -> Outcome:
+    """Turn the deadline reminders off or on."""
     assert turn.member is not None
-    if args not in (["0"], ["1"]):
-        return Outcome(notice=turn._("This button is no longer valid."))
-    turn.member.muted = args == ["1"]
+    meetings.set_muted(turn.member, data.muted)
     return await settings(turn, [])
 
 
 def wants_reason(turn: Turn) -> bool:
     member = turn.member
-    return member is not None and (member.pending_input or "").startswith(REASON_INPUT)
+    return member is not None and meetings.absence_reason_period(member) is not None

@@ -11,17 +11,20 @@ from bot.services import reporting
 from bot.services.notify import Notice
 from bot.services.planner import Kind
 from handlers import views
+from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
 from storage.models import Excusal, Member, MemberStatus, Period
 
 
 def start_button(t: Translator, period: Period) -> list[Button]:
-    return [Button("📝 " + t.gettext("Start the self-assessment"), f"go:{period.id}")]
+    return [
+        Button("📝 " + t.gettext("Start the self-assessment"), StartAssessment(period.id).pack())
+    ]
 
 
 def rsvp_buttons(t: Translator, period: Period) -> list[list[Button]]:
     return [
-        [Button("✅ " + t.gettext("I will attend"), f"rsvp:{period.id}:y")],
-        [Button("❌ " + t.gettext("I cannot attend (give a reason)"), f"rsvp:{period.id}:n")],
+        [Button("✅ " + t.gettext("I will attend"), Rsvp(period.id, "y").pack())],
+        [Button("❌ " + t.gettext("I cannot attend (give a reason)"), Rsvp(period.id, "n").pack())],
     ]
 
 
@@ -93,8 +96,8 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
         body = reports.summary_text(computed.spec, report, t, limit=3900)
         buttons = [
             [
-                Button("📊 " + _("Chart and details"), f"ev:sum:{period.id}"),
-                Button("✔ " + _("Confirm the month"), f"ev:check:{period.id}"),
+                Button("📊 " + _("Chart and details"), MonthAction("sum", period.id).pack()),
+                Button("✔ " + _("Confirm the month"), MonthAction("check", period.id).pack()),
             ]
         ]
         return Reply(heading + "\n" + body, buttons)
@@ -123,8 +126,8 @@ async def _excusal_request(session: AsyncSession, notice: Notice, t: Translator)
     ).format(name=name, reason=excusal.reason if excusal else "")
     buttons = [
         [
-            Button("✅ " + _("Approve"), f"exa:{excusal_id}:y"),
-            Button("✖ " + _("Decline"), f"exa:{excusal_id}:n"),
+            Button("✅ " + _("Approve"), ExcusalDecision(excusal_id, "y").pack()),
+            Button("✖ " + _("Decline"), ExcusalDecision(excusal_id, "n").pack()),
         ]
     ]
     return Reply(text, buttons)

@@ -7,7 +7,8 @@ from bot.core.config import SUPPORTED_LOCALES
 from bot.core.i18n import LANGUAGE_NAMES, Translator
 from bot.services import membership
 from bot.services.membership import JoinStatus
-from handlers.context import Audience, Turn
+from handlers.callbacks import Language
+from handlers.context import Audience, Turn, stale
 from handlers.roles import role_name
 
 
@@ -122,18 +123,18 @@ def help_text(turn: Turn) -> str:
 async def language(turn: Turn, args: list[str]) -> Outcome:
     """/language: choose the language, remembered for this member."""
     if args and args[0].lower() in SUPPORTED_LOCALES:
-        return await set_language(turn, [args[0].lower()])
-    buttons = [[Button(LANGUAGE_NAMES[code], f"lang:{code}")] for code in SUPPORTED_LOCALES]
+        return await set_language(turn, Language(args[0].lower()))
+    buttons = [[Button(LANGUAGE_NAMES[code], Language(code).pack())] for code in SUPPORTED_LOCALES]
     return Outcome([Reply(turn._("Choose your language:"), buttons)])
 
 
-async def set_language(turn: Turn, args: list[str]) -> Outcome:
-    """Button lang:<code>."""
+async def set_language(turn: Turn, data: Language) -> Outcome:
+    """A language button of /language."""
     assert turn.member is not None
-    if len(args) != 1 or args[0] not in SUPPORTED_LOCALES:
-        return Outcome([Reply(turn._("This button is no longer valid."))])
-    turn.member.locale = args[0]
-    turn.t = Translator(args[0], turn.member.org.timezone)
-    text = turn._("Language set to {language}.").format(language=LANGUAGE_NAMES[args[0]])
+    if data.code not in SUPPORTED_LOCALES:
+        return stale(turn)
+    membership.set_locale(turn.member, data.code)
+    turn.t = Translator(data.code, turn.member.org.timezone)
+    text = turn._("Language set to {language}.").format(language=LANGUAGE_NAMES[data.code])
     edit = turn.event.callback_data is not None
     return Outcome([Reply(text, edit=edit)], notice=text if edit else None)

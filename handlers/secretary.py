@@ -10,6 +10,7 @@ from bot.core.numbers import MAX_YEAR, MIN_YEAR, whole_number
 from bot.rules.framework import FrameworkError, parse_framework
 from bot.services import membership, periods
 from handlers import views
+from handlers.callbacks import InvitePreset
 from handlers.context import Turn
 from storage import assessments
 from storage import frameworks as framework_store
@@ -24,14 +25,17 @@ async def invite(turn: Turn, args: list[str]) -> Outcome:
     """/invite [USES] [DAYS]: a member invite for this cell; without numbers, offer presets."""
     _ = turn._
     if args:
-        return await create_invite(turn, args[:2] if len(args) > 1 else [args[0], "7"])
+        uses_text, days_text = (args[0], args[1]) if len(args) > 1 else (args[0], "7")
+        uses = whole_number(uses_text, 1, MAX_INVITE_USES)
+        days = whole_number(days_text, 1, MAX_INVITE_DAYS)
+        return await _create_invite(turn, uses, days)
     buttons = [
         [
             Button(
                 turn.t.ngettext("{n} person", "{n} people", uses).format(n=uses)
                 + " · "
                 + turn.t.ngettext("{n} day", "{n} days", days).format(n=days),
-                f"inv:{uses}:{days}",
+                InvitePreset(uses, days).pack(),
             )
         ]
         for uses, days in INVITE_PRESETS
@@ -50,12 +54,17 @@ async def invite(turn: Turn, args: list[str]) -> Outcome:
     )
 
 
-async def create_invite(turn: Turn, args: list[str]) -> Outcome:
-    """Button inv:<uses>:<days> (or /invite USES DAYS)."""
+async def create_invite(turn: Turn, data: InvitePreset) -> Outcome:
+    """A preset button of /invite."""
+    uses = data.uses if 1 <= data.uses <= MAX_INVITE_USES else None
+    days = data.days if 1 <= data.days <= MAX_INVITE_DAYS else None
+    return await _create_invite(turn, uses, days)
+
+
+async def _create_invite(turn: Turn, uses: int | None, days: int | None) -> Outcome:
+    """An invite for `uses` people, valid `days` days (None: out of range)."""
     _ = turn._
     assert turn.member is not None
-    uses = whole_number(args[0], 1, MAX_INVITE_USES) if len(args) == 2 else None
-    days = whole_number(args[1], 1, MAX_INVITE_DAYS) if len(args) == 2 else None
     if uses is None or days is None:
         return Outcome(
             [

@@ -296,3 +296,32 @@ async def test_stranger_and_member_cannot_use_secretary_commands(
     assert "Chỉ bí thư" in binh.reply.text
     await secretary.say("/open 2020-01-01")
     assert "hạn chót trong tương lai" in secretary.reply.text
+
+
+async def test_review_with_long_reasons_fits_and_can_be_submitted(
+    runtime: Runtime, secretary: Chat
+) -> None:
+    """Every answer that asks why gets a full-length reason: the review still fits a message."""
+    limit = runtime.settings.max_text_length
+    reason = ("Vì ốm nằm viện điều trị dài ngày, không tham gia được " * 40)[: limit - 1] + "Z"
+    free_text = ("Đề xuất chi bộ tổ chức thêm buổi học tập nghị quyết " * 40)[:limit]
+    binh = await join(runtime, "2")
+    await binh.say("/assess")
+    reasons = 0
+    for _ in range(60):
+        text = binh.reply.text
+        if "Xem lại" in text:
+            break
+        if "lý do" in text and "Đồng chí trả lời" in text:
+            await binh.say(reason)
+            reasons += 1
+            continue
+        options = [b for row in binh.reply.buttons for b in row if ":ans:" in b.data]
+        await binh.say(data=options[-1].data) if options else await binh.say(free_text)
+    review = binh.reply
+    assert "Xem lại" in review.text and reasons >= 10
+    assert len(review.text) <= 4096, len(review.text)
+    assert reason not in review.text and "Vì ốm nằm viện" in review.text and "…" in review.text
+    assert all(len(line) <= 200 for line in review.text.splitlines())
+    await binh.press("Gửi bản tự đánh giá")
+    assert "Đã gửi bản tự đánh giá tháng 12/2026" in binh.reply.text

@@ -84,12 +84,12 @@ CASES = (  # (who, text, button data, part of the expected answer); each raised 
     (SECRETARY_A, None, f"cf:{SUPERSCRIPT}:g2_on_schedule", STALE),
     (SECRETARY_A, None, f"ev:year:{SUPERSCRIPT * 4}", STALE),
     (SECRETARY_A, None, f"ev:detail:{SUPERSCRIPT}", STALE),
+    (SECRETARY_A, None, f"inv:{SUPERSCRIPT}:7", STALE),
     (SECRETARY_A, f"/report {SUPERSCRIPT * 4}", None, "bốn chữ số"),
     (OFFICER, f"/cells {SUPERSCRIPT * 4}", None, "/cells 2026-03"),
     (OFFICER, f"/cells 2026-{SUPERSCRIPT * 2}", None, "/cells 2026-03"),
 )
 LENIENT_CASES = (  # read by int() or float() before, though not ASCII digits or out of range
-    (SECRETARY_A, None, f"inv:{SUPERSCRIPT}:7", "1–200"),
     (SECRETARY_A, "/invite ٥ 3", None, "1–200"),
     (SECRETARY_A, "/invite 1_0 3", None, "1–200"),
     (SECRETARY_A, "/report 20266", None, "bốn chữ số"),

@@ -118,6 +118,8 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "mute": shaped(one_of_words("0", "1")),
         "att": shaped(periods, members),
         "exc": shaped(periods, members),
+        "attp": shaped(periods, one_of_words("0", "1", "2", "99", "-1")),
+        "excp": shaped(periods, one_of_words("0", "1", "2", "99", "-1")),
         "exa": shaped(excusals, yes_no),
         "ev": shaped(
             one_of_words("detail", "year", "sum", "check", "confirm"),

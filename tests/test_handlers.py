@@ -110,8 +110,11 @@ async def test_member_cannot_invite_even_with_forged_button(
 async def test_out_of_range_invite_is_refused(runtime: Runtime, secretary: str) -> None:
     async with runtime.db.session() as session:
         before = await session.scalar(select(func.count(Invite.id)))
-    for data in ("inv:0:7", "inv:9999:1", "inv:5:365", "inv:x:y", "inv"):
+    for data in ("inv:0:7", "inv:9999:1", "inv:5:365"):
         assert "1–200" in text_of(await say(runtime, secretary, data=data))
+    for data in ("inv:x:y", "inv", "inv:²:7"):
+        malformed = await say(runtime, secretary, data=data)
+        assert malformed.notice is not None and "không còn hiệu lực" in malformed.notice
     async with runtime.db.session() as session:
         assert await session.scalar(select(func.count(Invite.id))) == before
 
@@ -131,7 +134,9 @@ async def test_language_is_remembered(runtime: Runtime, secretary: str) -> None:
 
 
 async def test_forged_language_is_refused(runtime: Runtime, secretary: str) -> None:
-    assert "không còn hiệu lực" in text_of(await say(runtime, secretary, data="lang:fr"))
+    for data in ("lang:fr", "lang:VI", "lang"):
+        forged = await say(runtime, secretary, data=data)
+        assert forged.notice is not None and "không còn hiệu lực" in forged.notice
     assert "Các việc" in text_of(await say(runtime, secretary, "/help"))
 
 

@@ -514,3 +514,63 @@ async def test_control_characters_are_stripped_on_every_database(cell: Cell) -> 
         assert excusal is not None and excusal.reason == "Đi viện cả tháng"
         notes = await session.scalar(select(CellEvaluation.notes))
         assert notes == "Họp đủ người"
+
+
+async def press(cell: Cell, user: str, data: str) -> Reply | None:
+    """A button press; the reply that replaces the pressed message (None: only a popup)."""
+    event = ChatEvent("telegram", user, user, f"User {user}", "vi", None, data)
+    outcome = await handlers.handle(cell.runtime, event)
+    return outcome.replies[0] if outcome.replies else None
+
+
+async def command(cell: Cell, user: str, text: str) -> Reply:
+    event = ChatEvent("telegram", user, user, f"User {user}", "vi", text)
+    return (await handlers.handle(cell.runtime, event)).replies[0]
+
+
+def labels(reply: Reply) -> list[str]:
+    return [b.label for row in reply.buttons for b in row]
+
+
+def data_of(reply: Reply, label: str) -> str:
+    return next(b.data for row in reply.buttons for b in row if label in b.label)
+
+
+async def every_page(cell: Cell, first: Reply) -> list[Reply]:
+    """The pages of a member keyboard, turned with "Sau ›" until the last."""
+    pages = [first]
+    while any("Sau ›" in label for label in labels(pages[-1])):
+        turned = await press(cell, "1", data_of(pages[-1], "Sau ›"))
+        assert turned is not None and turned.edit
+        pages.append(turned)
+    return pages
+
+
+@pytest.mark.parametrize(("screen", "prefix"), [("/attendance", "att"), ("/excuse", "exc")])
+async def test_member_keyboards_page_for_a_large_cell(cell: Cell, screen: str, prefix: str) -> None:
+    cell.clock.now = WINDOW_OPENS + timedelta(hours=1)
+    async with cell.runtime.db.session() as session:
+        org = await orgs.find_by_name(session, "Chi bộ khu Biểu Nghi", OrgKind.CELL)
+    assert org is not None
+    for n in range(5, 90):
+        await join(cell.runtime, org, str(n))
+    await cell.tick()
+    pid = await period_id(cell)
+    pages = await every_page(cell, await command(cell, "1", screen))
+    assert len(pages) == 3 and "Trang 1/3" in pages[0].text and "Trang 3/3" in pages[2].text
+    assert all(len(labels(p)) <= 42 for p in pages)
+    names = [label.split("User ")[1] for p in pages for label in labels(p) if "User " in label]
+    expected = sorted(str(n) for n in [1, 2, 3, *range(5, 90)])  # not the exempt User 4
+    assert sorted(names) == expected and len(names) == len(set(names))
+    back = await press(cell, "1", data_of(pages[1], "‹ Trước"))
+    assert back is not None and labels(back) == labels(pages[0])
+    # a tap re-renders the page that shows the member
+    user77 = await member_id(cell, "User 77")
+    tapped = await press(cell, "1", f"{prefix}:{pid}:{user77}")
+    assert tapped is not None and any(label.endswith("User 77") for label in labels(tapped))
+    # stale page numbers clamp; forged ones are refused
+    clamped = await press(cell, "1", f"{prefix}p:{pid}:999")
+    assert clamped is not None and "Trang 3/3" in clamped.text
+    for forged in (f"{prefix}p:{pid}:x", f"{prefix}p:{pid + 9}:1", f"{prefix}p:{pid}:²"):
+        assert "không còn hiệu lực" in await cell.say("1", data=forged)
+    assert "Chỉ bí thư" in await cell.say("2", data=f"{prefix}p:{pid}:1")

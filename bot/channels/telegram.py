@@ -49,7 +49,7 @@ from telegram.ext import (
 from tornado.httpserver import HTTPServer
 
 import handlers
-from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply
+from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply, split_reply
 from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.core.i18n import Translator
 from bot.services.evaluation import close_months
@@ -61,6 +61,8 @@ from handlers.context import Audience
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+TEXT_LIMIT = 4096  # characters of a message's text (UTF-16 units)
+CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -370,10 +372,16 @@ async def _render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: O
     assert chat is not None
     pressed = update.callback_query.message if update.callback_query else None
     for reply in outcome.replies:
-        if reply.edit and isinstance(pressed, Message):
-            await _edit(pressed, reply)
-        else:
-            await send(context.bot, chat.id, reply)
+        for part in fitting(reply):
+            if part.edit and isinstance(pressed, Message):
+                await _edit(pressed, part)
+            else:
+                await send(context.bot, chat.id, part)
+
+
+def fitting(reply: Reply) -> list[Reply]:
+    """The reply as messages within Telegram's limits (a long text becomes several)."""
+    return split_reply(reply, TEXT_LIMIT, CAPTION_LIMIT)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -443,7 +451,12 @@ async def fetch_username(settings: Settings) -> str | None:
 
 
 class TelegramSender:
-    """Delivers outbox notifications; maps Telegram's errors to retry or unreachable."""
+    """Delivers outbox notifications; maps Telegram's errors to retry or unreachable.
+
+    A notice too long for one message goes out as several, in order. Once a part
+    has been delivered, a failure of a later one is never retried (that would
+    repeat the parts already read): what would be retried ends as "unknown".
+    """
 
     channel = CHANNEL
 
@@ -451,6 +464,18 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        parts = fitting(reply)
+        for number, part in enumerate(parts):
+            result = await self._send_one(chat_id, part)
+            if result.delivery is not Delivery.SENT:
+                if number == 0:
+                    return result
+                error = f"part {number + 1} of {len(parts)}: {result.error}"
+                retry = result.delivery is Delivery.RETRY
+                return SendResult(Delivery.UNKNOWN if retry else result.delivery, error=error)
+        return SendResult(Delivery.SENT)
+
+    async def _send_one(self, chat_id: str, reply: Reply) -> SendResult:
         try:
             await send(self.bot, int(chat_id), reply)
         except RetryAfter as exc:

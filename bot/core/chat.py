@@ -140,3 +140,82 @@ class ChatEvent:
             return None
         head, *args = self.text.split()
         return head[1:].split("@", 1)[0].lower(), args
+
+
+def text_length(text: str) -> int:
+    """Length as chat platforms count it: UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in parts of at most `limit` characters, in order, cut at line ends.
+
+    A line longer than `limit` is cut at its last space before the limit (or
+    hard, if it has none); blank lines at a cut are dropped.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    if text_length(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in _fitting_lines(text.split("\n"), limit):
+        extra = text_length(line) + (1 if current else 0)
+        if current and size + extra > limit:
+            parts.append("\n".join(current).rstrip("\n"))
+            current, size = [], 0
+            extra -= 1
+        if not current and not line.strip():
+            continue  # no part starts with a blank line
+        current.append(line)
+        size += extra
+    if current:
+        parts.append("\n".join(current).rstrip("\n"))
+    return [part for part in parts if part] or [""]
+
+
+def _fitting_lines(lines: list[str], limit: int) -> list[str]:
+    """The lines, with each one longer than `limit` cut into pieces that fit."""
+    fitting: list[str] = []
+    for line in lines:
+        while text_length(line) > limit:
+            head = _prefix(line, limit)
+            space = head.rfind(" ")
+            if space > 0:
+                head = head[:space]
+            fitting.append(head)
+            line = line[len(head) :].lstrip(" ")
+        fitting.append(line)
+    return fitting
+
+
+def _prefix(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` UTF-16 units."""
+    cut = text[:limit]
+    while text_length(cut) > limit:
+        cut = cut[:-1]
+    return cut
+
+
+def split_reply(reply: Reply, limit: int | None, caption_limit: int | None = None) -> list[Reply]:
+    """`reply` as messages that fit a channel's limits, in the order they are sent.
+
+    The buttons go with the last part, so they stay under the whole text; only the
+    first part replaces the pressed message (`edit`), the others are new messages.
+    A file whose caption is too long is sent after its text, without a caption.
+    """
+    if reply.attachment is not None:
+        if caption_limit is None or text_length(reply.text) <= caption_limit:
+            return [reply]
+        texts = split_text(reply.text, limit) if limit is not None else [reply.text]
+        parts = [Reply(text, edit=reply.edit and n == 0) for n, text in enumerate(texts)]
+        return [*parts, Reply("", reply.buttons, attachment=reply.attachment)]
+    if limit is None:
+        return [reply]
+    texts = split_text(reply.text, limit)
+    last = len(texts) - 1
+    return [
+        Reply(text, reply.buttons if n == last else [], edit=reply.edit and n == 0)
+        for n, text in enumerate(texts)
+    ]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.numbers import row_id
 from bot.rules.calendar import MeetingRule
 from bot.services import periods
 from bot.services.planner import Kind, plan_period, schedule_settings
@@ -25,6 +26,7 @@ from storage.models import (
 from storage.models import MeetingOverride as OverrideRow
 
 MANUAL_NUDGE_GAP = timedelta(hours=1)
+ABSENCE_REASON = "rsvp:"  # a member's pending input: the reason of an absence from period N
 
 
 async def set_rule(
@@ -124,6 +126,28 @@ async def skip_month(
         await outbox.void_pending(session, period.id, period.schedule_version)
 
 
+def ask_absence_reason(member: Member, period: Period) -> None:
+    """The member's next typed text is the reason they cannot attend this period's meeting."""
+    member.pending_input = f"{ABSENCE_REASON}{period.id}"
+
+
+def absence_reason_period(member: Member) -> int | None:
+    """The period whose absence reason the member is asked for, if any."""
+    pending = member.pending_input or ""
+    return (
+        row_id(pending.removeprefix(ABSENCE_REASON)) if pending.startswith(ABSENCE_REASON) else None
+    )
+
+
+def forget_absence_reason(member: Member) -> None:
+    member.pending_input = None
+
+
+def set_muted(member: Member, muted: bool) -> None:
+    """Deadline reminders off (True) or on; meeting notices always come."""
+    member.muted = muted
+
+
 async def rsvp(
     session: AsyncSession,
     member: Member,
@@ -132,6 +156,7 @@ async def rsvp(
     reason: str | None,
     now: datetime,
 ) -> None:
+    member.pending_input = None
     found = await meeting_store.rsvp_of(session, period.id, member.id)
     if found is None:
         session.add(

@@ -154,3 +154,8 @@ async def _member_for_invite(
     session.add(member)
     await session.flush()
     return member
+
+
+def set_locale(member: Member, locale: str) -> None:
+    """The member's language from now on (a supported locale code)."""
+    member.locale = locale

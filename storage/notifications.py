@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,18 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
-from storage.models import Notification, NotificationStatus
+from storage.models import (
+    Assessment,
+    AssessmentState,
+    ChatIdentity,
+    Excusal,
+    ExcusalStatus,
+    Member,
+    Notification,
+    NotificationStatus,
+    Organization,
+    Period,
+)
 
 Status = NotificationStatus
 
@@ -157,3 +169,47 @@ async def recent_of_kind(
         Notification.status.in_([Status.PENDING, Status.SENDING, Status.SENT]),
     )
     return (await session.scalar(query.limit(1))) is not None
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """What rendering a batch of due notifications needs, read in a fixed number of queries."""
+
+    members: dict[int, Member]
+    periods: dict[int, Period]
+    cells: dict[int, Organization]
+    chats: dict[int, str]  # member id → chat id on the sending channel
+    done: set[tuple[int, int]]  # (period, member) that submitted or were excused
+
+
+async def recipients(
+    session: AsyncSession, member_ids: set[int], period_ids: set[int], channel: str
+) -> Recipients:
+    members = await session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    periods = {
+        p.id: p for p in await session.scalars(select(Period).where(Period.id.in_(period_ids)))
+    }
+    cell_ids = {p.cell_id for p in periods.values()}
+    cells = await session.scalars(select(Organization).where(Organization.id.in_(cell_ids)))
+    chats = await session.scalars(
+        select(ChatIdentity).where(
+            ChatIdentity.member_id.in_(member_ids), ChatIdentity.channel == channel
+        )
+    )
+    excused = await session.execute(
+        select(Excusal.period_id, Excusal.member_id).where(
+            Excusal.period_id.in_(period_ids), Excusal.status == ExcusalStatus.APPROVED
+        )
+    )
+    submitted = await session.execute(
+        select(Assessment.period_id, Assessment.member_id).where(
+            Assessment.period_id.in_(period_ids), Assessment.state == AssessmentState.SUBMITTED
+        )
+    )
+    return Recipients(
+        members={m.id: m for m in members},
+        periods=periods,
+        cells={c.id: c for c in cells},
+        chats={i.member_id: i.external_id for i in chats},
+        done={(p, m) for p, m in excused} | {(p, m) for p, m in submitted},
+    )

@@ -237,3 +237,34 @@ async def test_migration_0006_keeps_frameworks_and_their_questions(database_url:
         await asyncio.to_thread(schema.upgrade, database_url)
     finally:
         await db.dispose()
+
+
+async def test_an_excusal_counts_only_for_its_own_month(db: Database) -> None:
+    """A member excused last month still gets this month's notices, even in one batch."""
+    from storage import notifications as outbox
+    from storage.models import Excusal, Organization, Period
+
+    cell_id = await make_cell(db)
+    opens = datetime(2026, 11, 1, tzinfo=UTC)
+    async with db.session() as session:
+        cell = await session.get(Organization, cell_id)
+        assert cell is not None and cell.framework_id is not None
+        member = Member(org_id=cell_id, full_name="Trần Thị Bình")
+        session.add(member)
+        months = [
+            Period(
+                cell_id=cell_id,
+                year=2026,
+                month=month,
+                framework_id=cell.framework_id,
+                opens_at=opens.replace(month=month),
+                deadline_at=opens.replace(month=month, day=28),
+            )
+            for month in (11, 12)
+        ]
+        session.add_all(months)
+        await session.flush()
+        session.add(Excusal(period_id=months[0].id, member_id=member.id, status="approved"))
+        await session.flush()
+        found = await outbox.recipients(session, {member.id}, {p.id for p in months}, "telegram")
+    assert found.done == {(months[0].id, member.id)}

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import Reply
@@ -28,11 +27,6 @@ from storage import members as member_store
 from storage import notifications as outbox
 from storage.db import Database
 from storage.models import (
-    Assessment,
-    AssessmentState,
-    ChatIdentity,
-    Excusal,
-    ExcusalStatus,
     Member,
     MemberStatus,
     Notification,
@@ -185,49 +179,13 @@ class Dispatcher:
         now = self.clock()
         member_ids = {j.notification.member_id for j in jobs}
         period_ids = {j.notification.period_id for j in jobs}
-        members = {
-            m.id: m for m in await session.scalars(select(Member).where(Member.id.in_(member_ids)))
-        }
-        periods = {
-            p.id: p for p in await session.scalars(select(Period).where(Period.id.in_(period_ids)))
-        }
-        cells = {
-            c.id: c
-            for c in await session.scalars(
-                select(Organization).where(
-                    Organization.id.in_({p.cell_id for p in periods.values()})
-                )
-            )
-        }
-        chats = {
-            i.member_id: i.external_id
-            for i in await session.scalars(
-                select(ChatIdentity).where(
-                    ChatIdentity.member_id.in_(member_ids),
-                    ChatIdentity.channel == self.sender.channel,
-                )
-            )
-        }
-        excused = set(
-            await session.scalars(
-                select(Excusal.member_id).where(
-                    Excusal.period_id.in_(period_ids), Excusal.status == ExcusalStatus.APPROVED
-                )
-            )
-        )
-        submitted = set(
-            await session.scalars(
-                select(Assessment.member_id).where(
-                    Assessment.period_id.in_(period_ids),
-                    Assessment.state == AssessmentState.SUBMITTED,
-                )
-            )
-        )
+        found = await outbox.recipients(session, member_ids, period_ids, self.sender.channel)
+        members, periods, cells, chats = found.members, found.periods, found.cells, found.chats
         latest = _latest_of_a_kind([j for j in jobs if now < j.notification.expires_at])
         for job in jobs:
             n = job.notification
             member, period = members[n.member_id], periods[n.period_id]
-            done = n.member_id in submitted or n.member_id in excused
+            done = (n.period_id, n.member_id) in found.done
             job.status = _decide(n, member, done, now)
             if job.status is None and n.id not in latest:
                 job.status = Status.SKIPPED  # a later reminder of the same kind goes instead

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import membership
 from bot.chat import ChatEvent, Outcome, Reply
 from bot.i18n import N_, Translator, normalize_locale
@@ -89,14 +91,18 @@ def commands_for(member: Member | None) -> list[Command]:
 
 
 async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
-    """Answer one chat event; the turn's database work commits before the reply is sent."""
-    async with runtime.db.session() as session:
+    """Answer one chat event; the turn's database work commits before the reply is sent.
+
+    A turn that hit a transient lock or serialization conflict changed nothing and
+    is run again as a whole.
+    """
+
+    async def turn(session: AsyncSession) -> Outcome:
         member = await member_store.by_identity(session, event.channel, event.user_id)
-        turn = Turn(
-            runtime, event, session, member, _translator(runtime, member, event), runtime.clock()
-        )
-        outcome = await _route(turn)
-    return outcome
+        t = _translator(runtime, member, event)
+        return await _route(Turn(runtime, event, session, member, t, runtime.clock()))
+
+    return await runtime.db.retrying(turn)
 
 
 def error_outcome(runtime: Runtime, event: ChatEvent) -> Outcome:

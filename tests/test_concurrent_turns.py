@@ -17,7 +17,7 @@ from storage.models import Answer, Assessment, AssessmentState, Role
 from tests.conftest import FakeClock
 from tests.test_assessment import Chat, answer_all, join
 
-MEMBERS = 80
+MEMBERS = 50
 
 
 async def test_concurrent_assessments_on_sqlite_all_succeed(

@@ -53,6 +53,7 @@ from handlers.context import Audience
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+POOL_TIMEOUT = 30.0  # seconds a request may wait for a free connection
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -95,6 +96,10 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         .base_file_url(_file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter(settings))
         .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
+        # a few connections suffice (the limiter lets 30 requests a second out), and each
+        # request costs CPU per pooled connection; a request waits for a free one
+        .connection_pool_size(settings.telegram_connections)
+        .pool_timeout(POOL_TIMEOUT)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

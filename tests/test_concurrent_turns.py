@@ -8,12 +8,25 @@ Not timed: it only checks that every turn succeeded and every answer was stored.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
-from storage.models import Answer, Assessment, AssessmentState, Role
+from storage.db import Database
+from storage.models import (
+    Answer,
+    Assessment,
+    AssessmentState,
+    Member,
+    Organization,
+    OrgKind,
+    Role,
+)
 from tests.conftest import FakeClock
 from tests.test_assessment import Chat, answer_all, join
 
@@ -43,3 +56,51 @@ async def test_concurrent_assessments_on_sqlite_all_succeed(
         answers = await session.scalar(select(func.count(Answer.id)))
     assert submitted == MEMBERS
     assert answers == MEMBERS * 16
+
+
+def _locked_error(path: str) -> OperationalError:
+    """The error SQLite really raises when another connection holds the write lock."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            waiter.execute("BEGIN IMMEDIATE")
+    finally:
+        holder.close()
+        waiter.close()
+    return OperationalError("BEGIN IMMEDIATE", None, caught.value)
+
+
+async def test_a_unit_of_work_hit_by_a_lock_runs_again_and_counts_once(
+    sqlite_db: Database,
+) -> None:
+    path = sqlite_db.url.split("///", 1)[1]
+    locked = _locked_error(path)
+    runs: list[int] = []
+
+    async def work(session: AsyncSession) -> int:
+        runs.append(1)
+        session.add(Organization(name=f"Chi bộ {len(runs)}", kind=OrgKind.COMMITTEE))
+        await session.flush()
+        if len(runs) == 1:
+            raise locked  # after a write: the retry must start from a clean slate
+        return len(runs)
+
+    assert await sqlite_db.retrying(work) == 2
+    async with sqlite_db.session() as session:
+        names = list(await session.scalars(select(Organization.name)))
+    assert names == ["Chi bộ 2"]
+
+
+async def test_other_errors_are_not_run_again(sqlite_db: Database) -> None:
+    runs: list[int] = []
+
+    async def work(session: AsyncSession) -> None:
+        runs.append(1)
+        session.add(Member(org_id=999_999, full_name="Không có chi bộ"))
+        await session.flush()
+
+    with pytest.raises(IntegrityError):
+        await sqlite_db.retrying(work)
+    assert len(runs) == 1

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import random
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
 # PostgreSQL: serialization_failure, deadlock_detected (the transaction may simply run again)
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 TRANSIENT_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -93,8 +95,14 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer: the process's transactions take turns here, in order
-        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._writer: asyncio.Lock | None = None
+        if self.engine.dialect.name == "sqlite":
+            # SQLite has one writer: the process's transactions take turns here, in order
+            self._writer = asyncio.Lock()
+            # aiosqlite runs every call on the connection's thread, which needs the GIL to
+            # take it and hand back the result; while the event loop is busy, each such
+            # handoff waits up to the switch interval, and a turn makes about twenty
+            sys.setswitchinterval(min(sys.getswitchinterval(), SQLITE_SWITCH_INTERVAL))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

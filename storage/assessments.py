@@ -94,9 +94,9 @@ _CURRENT_WITH_ASSESSMENT = (
     .order_by(Period.year.desc(), Period.month.desc())
     .limit(1)
 )
-_ANSWER_ROWS = select(Answer.question_id, Answer.value, Answer.skipped, Answer.comment).where(
-    Answer.assessment_id == bindparam("assessment_id")
-)
+_ANSWERS = Answer.__table__.c  # Core columns: no ORM machinery for plain rows
+_ANSWER_ROWS = select(_ANSWERS.question_id, _ANSWERS.value, _ANSWERS.skipped, _ANSWERS.comment)
+_ANSWER_ROWS = _ANSWER_ROWS.where(_ANSWERS.assessment_id == bindparam("assessment_id"))
 
 
 async def own_assessment(
@@ -133,9 +133,8 @@ def _save_answer_statement(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     statement = _SAVE_ANSWER.get(dialect)
     if statement is None:
-        column = Answer.__table__.c
-        insert = dialect_insert(session, Answer).values(
-            {name: bindparam(name, type_=column[name].type) for name in _ANSWER_FIELDS}
+        insert = dialect_insert(session, Answer.__table__).values(  # Core: no ORM bulk path
+            {name: bindparam(name, type_=_ANSWERS[name].type) for name in _ANSWER_FIELDS}
         )
         statement = insert.on_conflict_do_update(
             index_elements=["assessment_id", "question_id"],

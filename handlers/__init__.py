@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import membership
@@ -111,15 +113,17 @@ def commands_for(member: Member | None) -> list[Command]:
 async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
     """Answer one chat event; the turn's database work commits before the reply is sent.
 
-    Charts and workbooks are drawn after the commit, off the event loop.
+    Charts and workbooks are drawn after the commit, off the event loop. A turn
+    that hit a transient lock or serialization conflict changed nothing and is run
+    again as a whole.
     """
-    async with runtime.db.session() as session:
+
+    async def turn(session: AsyncSession) -> Outcome:
         member = await member_store.by_identity(session, event.channel, event.user_id)
-        turn = Turn(
-            runtime, event, session, member, _translator(runtime, member, event), runtime.clock()
-        )
-        outcome = await _route(turn)
-    return await drawn(outcome)
+        t = _translator(runtime, member, event)
+        return await _route(Turn(runtime, event, session, member, t, runtime.clock()))
+
+    return await drawn(await runtime.db.retrying(turn))
 
 
 def error_outcome(runtime: Runtime, event: ChatEvent, *, saved: bool = False) -> Outcome:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, bindparam, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -70,9 +71,77 @@ async def get_or_create_assessment(
     return assessment
 
 
-async def answers_of(session: AsyncSession, assessment_id: int) -> Sequence[Answer]:
-    query = select(Answer).where(Answer.assessment_id == assessment_id)
-    return (await session.scalars(query)).all()
+# The statements of a member's assessment turn, built once: a turn runs one of each at
+# most, and building a statement costs more than running it on a warm connection.
+_CONFIRMED = (
+    exists()
+    .where(CellEvaluation.period_id == Period.id, CellEvaluation.confirmed_at.is_not(None))
+    .label("confirmed")
+)
+_OWN_ASSESSMENT = (
+    select(Assessment, Period, _CONFIRMED)
+    .join(Period, Period.id == Assessment.period_id)
+    .where(Assessment.id == bindparam("assessment_id"))
+    .where(Assessment.member_id == bindparam("member_id"))
+)
+_CURRENT_WITH_ASSESSMENT = (
+    select(Period, _CONFIRMED, Assessment)
+    .outerjoin(
+        Assessment,
+        (Assessment.period_id == Period.id) & (Assessment.member_id == bindparam("member_id")),
+    )
+    .where(Period.cell_id == bindparam("cell_id"), Period.opens_at <= bindparam("now"))
+    .order_by(Period.year.desc(), Period.month.desc())
+    .limit(1)
+)
+_ANSWERS = Answer.__table__.c  # Core columns: no ORM machinery for plain rows
+_ANSWER_ROWS = select(_ANSWERS.question_id, _ANSWERS.value, _ANSWERS.skipped, _ANSWERS.comment)
+_ANSWER_ROWS = _ANSWER_ROWS.where(_ANSWERS.assessment_id == bindparam("assessment_id"))
+
+
+async def own_assessment(
+    session: AsyncSession, assessment_id: int, member_id: int
+) -> tuple[Assessment, Period, bool] | None:
+    """The member's assessment with its period and whether the month is confirmed."""
+    params = {"assessment_id": assessment_id, "member_id": member_id}
+    row = (await session.execute(_OWN_ASSESSMENT, params)).first()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+async def current_with_assessment(
+    session: AsyncSession, cell_id: int, member_id: int, now: datetime
+) -> tuple[Period, bool, Assessment | None] | None:
+    """The cell's current period (as `current_period`), whether it is confirmed, and the
+    member's assessment of it if there is one: one statement."""
+    params = {"cell_id": cell_id, "member_id": member_id, "now": now}
+    row = (await session.execute(_CURRENT_WITH_ASSESSMENT, params)).first()
+    return None if row is None else (row[0], bool(row[1]), row[2])
+
+
+async def answer_rows(
+    session: AsyncSession, assessment_id: int
+) -> Sequence[Row[int, str | None, bool, str | None]]:
+    """(question_id, value, skipped, comment) of each answer: rows, nothing to track."""
+    return (await session.execute(_ANSWER_ROWS, {"assessment_id": assessment_id})).all()
+
+
+_ANSWER_FIELDS = ("assessment_id", "question_id", "value", "skipped", "comment", "answered_at")
+_SAVE_ANSWER: dict[str, Any] = {}  # by dialect name, built once
+
+
+def _save_answer_statement(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _SAVE_ANSWER.get(dialect)
+    if statement is None:
+        insert = dialect_insert(session, Answer.__table__).values(  # Core: no ORM bulk path
+            {name: bindparam(name, type_=_ANSWERS[name].type) for name in _ANSWER_FIELDS}
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=["assessment_id", "question_id"],
+            set_={name: insert.excluded[name] for name in _ANSWER_FIELDS[2:]},
+        )
+        _SAVE_ANSWER[dialect] = statement
+    return statement
 
 
 async def save_answer(
@@ -85,19 +154,9 @@ async def save_answer(
     now: datetime,
 ) -> None:
     """Insert or replace the answer to one question (the comment is cleared)."""
-    statement = dialect_insert(session, Answer).values(
-        assessment_id=assessment_id,
-        question_id=question_id,
-        value=value,
-        skipped=skipped,
-        comment=None,
-        answered_at=now,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["assessment_id", "question_id"],
-        set_={"value": value, "skipped": skipped, "comment": None, "answered_at": now},
-    )
-    await session.execute(statement)
+    values = (assessment_id, question_id, value, skipped, None, now)
+    params = dict(zip(_ANSWER_FIELDS, values, strict=True))
+    await session.execute(_save_answer_statement(session), params)
 
 
 async def save_comment(

@@ -1,13 +1,32 @@
-"""Engine and session factory; SQLite gets WAL, a busy timeout and foreign keys."""
+"""Engine and session factory; SQLite gets WAL, a busy timeout, foreign keys and one writer.
+
+SQLite allows one writer at a time. A turn reads, then writes: in a deferred
+transaction, the write has to wait for the lock while other turns hold it, and
+under load it waits past the busy timeout ("database is locked"). So every
+SQLite transaction takes the write lock up front (``BEGIN IMMEDIATE``, the
+event recipe of SQLAlchemy's SQLite dialect documentation), the process's own
+transactions queue for it in order on an asyncio lock instead of polling the
+file lock, and the busy timeout covers the other processes (``chibo worker``).
+What still fails on a transient lock or serialization error is run again as a
+whole by `Database.retrying` (a rolled-back turn changed nothing).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+import random
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,14 +34,30 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
+# PostgreSQL: serialization_failure, deadlock_detected (the transaction may simply run again)
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+TRANSIENT_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # the driver must not emit its own (deferred) BEGIN: `_sqlite_begin` does
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Take the write lock when the transaction starts, not at its first write."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -32,6 +67,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -41,6 +77,17 @@ def dialect_insert(session: AsyncSession, model: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
+def is_transient(error: BaseException) -> bool:
+    """A lock or serialization conflict: the same transaction may succeed if run again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in TRANSIENT_SQLITE_CODES
+
+
 class Database:
     """Owns the engine; hands out one session per unit of work."""
 
@@ -48,17 +95,39 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer: asyncio.Lock | None = None
+        if self.engine.dialect.name == "sqlite":
+            # SQLite has one writer: the process's transactions take turns here, in order
+            self._writer = asyncio.Lock()
+            # aiosqlite runs every call on the connection's thread, which needs the GIL to
+            # take it and hand back the result; while the event loop is busy, each such
+            # handoff waits up to the switch interval, and a turn makes about twenty
+            sys.setswitchinterval(min(sys.getswitchinterval(), SQLITE_SWITCH_INTERVAL))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed on success and rolled back on error."""
-        async with self.sessions() as session:
+        turn = self._writer if self._writer is not None else contextlib.nullcontext()
+        async with turn, self.sessions() as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def retrying(self, work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 4) -> T:
+        """Run `work` in a session; run it again in a fresh one after a transient conflict."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.session() as session:
+                    return await work(session)
+            except DBAPIError as error:
+                if attempt == attempts or not is_transient(error):
+                    raise
+                log.warning("transient database conflict, attempt %d: %s", attempt, error.orig)
+            await asyncio.sleep(random.uniform(0.01, 0.05) * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage.models import ChatIdentity, Member
 
+# built once: every chat turn starts with it
+_BY_IDENTITY = (
+    select(Member)
+    .join(ChatIdentity, ChatIdentity.member_id == Member.id)
+    .where(ChatIdentity.channel == bindparam("channel"))
+    .where(ChatIdentity.external_id == bindparam("external_id"))
+    .where(Member.active.is_(True))
+    .options(joinedload(Member.org))
+)
+
 
 async def by_identity(session: AsyncSession, channel: str, external_id: str) -> Member | None:
-    query = (
-        select(Member)
-        .join(ChatIdentity, ChatIdentity.member_id == Member.id)
-        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
-        .where(Member.active.is_(True))
-        .options(joinedload(Member.org))
-    )
-    return (await session.scalars(query)).first()
+    params = {"channel": channel, "external_id": external_id}
+    return (await session.scalars(_BY_IDENTITY, params)).first()
 
 
 async def link_identity(

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # characters of a message's text (UTF-16 units)
 CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
+POOL_TIMEOUT = 30.0  # seconds a request may wait for a free connection
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -122,6 +123,10 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         .base_file_url(_file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter(settings))
         .concurrent_updates(PerChatUpdateProcessor(settings.update_concurrency))
+        # a few connections suffice (the limiter lets 30 requests a second out), and each
+        # request costs CPU per pooled connection; a request waits for a free one
+        .connection_pool_size(settings.telegram_connections)
+        .pool_timeout(POOL_TIMEOUT)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = Field(default=30, gt=0, le=10_000)
     send_concurrency: int = Field(default=8, ge=1, le=1000)
     update_concurrency: int = Field(default=64, ge=1, le=1000)
+    # connections to the Bot API: httpx checks every pooled connection on each request
+    telegram_connections: int = Field(default=8, ge=1, le=256)
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")

@@ -28,7 +28,6 @@ from bot.rules.flow import (
     parse_answer,
 )
 from storage import assessments as store
-from storage.evaluation import is_confirmed
 from storage.models import Assessment, AssessmentState, Member, MemberStatus, Period
 
 _questionnaires: dict[int, Questionnaire] = {}
@@ -104,25 +103,27 @@ def is_open(period: Period, now: datetime) -> bool:
     return period.opens_at <= now < period.deadline_at
 
 
-async def accepts_answers(session: AsyncSession, period: Period, now: datetime) -> bool:
+def accepts_answers(period: Period, confirmed: bool, now: datetime) -> bool:
     """Open, and not yet confirmed by the secretary (a confirmed month is frozen)."""
-    return is_open(period, now) and not await is_confirmed(session, period.id)
+    return is_open(period, now) and not confirmed
 
 
 async def start(session: AsyncSession, member: Member, now: datetime) -> Result:
     """/assess: start or resume at the first unanswered question (or the review)."""
-    period = await store.current_period(session, member.org_id, now)
-    if period is None:
+    current = await store.current_with_assessment(session, member.org_id, member.id, now)
+    if current is None:
         return Denied(Refusal.NO_PERIOD)
+    period, confirmed, existing = current
     if member.status == MemberStatus.EXEMPT:
         return Denied(Refusal.EXEMPT, period)
-    if not await accepts_answers(session, period, now):
-        existing = await store.assessment_of(session, period.id, member.id)
+    if not accepts_answers(period, confirmed, now):
         screen = await _screen(session, period, existing, review=True) if existing else None
         if screen is not None:
             screen.read_only = True
         return Denied(Refusal.CLOSED, period, screen=screen)
-    assessment = await store.get_or_create_assessment(session, period.id, member.id, now)
+    assessment = existing or await store.get_or_create_assessment(
+        session, period.id, member.id, now
+    )
     return await _show(session, period, assessment, now)
 
 
@@ -180,10 +181,12 @@ async def typed(
     session: AsyncSession, member: Member, text: str, now: datetime, max_length: int
 ) -> Result | None:
     """Typed text: a free-text or score answer, or the comment asked for; None if no draft."""
-    period = await store.current_period(session, member.org_id, now)
-    if period is None or not await accepts_answers(session, period, now):
+    current = await store.current_with_assessment(session, member.org_id, member.id, now)
+    if current is None:
         return None
-    assessment = await store.assessment_of(session, period.id, member.id)
+    period, confirmed, assessment = current
+    if not accepts_answers(period, confirmed, now):
+        return None
     if assessment is None or assessment.state != AssessmentState.DRAFT:
         return None
     if assessment.cursor_question_id is None:
@@ -244,12 +247,11 @@ async def _submit(
 async def _owned(
     session: AsyncSession, member: Member, assessment_id: int, now: datetime
 ) -> tuple[Period, Assessment] | Denied:
-    assessment = await session.get(Assessment, assessment_id)
-    if assessment is None or assessment.member_id != member.id:
+    found = await store.own_assessment(session, assessment_id, member.id)
+    if found is None:
         return Denied(Refusal.STALE)
-    period = await session.get(Period, assessment.period_id)
-    assert period is not None
-    if not await accepts_answers(session, period, now):
+    assessment, period, confirmed = found
+    if not accepts_answers(period, confirmed, now):
         review = await _screen(session, period, assessment, review=True)
         review.read_only = True
         return Denied(Refusal.CLOSED, period, screen=review)
@@ -287,10 +289,8 @@ async def _screen(
 ) -> Screen:
     form = await questionnaire(session, period.framework_id)
     with session.no_autoflush:  # the assessment's changes are written once, at commit
-        stored = await store.answers_of(session, assessment.id)
-    answers = {
-        a.question_id: StoredAnswer(a.question_id, a.value, a.skipped, a.comment) for a in stored
-    }
+        stored = await store.answer_rows(session, assessment.id)
+    answers = {q: StoredAnswer(q, value, skipped, comment) for q, value, skipped, comment in stored}
     step: Step
     if review or assessment.state == AssessmentState.SUBMITTED:
         step = Review(missing_required(form, answers))
@@ -312,10 +312,10 @@ class Status:
 
 async def status(session: AsyncSession, member: Member, now: datetime) -> Status:
     """Where the member stands this month."""
-    period = await store.current_period(session, member.org_id, now)
-    if period is None:
+    current = await store.current_with_assessment(session, member.org_id, member.id, now)
+    if current is None:
         return Status(None, None, 0, 0)
-    found = await store.assessment_of(session, period.id, member.id)
+    period, _confirmed, found = current
     form = await questionnaire(session, period.framework_id)
-    answered = len(await store.answers_of(session, found.id)) if found else 0
+    answered = len(await store.answer_rows(session, found.id)) if found else 0
     return Status(period, found, answered, len(form.questions))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +21,7 @@ from storage.models import (
     Period,
     Question,
 )
+from storage.records import month_confirmed
 
 
 async def current_period(session: AsyncSession, cell_id: int, now: datetime) -> Period | None:
@@ -73,11 +74,7 @@ async def get_or_create_assessment(
 
 # The statements of a member's assessment turn, built once: a turn runs one of each at
 # most, and building a statement costs more than running it on a warm connection.
-_CONFIRMED = (
-    exists()
-    .where(CellEvaluation.period_id == Period.id, CellEvaluation.confirmed_at.is_not(None))
-    .label("confirmed")
-)
+_CONFIRMED = month_confirmed(Period.id).label("confirmed")
 _OWN_ASSESSMENT = (
     select(Assessment, Period, _CONFIRMED)
     .join(Period, Period.id == Assessment.period_id)

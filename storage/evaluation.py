@@ -19,7 +19,6 @@ from storage.models import (
     Assessment,
     AssessmentState,
     Attendance,
-    CellEvaluation,
     Criterion,
     Excusal,
     ExcusalStatus,
@@ -209,13 +208,6 @@ async def low_answers(
 async def periods_of_year(session: AsyncSession, cell_id: int, year: int) -> list[Period]:
     query = select(Period).where(Period.cell_id == cell_id, Period.year == year)
     return list(await session.scalars(query.order_by(Period.month)))
-
-
-async def is_confirmed(session: AsyncSession, period_id: int) -> bool:
-    query = select(CellEvaluation.id).where(
-        CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_not(None)
-    )
-    return (await session.scalar(query)) is not None
 
 
 async def unreachable_counts(session: AsyncSession, cell_ids: set[int]) -> dict[int, int]:

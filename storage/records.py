@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import CellEvaluation, CellFact, Period
 
 CHUNK = 2000  # ids per IN (...) list: far below the drivers' 32,767 bound parameters
+
+
+def month_confirmed(period_id: ColumnElement[int] | InstrumentedAttribute[int] | int) -> Exists:
+    """The one definition of a frozen month: its record is confirmed."""
+    return exists().where(
+        CellEvaluation.period_id == period_id, CellEvaluation.confirmed_at.is_not(None)
+    )
+
+
+async def is_confirmed(session: AsyncSession, period_id: int) -> bool:
+    return bool(await session.scalar(select(month_confirmed(period_id))))
 
 
 async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | None:

@@ -151,7 +151,7 @@ async def set_fact(
     session: AsyncSession, period: Period, by: Member, question_key: str, value: str, now: datetime
 ) -> None:
     """The secretary's answer to a cell criterion's question (validated against the spec)."""
-    if await aggregates.is_confirmed(session, period.id):
+    if await records.is_confirmed(session, period.id):
         raise RecordFrozen
     question = (await load_spec(session, period.framework_id)).question(question_key)
     if question is None or question.option(value) is None:

@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -64,10 +66,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("postgresql"):
         # JIT compiling costs seconds on the big report queries and gains nothing here
         kwargs.setdefault("connect_args", {"server_settings": {"jit": "off"}})
+    if url.startswith("sqlite") and "async_creator" not in kwargs:
+        return _sqlite_engine(url, **kwargs)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """SQLite through connections that make one driver-thread trip per statement."""
+    opened: list[Callable[[], Any]] = []  # the URL's connect arguments, known once built
+    engine = create_async_engine(url, async_creator=lambda: opened[0](), **kwargs)
+    args, params = engine.dialect.create_connect_args(engine.url)
+    opened.append(sqlite_driver.connector(args, params))
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 

@@ -41,6 +41,8 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
+POSTGRES_POOL_SIZE = 16  # connections kept open (SQLAlchemy's default: 5)
+POSTGRES_POOL_OVERFLOW = 4  # more for a burst, closed after use (default: 10)
 # PostgreSQL: serialization_failure, deadlock_detected (the transaction may simply run again)
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 TRANSIENT_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -66,6 +68,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("postgresql"):
         # JIT compiling costs seconds on the big report queries and gains nothing here
         kwargs.setdefault("connect_args", {"server_settings": {"jit": "off"}})
+        # Many chats at once: connections beyond the pool's size are opened for one turn
+        # and closed after it (a server process forked, types introspected, statements
+        # prepared again each time); keep that many open instead.
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
     if url.startswith("sqlite") and "async_creator" not in kwargs:
         return _sqlite_engine(url, **kwargs)
     engine = create_async_engine(url, **kwargs)

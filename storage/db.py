@@ -73,23 +73,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # prepared again each time); keep that many open instead.
         kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
         kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
-    if url.startswith("sqlite") and "async_creator" not in kwargs:
-        return _sqlite_engine(url, **kwargs)
+    opened: list[Callable[[], Any]] = []  # SQLite: the URL's connect arguments, once parsed
+    if url.startswith("sqlite"):  # connections that make one driver-thread trip a statement
+        kwargs.setdefault("async_creator", lambda: opened[0]())
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        args, params = engine.dialect.create_connect_args(engine.url)
+        opened.append(sqlite_driver.connector(args, params))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    return engine
-
-
-def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """SQLite through connections that make one driver-thread trip per statement."""
-    opened: list[Callable[[], Any]] = []  # the URL's connect arguments, known once built
-    engine = create_async_engine(url, async_creator=lambda: opened[0](), **kwargs)
-    args, params = engine.dialect.create_connect_args(engine.url)
-    opened.append(sqlite_driver.connector(args, params))
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, delete, func, select
+from sqlalchemy import Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.db import dialect_insert
 from storage.models import (
@@ -154,6 +155,26 @@ async def save_answer(
     values = (assessment_id, question_id, value, skipped, None, now)
     params = dict(zip(_ANSWER_FIELDS, values, strict=True))
     await session.execute(_save_answer_statement(session), params)
+
+
+_PROGRESS_FIELDS = ("state", "submitted_at", "updated_at", "cursor_question_id", "awaiting_comment")
+_ASSESSMENTS = Assessment.__table__.c
+_SAVE_PROGRESS = (
+    update(cast(Table, Assessment.__table__))
+    .where(_ASSESSMENTS.id == bindparam("assessment_id"))
+    .values({name: bindparam(name, type_=_ASSESSMENTS[name].type) for name in _PROGRESS_FIELDS})
+)
+
+
+async def save_progress(session: AsyncSession, assessment: Assessment) -> None:
+    """Write the assessment's flow state (state, cursor, times) with one plain UPDATE, if
+    it changed: the ORM's unit of work costs more than the statement, once a turn."""
+    if not session.is_modified(assessment):
+        return
+    params = {name: getattr(assessment, name) for name in _PROGRESS_FIELDS}
+    for name, value in params.items():  # written here: nothing left for the (auto)flush
+        set_committed_value(assessment, name, value)
+    await session.execute(_SAVE_PROGRESS, {"assessment_id": assessment.id, **params})
 
 
 async def save_comment(

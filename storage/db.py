@@ -34,11 +34,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005
+POSTGRES_POOL_SIZE = 16  # connections kept open (SQLAlchemy's default: 5)
+POSTGRES_POOL_OVERFLOW = 4  # more for a burst, closed after use (default: 10)
 # PostgreSQL: serialization_failure, deadlock_detected (the transaction may simply run again)
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 TRANSIENT_SQLITE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -64,8 +68,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("postgresql"):
         # JIT compiling costs seconds on the big report queries and gains nothing here
         kwargs.setdefault("connect_args", {"server_settings": {"jit": "off"}})
+        # Many chats at once: connections beyond the pool's size are opened for one turn
+        # and closed after it (a server process forked, types introspected, statements
+        # prepared again each time); keep that many open instead.
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
+    opened: list[Callable[[], Any]] = []  # SQLite: the URL's connect arguments, once parsed
+    if url.startswith("sqlite"):  # connections that make one driver-thread trip a statement
+        kwargs.setdefault("async_creator", lambda: opened[0]())
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        args, params = engine.dialect.create_connect_args(engine.url)
+        opened.append(sqlite_driver.connector(args, params))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine

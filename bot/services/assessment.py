@@ -124,7 +124,9 @@ async def start(session: AsyncSession, member: Member, now: datetime) -> Result:
     assessment = existing or await store.get_or_create_assessment(
         session, period.id, member.id, now
     )
-    return await _show(session, period, assessment, now)
+    shown = await _show(session, period, assessment, now)
+    await store.save_progress(session, assessment)
+    return shown
 
 
 async def act(
@@ -141,6 +143,20 @@ async def act(
     if isinstance(loaded, Denied):
         return loaded
     period, assessment = loaded
+    result = await _act(session, period, assessment, verb, question_id, value, now)
+    await store.save_progress(session, assessment)
+    return result
+
+
+async def _act(
+    session: AsyncSession,
+    period: Period,
+    assessment: Assessment,
+    verb: str,
+    question_id: int | None,
+    value: str | None,
+    now: datetime,
+) -> Result:
     form = await questionnaire(session, period.framework_id)
     question = form.get(question_id) if question_id is not None else None
     if question_id is not None and question is None:
@@ -189,6 +205,19 @@ async def typed(
         return None
     if assessment is None or assessment.state != AssessmentState.DRAFT:
         return None
+    result = await _typed(session, period, assessment, text, now, max_length)
+    await store.save_progress(session, assessment)
+    return result
+
+
+async def _typed(
+    session: AsyncSession,
+    period: Period,
+    assessment: Assessment,
+    text: str,
+    now: datetime,
+    max_length: int,
+) -> Result | None:
     if assessment.cursor_question_id is None:
         return await _screen(session, period, assessment)
     form = await questionnaire(session, period.framework_id)

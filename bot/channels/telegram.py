@@ -46,6 +46,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 from tornado.httpserver import HTTPServer
 
 import handlers
@@ -545,6 +546,10 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> Non
         base_url=settings.telegram_api_url,
         base_file_url=_file_url(settings.telegram_api_url),
         rate_limiter=rate_limiter(settings),
+        # as for `chibo run`: SEND_CONCURRENCY requests share TELEGRAM_CONNECTIONS connections
+        request=HTTPXRequest(
+            connection_pool_size=settings.telegram_connections, pool_timeout=POOL_TIMEOUT
+        ),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ from storage.models import Role
 INVITE_PRESETS = ((1, 7), (60, 7), (60, 30))  # (uses, days)
 MAX_INVITE_USES = 200
 MAX_INVITE_DAYS = 30
+MAX_DEADLINE_AHEAD = timedelta(days=62)  # a month's window, with room to close it the next month
 
 
 async def invite(turn: Turn, args: list[str]) -> Outcome:
@@ -116,6 +117,17 @@ async def open_period(turn: Turn, args: list[str]) -> Outcome:
                         _(
                             "Please give a future deadline as YEAR-MONTH-DAY and optionally "
                             "HOUR:MINUTE, e.g. /open 2026-12-05 19:30"
+                        )
+                    )
+                ]
+            )
+        if deadline > turn.now + MAX_DEADLINE_AHEAD:  # a typo in the year, like 2062
+            return Outcome(
+                [
+                    Reply(
+                        _(
+                            "The deadline must be within the next two months. Please check "
+                            "the year and month, e.g. /open 2026-12-05 19:30"
                         )
                     )
                 ]

@@ -100,6 +100,7 @@ DATE_CASES = (  # raised OverflowError: the ends of datetime's range, moved to U
     (SECRETARY_A, "/open 0001-01-01 00:00", None, "/open 2026-12-05 19:30"),
     (SECRETARY_A, "/meeting 9999-12-31 23:59", None, "/meeting 2026-12-05 19:30"),
     (SECRETARY_A, "/open ٢٠٢٦-١٢-١٨", None, "/open 2026-12-05 19:30"),
+    (SECRETARY_A, "/open 2062-12-05", None, "hai tháng"),  # a typo for 2026: no period in 2062
 )
 
 

@@ -18,11 +18,17 @@ def query(d: Deployment, sql: str) -> list[tuple[object, ...]]:
         return connection.execute(sql).fetchall()
 
 
+FAST = {"SCHEDULER_INTERVAL_SECONDS": "1"}  # the opening notice comes within a second
+
+
 async def open_month(d: Deployment) -> tuple[TelegramUser, TelegramUser]:
     an = await d.secretary()
     await an.send(f"/open {ASSESSMENT_DEADLINE}")
     await an.expect_message(contains="Đã mở đợt tự đánh giá")
     binh = await d.member(an, 200, "Bình")
+    # a member who joins an open month is sent its opening notice by the next scheduler
+    # tick; wait for it, so that it cannot land in the middle of the assessment's screens
+    await binh.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
     return an, binh
 
 
@@ -44,7 +50,7 @@ async def answer_until_review(user: TelegramUser) -> None:
 
 
 async def test_full_assessment_by_buttons_with_edit_and_submit(tmp_path: Path) -> None:
-    async with deployed(tmp_path) as d:
+    async with deployed(tmp_path, **FAST) as d:
         an, binh = await open_month(d)
         await binh.send("/assess")
         first = await binh.expect_message(contains="Câu 1/16 · Nhóm 1:")
@@ -72,7 +78,7 @@ async def test_full_assessment_by_buttons_with_edit_and_submit(tmp_path: Path) -
 
 
 async def test_sigkill_mid_assessment_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    async with deployed(tmp_path) as d:
+    async with deployed(tmp_path, **FAST) as d:
         _an, binh = await open_month(d)
         await binh.send("/assess")
         await binh.expect_message(contains="Câu 1/16")
@@ -94,7 +100,7 @@ async def test_sigkill_mid_assessment_loses_and_duplicates_nothing(tmp_path: Pat
 
 
 async def test_pause_resume_and_forged_buttons(tmp_path: Path) -> None:
-    async with deployed(tmp_path) as d:
+    async with deployed(tmp_path, **FAST) as d:
         an, binh = await open_month(d)
         await binh.send("/assess")
         question = await binh.expect_message(contains="Câu 1/16")
@@ -115,7 +121,7 @@ async def test_pause_resume_and_forged_buttons(tmp_path: Path) -> None:
 
 
 async def test_after_the_deadline_answers_are_read_only(tmp_path: Path) -> None:
-    async with deployed(tmp_path) as d:
+    async with deployed(tmp_path, **FAST) as d:
         _an, binh = await open_month(d)
         await binh.send("/assess")
         await binh.expect_message(contains="Câu 1/16")

@@ -35,12 +35,14 @@ async def answer_all(user: TelegramUser) -> None:
 
 
 async def test_summary_chart_and_year_workbook(tmp_path: Path) -> None:
-    async with deployed(tmp_path) as d:
+    async with deployed(tmp_path, SCHEDULER_INTERVAL_SECONDS="1") as d:
         an = await d.secretary()
         deadline = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 19:30")
         await an.send(f"/open {deadline}")
         await an.expect_message(contains="Đã mở đợt")
         binh = await d.member(an, 200, "Bình")
+        # the late joiner's opening notice must not land between the assessment's screens
+        await binh.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
         await answer_all(binh)
         await an.send("/summary")
         text = await an.expect_message(contains="tạm tính")

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import ChatEvent, Outcome
 from bot.core.i18n import Translator
-from bot.core.numbers import row_id
 from bot.services.runtime import Runtime
 from storage import assessments
 from storage.models import Member, Period
@@ -40,11 +39,9 @@ class Turn:
 Handler = Callable[[Turn, list[str]], Awaitable[Outcome]]
 
 
-async def own_period(turn: Turn, period_id: int | str | None) -> Period | None:
+async def own_period(turn: Turn, period_id: int | None) -> Period | None:
     """The period a button names, if it belongs to the cell of the person pressing it."""
     assert turn.member is not None
-    if isinstance(period_id, str):
-        period_id = row_id(period_id)
     period = await turn.session.get(Period, period_id) if period_id is not None else None
     return period if period is not None and period.cell_id == turn.member.org_id else None
 

@@ -19,7 +19,7 @@ import logging
 import random
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -83,6 +83,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+IN_LIST_CHUNK = 2000  # ids per IN (…) list: far below the drivers' 32,767 bound parameters
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices small enough for one IN (…) list."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def dialect_insert(session: AsyncSession, model: Any) -> Any:

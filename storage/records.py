@@ -9,9 +9,8 @@ from sqlalchemy import ColumnElement, Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from storage.db import chunks
 from storage.models import CellEvaluation, CellFact, Period
-
-CHUNK = 2000  # ids per IN (...) list: far below the drivers' 32,767 bound parameters
 
 
 def month_confirmed(period_id: ColumnElement[int] | InstrumentedAttribute[int] | int) -> Exists:
@@ -32,11 +31,8 @@ async def record_of(session: AsyncSession, period_id: int) -> CellEvaluation | N
 async def records_of(session: AsyncSession, period_ids: Sequence[int]) -> dict[int, CellEvaluation]:
     """Stored monthly records by period id."""
     found: dict[int, CellEvaluation] = {}
-    ids = list(period_ids)
-    for start in range(0, len(ids), CHUNK):
-        query = select(CellEvaluation).where(
-            CellEvaluation.period_id.in_(ids[start : start + CHUNK])
-        )
+    for chunk in chunks(period_ids):
+        query = select(CellEvaluation).where(CellEvaluation.period_id.in_(chunk))
         found |= {r.period_id: r for r in await session.scalars(query)}
     return found
 
@@ -46,15 +42,14 @@ async def figures_of(
 ) -> dict[int, tuple[float, str, bool]]:
     """(total, level, "4 tốt") of the stored records, without loading whole rows."""
     found: dict[int, tuple[float, str, bool]] = {}
-    ids = list(period_ids)
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunks(period_ids):
         rows = await session.execute(
             select(
                 CellEvaluation.period_id,
                 CellEvaluation.total,
                 CellEvaluation.level,
                 CellEvaluation.four_good,
-            ).where(CellEvaluation.period_id.in_(ids[start : start + CHUNK]))
+            ).where(CellEvaluation.period_id.in_(chunk))
         )
         found |= {pid: (total, level, four_good) for pid, total, level, four_good in rows}
     return found

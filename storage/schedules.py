@@ -6,20 +6,13 @@ stay far below the drivers' bound-parameter limits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import chunks
 from storage.models import CellSchedule, MeetingOverride, Member, Organization, Period
-
-CHUNK = 2000
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 async def scheduled_cells(session: AsyncSession) -> list[tuple[CellSchedule, Organization]]:
@@ -32,7 +25,7 @@ async def scheduled_cells(session: AsyncSession) -> list[tuple[CellSchedule, Org
 
 async def overrides_of(session: AsyncSession, cell_ids: list[int]) -> list[MeetingOverride]:
     found: list[MeetingOverride] = []
-    for chunk in _chunks(cell_ids):
+    for chunk in chunks(cell_ids):
         query = select(MeetingOverride).where(MeetingOverride.cell_id.in_(chunk))
         found += list(await session.scalars(query))
     return found
@@ -40,7 +33,7 @@ async def overrides_of(session: AsyncSession, cell_ids: list[int]) -> list[Meeti
 
 async def periods_since(session: AsyncSession, cell_ids: list[int], year: int) -> list[Period]:
     found: list[Period] = []
-    for chunk in _chunks(cell_ids):
+    for chunk in chunks(cell_ids):
         query = select(Period).where(Period.cell_id.in_(chunk), Period.year >= year)
         found += list(await session.scalars(query))
     return found
@@ -57,7 +50,7 @@ async def hand_opened_now(session: AsyncSession, now: datetime) -> list[Period]:
 async def newest_member_at(session: AsyncSession, cell_ids: list[int]) -> dict[int, datetime]:
     """When each cell's newest member was added."""
     newest: dict[int, datetime] = {}
-    for chunk in _chunks(cell_ids):
+    for chunk in chunks(cell_ids):
         rows = await session.execute(
             select(Member.org_id, func.max(Member.created_at))
             .where(Member.org_id.in_(chunk))

@@ -28,6 +28,7 @@ from bot.rules.scoring import (
 from bot.services import periods
 from storage import evaluation as aggregates
 from storage import records
+from storage.db import chunks
 from storage.frameworks import load_spec
 from storage.models import AuditEntry, CellEvaluation, CellFact, Member, Period
 
@@ -253,9 +254,6 @@ async def reopen(
     return True
 
 
-CHUNK = 2000  # periods per query: stays far below the drivers' 32,767 bound parameters
-
-
 async def compute_many(session: AsyncSession, batch: Sequence[Period]) -> dict[int, CellMonth]:
     """Many cell months at once (a committee's or a province's year)."""
     return {pid: month.result for pid, month in (await _months(session, batch)).items()}
@@ -269,8 +267,8 @@ class _Month:
 
 async def _months(session: AsyncSession, batch: Sequence[Period]) -> dict[int, _Month]:
     months: dict[int, _Month] = {}
-    for start in range(0, len(batch), CHUNK):
-        months |= await _compute_chunk(session, batch[start : start + CHUNK])
+    for chunk in chunks(batch):
+        months |= await _compute_chunk(session, chunk)
     return months
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -134,6 +135,57 @@ class ChatIdentity(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    """When the member last wrote from this account: notifications go to the latest."""
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Sends refused in a row with an unclear error (Zalo's 403); a success resets it."""
+
+
+class ChatPrompt(Base):
+    """The numbered options a chat was last shown, on channels without buttons.
+
+    Kept in the database so that "2" means the same after a restart and in any
+    process; the next message with options replaces them.
+    """
+
+    __tablename__ = "chat_prompts"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    options: Mapped[list[list[str]]] = mapped_column(JSON)  # [[label, button data], ...]
+    shown_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedMessage(Base):
+    """A channel message already answered (Zalo has no update offsets: replays happen)."""
+
+    __tablename__ = "processed_messages"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LinkCode(Base):
+    """A short-lived code that links a member's second chat account (`/link`)."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class SharedFile(Base):
+    """A chart or workbook behind an unguessable, expiring URL (channels that cannot upload)."""
+
+    __tablename__ = "shared_files"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -418,6 +470,8 @@ class Notification(Base):
     claimed_until: Mapped[datetime | None] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    """The channel it was sent on (the member's latest), set when it is sent."""
 
 
 class Rsvp(Base):

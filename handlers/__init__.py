@@ -23,6 +23,7 @@ from handlers import callbacks as cb
 from handlers.callbacks import ButtonData
 from handlers.context import Audience, Handler, Turn, stale
 from storage import members as member_store
+from storage import prompts
 from storage.models import Member, OrgKind, Role
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,19 @@ async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
     """
 
     async def turn(session: AsyncSession) -> Outcome:
-        member = await member_store.by_identity(session, event.channel, event.user_id)
-        t = _translator(runtime, member, event)
-        return await _route(Turn(runtime, event, session, member, t, runtime.clock()))
+        now = runtime.clock()
+        if event.message_id is not None and not await prompts.first_time(
+            session, event.channel, event.message_id, now
+        ):
+            return Outcome()  # a replayed message: answered already
+        found = await member_store.identify(session, event.channel, event.user_id)
+        member = found[0] if found is not None else None
+        if found is not None:
+            await member_store.seen(session, event.channel, event.user_id, found[1], now)
+        this = Turn(runtime, event, session, member, _translator(runtime, member, event), now)
+        outcome = await _route(this)
+        outcome.locale = this.t.locale
+        return outcome
 
     return await drawn(await runtime.db.retrying(turn))
 

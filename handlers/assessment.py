@@ -155,6 +155,7 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
             _("Current answer: {answer}").format(answer=answer_label(turn, question, current)),
         ]
     buttons: list[list[Button]] = []
+    typed = False
     if question.options:
         for option in question.options:
             mark = "✓ " if current is not None and current.value == option.value else ""
@@ -173,6 +174,7 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
             else _("Type your answer (at most {limit} characters).").format(limit=limit)
         )
         lines += ["", hint]
+        typed = True
     navigation = []
     if screen.questionnaire.before(question) is not None:
         navigation.append(Button("◀ " + _("Back"), data("back", aid, question.id)))
@@ -182,7 +184,7 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
     if question.optional:
         buttons.append([Button(_("Skip") + " ▶", data("skip", aid, question.id))])
     buttons.append(navigation)
-    return Reply("\n".join(lines), buttons, edit=edit)
+    return Reply("\n".join(lines), buttons, edit=edit, typed=typed)
 
 
 def _comment(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> Reply:
@@ -199,7 +201,7 @@ def _comment(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> 
     buttons = [
         [Button(_("No comment") + " ▶", data("nocomment", screen.assessment.id, question.id))]
     ]
-    return Reply("\n".join(lines), buttons, edit=edit)
+    return Reply("\n".join(lines), buttons, edit=edit, typed=True)
 
 
 def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:

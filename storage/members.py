@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -10,7 +12,7 @@ from storage.models import ChatIdentity, Member
 
 # built once: every chat turn starts with it
 _BY_IDENTITY = (
-    select(Member)
+    select(Member, ChatIdentity.last_seen_at)
     .join(ChatIdentity, ChatIdentity.member_id == Member.id)
     .where(ChatIdentity.channel == bindparam("channel"))
     .where(ChatIdentity.external_id == bindparam("external_id"))
@@ -20,8 +22,33 @@ _BY_IDENTITY = (
 
 
 async def by_identity(session: AsyncSession, channel: str, external_id: str) -> Member | None:
+    found = await identify(session, channel, external_id)
+    return found[0] if found is not None else None
+
+
+async def identify(
+    session: AsyncSession, channel: str, external_id: str
+) -> tuple[Member, datetime | None] | None:
+    """The active member behind a chat account, and when the account was last used."""
     params = {"channel": channel, "external_id": external_id}
-    return (await session.scalars(_BY_IDENTITY, params)).first()
+    row = (await session.execute(_BY_IDENTITY, params)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+SEEN_EVERY = timedelta(minutes=1)  # how stale "last used" may be; saves a write per turn
+
+
+async def seen(
+    session: AsyncSession, channel: str, external_id: str, last: datetime | None, now: datetime
+) -> None:
+    """Remember that the member just wrote from this account (notifications follow it)."""
+    if last is not None and now - last < SEEN_EVERY:
+        return
+    await session.execute(
+        update(ChatIdentity)
+        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+        .values(last_seen_at=now)
+    )
 
 
 async def link_identity(

@@ -153,7 +153,7 @@ class ChatPrompt(Base):
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    options: Mapped[list[list[str]]] = mapped_column(JSON)  # [[label, button data], ...]
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)  # `Prompt.to_json()`
     shown_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

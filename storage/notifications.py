@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,8 +116,11 @@ async def finish(
     *,
     error: str | None = None,
     retry_at: datetime | None = None,
+    channel: str | None = None,
 ) -> None:
     values: dict[str, Any] = {"status": status, "error": error, "claimed_until": None}
+    if channel is not None:
+        values["channel"] = channel
     if status is Status.SENT:
         values["sent_at"] = now
     if retry_at is not None:
@@ -130,10 +133,17 @@ async def finish(
 
 
 async def finish_many(
-    session: AsyncSession, ids: Sequence[int], status: NotificationStatus, now: datetime
+    session: AsyncSession,
+    ids: Sequence[int],
+    status: NotificationStatus,
+    now: datetime,
+    *,
+    channel: str | None = None,
 ) -> None:
     """The same outcome for many rows at once (sent, skipped, dropped)."""
     values: dict[str, Any] = {"status": status, "error": None, "claimed_until": None}
+    if channel is not None:
+        values["channel"] = channel
     if status is Status.SENT:
         values["sent_at"] = now
     await session.execute(
@@ -178,24 +188,33 @@ class Recipients:
     members: dict[int, Member]
     periods: dict[int, Period]
     cells: dict[int, Organization]
-    chats: dict[int, str]  # member id → chat id on the sending channel
+    accounts: dict[int, ChatIdentity]  # member id → the account to write to
     done: set[tuple[int, int]]  # (period, member) that submitted or were excused
 
 
 async def recipients(
-    session: AsyncSession, member_ids: set[int], period_ids: set[int], channel: str
+    session: AsyncSession, member_ids: set[int], period_ids: set[int], channels: Collection[str]
 ) -> Recipients:
+    """Members, their months and cells, and for each member the account on `channels` they
+    used last (else the one linked last)."""
     members = await session.scalars(select(Member).where(Member.id.in_(member_ids)))
     periods = {
         p.id: p for p in await session.scalars(select(Period).where(Period.id.in_(period_ids)))
     }
     cell_ids = {p.cell_id for p in periods.values()}
     cells = await session.scalars(select(Organization).where(Organization.id.in_(cell_ids)))
-    chats = await session.scalars(
-        select(ChatIdentity).where(
-            ChatIdentity.member_id.in_(member_ids), ChatIdentity.channel == channel
+    identities = await session.scalars(
+        select(ChatIdentity)
+        .where(ChatIdentity.member_id.in_(member_ids), ChatIdentity.channel.in_(list(channels)))
+        .order_by(
+            ChatIdentity.last_seen_at.desc().nulls_last(),
+            ChatIdentity.created_at.desc(),
+            ChatIdentity.id.desc(),
         )
     )
+    accounts: dict[int, ChatIdentity] = {}
+    for identity in identities:
+        accounts.setdefault(identity.member_id, identity)
     excused = await session.execute(
         select(Excusal.period_id, Excusal.member_id).where(
             Excusal.period_id.in_(period_ids), Excusal.status == ExcusalStatus.APPROVED
@@ -210,6 +229,25 @@ async def recipients(
         members={m.id: m for m in members},
         periods=periods,
         cells={c.id: c for c in cells},
-        chats={i.member_id: i.external_id for i in chats},
+        accounts=accounts,
         done={(p, m) for p, m in excused} | {(p, m) for p, m in submitted},
+    )
+
+
+async def count_refusal(session: AsyncSession, identity_id: int) -> int:
+    """One more refusal in a row on this account; how many there are now."""
+    await session.execute(
+        update(ChatIdentity)
+        .where(ChatIdentity.id == identity_id)
+        .values(failures=ChatIdentity.failures + 1)
+    )
+    count = await session.scalar(
+        select(ChatIdentity.failures).where(ChatIdentity.id == identity_id)
+    )
+    return int(count or 0)
+
+
+async def reset_refusals(session: AsyncSession, identity_id: int) -> None:
+    await session.execute(
+        update(ChatIdentity).where(ChatIdentity.id == identity_id).values(failures=0)
     )

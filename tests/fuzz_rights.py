@@ -45,8 +45,13 @@ CELL_TABLES = frozenset(
 OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
 
 
+BOOKKEEPING = {"chat_identities": {"last_seen_at"}, "processed_messages": {"at"}}
+"""Columns every message may write: when an account was last used (notifications follow it)."""
+
+
 def snapshot(runtime: Runtime) -> Snapshot:
-    """Every committed row of every table, by primary key (SQLite, read directly: fast)."""
+    """Every committed row of every table, by primary key (SQLite, read directly: fast),
+    without the bookkeeping columns that any message may update."""
     path = make_url(runtime.db.url).database
     assert runtime.db.url.startswith("sqlite") and path, "snapshots read a SQLite file"
     taken: Snapshot = {}
@@ -55,7 +60,11 @@ def snapshot(runtime: Runtime) -> Snapshot:
             keys = [c.name for c in table.primary_key.columns]
             cursor = connection.execute(f'SELECT * FROM "{table.name}"')
             names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, values, strict=True)) for values in cursor]
+            skip = BOOKKEEPING.get(table.name, set())
+            rows = [
+                {n: v for n, v in zip(names, values, strict=True) if n not in skip}
+                for values in cursor
+            ]
             taken[table.name] = {tuple(r[k] for k in keys): r for r in rows}
     return taken
 

@@ -75,10 +75,11 @@ async def test_bad_input_is_answered_and_changes_nothing(tmp_path: Path) -> None
 
 
 async def test_missing_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    done = await arun_cli(["run"], {"TELEGRAM_BOT_TOKEN": ""}, cwd=tmp_path)
+    done = await arun_cli(["run"], {"TELEGRAM_BOT_TOKEN": "", "ZALO_BOT_TOKEN": ""}, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "chibo: TELEGRAM_BOT_TOKEN: missing (get one from @BotFather, put it in .env)"
+        "chibo: TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN: missing (get a token from @BotFather "
+        "or the Zalo Bot Platform, put it in .env)"
     )
     bad = await arun_cli(["run"], {"DATABASE_URL": "mysql://x"}, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("chibo: DATABASE_URL:")

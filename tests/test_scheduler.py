@@ -50,7 +50,7 @@ class FakeSender:
     blocked: set[str] = field(default_factory=set)
     flaky: dict[str, int] = field(default_factory=dict)  # chat → failures before success
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
+    async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
         await asyncio.sleep(0)
         if chat_id in self.blocked:
             return SendResult(Delivery.UNREACHABLE, error="Forbidden: bot was blocked by the user")
@@ -111,7 +111,7 @@ async def cell(db: Database) -> AsyncIterator[Cell]:
             update(Member).where(Member.full_name == "User 4").values(status=MemberStatus.EXEMPT)
         )
     sender = FakeSender()
-    dispatcher = Dispatcher(db, sender, render=notices.render, clock=clock)
+    dispatcher = Dispatcher(db, {sender.channel: sender}, render=notices.render, clock=clock)
     yield Cell(runtime, clock, sender, dispatcher)
 
 
@@ -404,12 +404,12 @@ async def test_thematic_meeting_is_marked(cell: Cell) -> None:
 
 async def test_an_unanswered_send_is_never_repeated(cell: Cell) -> None:
     class SilentSender(FakeSender):
-        async def send(self, chat_id: str, reply: Reply) -> SendResult:
+        async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
             if chat_id == "2":
                 return SendResult(Delivery.UNKNOWN, error="timed out")
             return await super().send(chat_id, reply)
 
-    cell.dispatcher.sender = SilentSender()
+    cell.dispatcher.senders["telegram"] = SilentSender()
     cell.clock.now = WINDOW_OPENS + timedelta(minutes=1)
     await cell.tick()
     cell.clock.now += timedelta(hours=1)

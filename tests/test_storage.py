@@ -266,5 +266,5 @@ async def test_an_excusal_counts_only_for_its_own_month(db: Database) -> None:
         await session.flush()
         session.add(Excusal(period_id=months[0].id, member_id=member.id, status="approved"))
         await session.flush()
-        found = await outbox.recipients(session, {member.id}, {p.id for p in months}, "telegram")
+        found = await outbox.recipients(session, {member.id}, {p.id for p in months}, ["telegram"])
     assert found.done == {(months[0].id, member.id)}

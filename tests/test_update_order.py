@@ -67,7 +67,7 @@ async def test_same_chat_in_order_other_chats_in_parallel() -> None:
     assert r.log.index("end a1") < r.log.index("start a2")  # one chat: strictly in order
     assert r.log.index("start b1") < r.log.index("end a1")  # another chat did not wait
     assert r.peak == 2
-    assert processor._queues == {}  # nothing kept once a chat is idle
+    assert processor._lanes.busy() == 0  # nothing kept once a chat is idle
 
 
 async def test_an_update_arriving_while_another_waits_runs_after_it() -> None:
@@ -85,7 +85,7 @@ async def test_an_update_arriving_while_another_waits_runs_after_it() -> None:
     await asyncio.gather(first, second, third)
     assert r.log == ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]
     assert r.peak == 1
-    assert processor._queues == {}
+    assert processor._lanes.busy() == 0
 
 
 async def test_a_busy_chat_does_not_starve_the_others() -> None:
@@ -124,7 +124,7 @@ async def test_a_failing_update_does_not_stop_the_chat() -> None:
     gate.set()
     await asyncio.gather(*jobs)
     assert r.log == ["start 2", "end 2"]
-    assert processor._queues == {}
+    assert processor._lanes.busy() == 0
 
 
 # ---------------------------------------------------------------- through the real bot

@@ -85,11 +85,11 @@ def migrate() -> None:
     click.echo(f"database is at revision {schema.head_revision()}; default framework {framework}")
 
 
-def telegram_runtime() -> Runtime:
-    """Settings complete for Telegram and a current schema, or one clear line and exit."""
+def serving_runtime() -> Runtime:
+    """Settings complete for a channel and a current schema, or one clear line and exit."""
     settings = settings_or_exit()
     try:
-        settings.require_telegram()
+        settings.require_channel()
     except SettingsError as exc:
         fail(str(exc))
     logging.getLogger().setLevel(settings.log_level)
@@ -103,18 +103,18 @@ def telegram_runtime() -> Runtime:
 
 @main.command()
 def run() -> None:
-    """Start the Telegram bot (long polling, or webhook when TELEGRAM_MODE=webhook)."""
-    from bot.channels import telegram
+    """Serve Telegram and/or Zalo, whichever has a token (polling, or webhooks)."""
+    from bot.app import serve
 
-    telegram.run(telegram_runtime())
+    serve.run(serving_runtime())
 
 
 @main.command()
 def worker() -> None:
     """Send scheduled notifications only (no chat updates): extra processes for large setups."""
-    from bot.channels import telegram
+    from bot.app import serve
 
-    asyncio.run(telegram.run_worker(telegram_runtime()))
+    asyncio.run(serve.work(serving_runtime()))
 
 
 @main.command()

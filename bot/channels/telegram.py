@@ -11,12 +11,9 @@ import asyncio
 import contextlib
 import dataclasses
 import hmac
-import inspect
 import json
 import logging
 import re
-import signal
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from http import HTTPStatus
@@ -50,14 +47,12 @@ from telegram.request import HTTPXRequest
 from tornado.httpserver import HTTPServer
 
 import handlers
+from bot.channels.lanes import ChatLanes
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply, split_reply
 from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.core.i18n import Translator
-from bot.services.evaluation import close_months
-from bot.services.notify import Delivery, Dispatcher, SendResult
-from bot.services.planner import plan_all
+from bot.services.notify import Delivery, SendResult, send_in_parts
 from bot.services.runtime import Runtime
-from handlers import notices
 from handlers.context import Audience
 
 log = logging.getLogger(__name__)
@@ -72,41 +67,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     PTB processes one update at a time by default, so every member would wait
     for everyone else's database work and Bot API round trips.
-
-    The first update of an idle chat runs at once and then drains the chat's queue;
-    later updates of that chat join the queue and return, so a chat that sends many
-    messages holds one of the `max_concurrent_updates` slots, not all of them. The
-    queue lives as long as its drainer, so no update can start beside a queued one.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._queues: dict[int, deque[Awaitable[Any]]] = {}
+        self._lanes = ChatLanes()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        queue = self._queues.get(chat.id)
-        if queue is not None:  # the chat is busy: its drainer runs this one in turn
-            queue.append(coroutine)
-            return
-        queue = self._queues[chat.id] = deque()
-        try:
-            while True:
-                try:
-                    await coroutine
-                except Exception:  # PTB reports handler errors itself; keep the chat going
-                    log.exception("update failed")
-                if not queue:
-                    break
-                coroutine = queue.popleft()
-        finally:
-            del self._queues[chat.id]
-            for pending in queue:  # cancelled (shutdown): nothing else will run them
-                if inspect.iscoroutine(pending):
-                    pending.close()
+        await self._lanes.run(chat.id, coroutine)
 
     async def initialize(self) -> None:
         return None
@@ -128,8 +100,6 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         # request costs CPU per pooled connection; a request waits for a free one
         .connection_pool_size(settings.telegram_connections)
         .pool_timeout(POOL_TIMEOUT)
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
         .build()
     )
     app.bot_data["runtime"] = runtime
@@ -140,13 +110,40 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
     return app
 
 
-def run(runtime: Runtime) -> None:
-    """Serve until stopped: long polling, or a webhook when TELEGRAM_MODE=webhook."""
-    app = build_application(runtime)
-    if runtime.settings.telegram_mode is TelegramMode.WEBHOOK:
-        asyncio.run(serve_webhook(app, runtime.settings))
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+@contextlib.asynccontextmanager
+async def receiving(app: Application, settings: Settings) -> AsyncIterator[None]:  # type: ignore[type-arg]
+    """Take updates while the block runs: long polling, or a webhook (TELEGRAM_MODE)."""
+    async with app:
+        await announce(app)
+        server = None
+        if settings.telegram_mode is TelegramMode.WEBHOOK:
+            server = webhook_server(
+                app.bot,
+                app.update_queue,
+                path=urlparse(settings.webhook_url).path,
+                secret=settings.webhook_secret,
+                limit=settings.webhook_max_body_bytes,
+            )
+            server.listen(settings.webhook_port, address=settings.webhook_listen)
+            await app.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+        try:
+            yield
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if server is not None:
+                server.stop()
+                await server.close_all_connections()
+            if app.running:
+                await app.stop()
 
 
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -210,38 +207,6 @@ def webhook_server(
     return HTTPServer(app, max_body_size=limit)
 
 
-async def serve_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
-    """Webhook mode: register the webhook, serve it, stop on SIGINT/SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    server = webhook_server(
-        app.bot,
-        app.update_queue,
-        path=urlparse(settings.webhook_url).path,
-        secret=settings.webhook_secret,
-        limit=settings.webhook_max_body_bytes,
-    )
-    async with app:
-        await _post_init(app)
-        server.listen(settings.webhook_port, address=settings.webhook_listen)
-        try:
-            await app.bot.set_webhook(
-                settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            await app.start()
-            await stop.wait()
-        finally:
-            server.stop()
-            await server.close_all_connections()
-            if app.running:
-                await app.stop()
-    await _post_shutdown(app)
-
-
 def rate_limiter(settings: Settings) -> AIORateLimiter:
     """Telegram's flood limits; RetryAfter (429) waits and retries up to three times.
 
@@ -264,7 +229,8 @@ def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     return runtime
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def announce(app: Application) -> None:  # type: ignore[type-arg]
+    """Learn the bot's name; show the command menu in each language."""
     runtime: Runtime = app.bot_data["runtime"]
     runtime.bot_username = app.bot.username
     for locale in SUPPORTED_LOCALES:
@@ -277,20 +243,6 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         code = None if locale == runtime.settings.default_locale else locale
         await app.bot.set_my_commands(commands, language_code=code)
     log.info("chibo is serving as @%s", app.bot.username)
-    scheduler = Scheduler(runtime, TelegramSender(app.bot))
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        scheduler.job,
-        interval=runtime.settings.scheduler_interval_seconds,
-        first=1,
-        name="outbox",
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-    )
-
-
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
-    runtime: Runtime = app.bot_data["runtime"]
-    await runtime.db.dispose()
 
 
 def _event(update: Update, *, text: str | None = None, data: str | None = None) -> ChatEvent:
@@ -442,6 +394,20 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not tell the user about the failure", exc_info=True)
 
 
+def worker_bot(settings: Settings) -> ExtBot:  # type: ignore[type-arg]
+    """A bot that only sends (`chibo worker`), within the same limits as `chibo run`."""
+    return ExtBot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=_file_url(settings.telegram_api_url),
+        rate_limiter=rate_limiter(settings),
+        # as for `chibo run`: SEND_CONCURRENCY requests share TELEGRAM_CONNECTIONS connections
+        request=HTTPXRequest(
+            connection_pool_size=settings.telegram_connections, pool_timeout=POOL_TIMEOUT
+        ),
+    )
+
+
 async def fetch_username(settings: Settings) -> str | None:
     """The bot's @username via getMe, for invite links printed by the CLI."""
     if settings.telegram_bot_username:
@@ -457,29 +423,16 @@ async def fetch_username(settings: Settings) -> str | None:
 
 
 class TelegramSender:
-    """Delivers outbox notifications; maps Telegram's errors to retry or unreachable.
-
-    A notice too long for one message goes out as several, in order. Once a part
-    has been delivered, a failure of a later one is never retried (that would
-    repeat the parts already read): what would be retried ends as "unknown".
-    """
+    """Delivers outbox notifications; maps Telegram's errors to retry or unreachable."""
 
     channel = CHANNEL
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult:
-        parts = fitting(reply)
-        for number, part in enumerate(parts):
-            result = await self._send_one(chat_id, part)
-            if result.delivery is not Delivery.SENT:
-                if number == 0:
-                    return result
-                error = f"part {number + 1} of {len(parts)}: {result.error}"
-                retry = result.delivery is Delivery.RETRY
-                return SendResult(Delivery.UNKNOWN if retry else result.delivery, error=error)
-        return SendResult(Delivery.SENT)
+    async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
+        """A notice too long for one message goes out as several, in order."""
+        return await send_in_parts(fitting(reply), lambda part: self._send_one(chat_id, part))
 
     async def _send_one(self, chat_id: str, reply: Reply) -> SendResult:
         try:
@@ -507,63 +460,3 @@ class TelegramSender:
 def never_sent(exc: Exception) -> bool:
     """True when the request cannot have reached Telegram, so sending again is safe."""
     return isinstance(exc.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.ConnectError)
-
-
-class Scheduler:
-    """One tick: plan what the calendar says is due, then dispatch the outbox."""
-
-    def __init__(self, runtime: Runtime, sender: TelegramSender) -> None:
-        self.runtime = runtime
-        self.dispatcher = Dispatcher(
-            runtime.db,
-            sender,
-            render=notices.render,
-            clock=runtime.clock,
-            concurrency=runtime.settings.send_concurrency,
-        )
-
-    async def tick(self) -> None:
-        async with self.runtime.db.session() as session:
-            await plan_all(session, self.runtime.clock())
-        async with self.runtime.db.session() as session:
-            await close_months(session, self.runtime.clock())
-        stats = await self.dispatcher.run_once()
-        if any(vars(stats).values()):
-            log.info("outbox: %s", stats)
-
-    async def job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await self.tick()
-        except Exception:  # keep the schedule alive; the next tick retries
-            log.exception("scheduler tick failed")
-
-
-async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Scheduler only, no updates: extra processes that share the outbox (`chibo worker`)."""
-    settings = runtime.settings
-    bot = ExtBot(
-        settings.telegram_bot_token,
-        base_url=settings.telegram_api_url,
-        base_file_url=_file_url(settings.telegram_api_url),
-        rate_limiter=rate_limiter(settings),
-        # as for `chibo run`: SEND_CONCURRENCY requests share TELEGRAM_CONNECTIONS connections
-        request=HTTPXRequest(
-            connection_pool_size=settings.telegram_connections, pool_timeout=POOL_TIMEOUT
-        ),
-    )
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with bot:
-        runtime.bot_username = bot.username
-        scheduler = Scheduler(runtime, TelegramSender(bot))
-        log.info("chibo worker is dispatching for @%s", bot.username)
-        while not stop.is_set():
-            try:
-                await scheduler.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.scheduler_interval_seconds)
-    await runtime.db.dispose()

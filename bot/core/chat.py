@@ -76,6 +76,9 @@ class Reply:
     edit: bool = False
     attachment: Attachment | None = None
     drawing: Drawing | None = None  # becomes `attachment` in `drawn`, after the turn
+    typed: bool = False
+    """The person answers by typing (a number, a reason): a channel without buttons must
+    not read a typed number as one of the buttons."""
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notice: str | None = None
+    locale: str | None = None  # the language the replies are in (set by `handlers.handle`)
 
 
 # One thread draws every chart and workbook: matplotlib is not thread-safe, and the
@@ -126,6 +130,7 @@ class ChatEvent:
     text: str | None = None
     callback_data: str | None = None
     document: Attachment | None = None
+    message_id: str | None = None  # set on channels that may deliver a message twice (Zalo)
 
     def __post_init__(self) -> None:
         # Every channel builds a ChatEvent: clean what a person typed once, here.

@@ -16,9 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SUPPORTED_LOCALES = ("vi", "en", "de")
 
 
-class TelegramMode(StrEnum):
+class UpdateMode(StrEnum):
+    """How a channel receives messages: it asks (polling), or they are POSTed (webhook)."""
+
     POLLING = "polling"
     WEBHOOK = "webhook"
+
+
+TelegramMode = UpdateMode
 
 
 class SettingsError(Exception):
@@ -53,6 +58,14 @@ class Settings(BaseSettings):
     telegram_connections: int = Field(default=8, ge=1, le=256)
     log_level: str = "INFO"
 
+    zalo_bot_token: str = ""
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_mode: UpdateMode = UpdateMode.POLLING
+    zalo_webhook_url: str = ""
+    zalo_webhook_secret: str = ""
+    zalo_rate_limit: float = Field(default=10, gt=0, le=1000)  # Zalo publishes no limit
+    zalo_bot_link: str = ""  # the bot's Zalo link, shown in invites (e.g. https://zalo.me/…)
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: str) -> str:
@@ -60,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError("expected the form 123456:ABC… given by @BotFather")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "zalo_api_url", "zalo_webhook_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
@@ -92,7 +105,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "zalo_webhook_secret")
     @classmethod
     def _secret_charset(cls, value: str) -> str:
         allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -111,12 +124,32 @@ class Settings(BaseSettings):
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
 
+    def require_channel(self) -> None:
+        """Check the settings `chibo run` needs beyond the defaults: at least one channel."""
+        if not self.telegram_bot_token and not self.zalo_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN: missing (get a token from @BotFather "
+                "or the Zalo Bot Platform, put it in .env)"
+            )
+        if self.telegram_bot_token:
+            self._require_telegram_mode()
+        if self.zalo_bot_token and self.zalo_mode is UpdateMode.WEBHOOK:
+            if not self.zalo_webhook_url:
+                raise SettingsError("ZALO_WEBHOOK_URL: missing (required when ZALO_MODE=webhook)")
+            if not self.zalo_webhook_secret:
+                raise SettingsError(
+                    "ZALO_WEBHOOK_SECRET: missing (required when ZALO_MODE=webhook)"
+                )
+
     def require_telegram(self) -> None:
-        """Check the settings `chibo run` needs beyond the defaults."""
+        """Check the settings a Telegram-only command needs."""
         if not self.telegram_bot_token:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN: missing (get one from @BotFather, put it in .env)"
             )
+        self._require_telegram_mode()
+
+    def _require_telegram_mode(self) -> None:
         if self.telegram_mode is TelegramMode.WEBHOOK:
             if not self.webhook_url:
                 raise SettingsError("WEBHOOK_URL: missing (required when TELEGRAM_MODE=webhook)")

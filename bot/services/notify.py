@@ -26,6 +26,7 @@ from bot.services.planner import TO_REQUIRED_MEMBERS, Kind
 from storage import members as member_store
 from storage import notifications as outbox
 from storage.db import Database
+from storage.models import ChatIdentity as Account
 from storage.models import (
     Member,
     MemberStatus,
@@ -46,6 +47,9 @@ class Delivery(StrEnum):
     UNREACHABLE = "unreachable"  # blocked, chat gone: stop writing to this person
     FAILED = "failed"  # the message itself was refused: retrying cannot help
     UNKNOWN = "unknown"  # no answer in time: it may have been delivered, so never resent
+    REFUSED = (
+        "refused"  # refused without a clear reason (Zalo's 403): retry; unreachable if it lasts
+    )
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,33 @@ class SendResult:
 
 
 class Sender(Protocol):
-    """A channel that can deliver a reply to a chat, e.g. Telegram."""
+    """A channel that can deliver a reply to a chat, e.g. Telegram; `locale`: the reply's."""
 
     channel: str
 
-    async def send(self, chat_id: str, reply: Reply) -> SendResult: ...
+    async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult: ...
+
+
+REFUSALS_BEFORE_UNREACHABLE = 3  # refusals in a row on one account (a success resets them)
+
+
+async def send_in_parts(
+    parts: Sequence[Reply], send_one: Callable[[Reply], Awaitable[SendResult]]
+) -> SendResult:
+    """Send a notice that takes several messages, in order.
+
+    Once a part has been delivered, a failure of a later one is never retried (that
+    would repeat the parts already read): what would be retried ends as "unknown".
+    """
+    for number, part in enumerate(parts):
+        result = await send_one(part)
+        if result.delivery is not Delivery.SENT:
+            if number == 0:
+                return result
+            error = f"part {number + 1} of {len(parts)}: {result.error}"
+            again = result.delivery in {Delivery.RETRY, Delivery.REFUSED}
+            return SendResult(Delivery.UNKNOWN if again else result.delivery, error=error)
+    return SendResult(Delivery.SENT)
 
 
 @dataclass
@@ -93,7 +119,8 @@ class DispatchStats:
 @dataclass
 class _Job:
     notification: Notification
-    chat_id: str | None = None
+    account: Account | None = None
+    locale: str | None = None
     reply: Reply | None = None
     status: Status | None = None  # decided without sending
     result: SendResult | None = None
@@ -109,8 +136,10 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass
 class Dispatcher:
+    """Sends the outbox through one sender per channel, to each member's latest channel."""
+
     db: Database
-    sender: Sender
+    senders: dict[str, Sender]
     render: Callable[[AsyncSession, Notice], Awaitable[Reply]]
     clock: Callable[[], datetime]
     batch_size: int = 200
@@ -159,11 +188,14 @@ class Dispatcher:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def deliver(job: _Job) -> None:
-            if job.status is not None or job.reply is None or job.chat_id is None:
+            if job.status is not None or job.reply is None or job.account is None:
                 return
+            sender = self.senders[job.account.channel]
             async with gate:
                 try:
-                    job.result = await self.sender.send(job.chat_id, job.reply)
+                    job.result = await sender.send(
+                        job.account.external_id, job.reply, locale=job.locale
+                    )
                 except Exception as exc:  # a bug or an unknown error: retry later, log it
                     log.exception("sending notification %s failed", job.notification.id)
                     job.result = SendResult(Delivery.RETRY, error=repr(exc)[:500])
@@ -179,8 +211,13 @@ class Dispatcher:
         now = self.clock()
         member_ids = {j.notification.member_id for j in jobs}
         period_ids = {j.notification.period_id for j in jobs}
-        found = await outbox.recipients(session, member_ids, period_ids, self.sender.channel)
-        members, periods, cells, chats = found.members, found.periods, found.cells, found.chats
+        found = await outbox.recipients(session, member_ids, period_ids, set(self.senders))
+        members, periods, cells, accounts = (
+            found.members,
+            found.periods,
+            found.cells,
+            found.accounts,
+        )
         latest = _latest_of_a_kind([j for j in jobs if now < j.notification.expires_at])
         for job in jobs:
             n = job.notification
@@ -189,41 +226,50 @@ class Dispatcher:
             job.status = _decide(n, member, done, now)
             if job.status is None and n.id not in latest:
                 job.status = Status.SKIPPED  # a later reminder of the same kind goes instead
-            job.chat_id = chats.get(member.id)
-            if job.status is None and job.chat_id is None:
-                job.status = Status.SKIPPED  # no account on this channel
+            job.account = accounts.get(member.id)
+            if job.status is None and job.account is None:
+                job.status = Status.SKIPPED  # no account on a channel this process serves
             if job.status is None:
-                notice = Notice(n, member, cells[period.cell_id], period, done)
-                job.reply = await self.render(session, notice)
+                cell = cells[period.cell_id]
+                job.locale = member.locale or cell.locale
+                job.reply = await self.render(session, Notice(n, member, cell, period, done))
 
     async def _record(self, session: AsyncSession, jobs: list[_Job]) -> DispatchStats:
         """Write every outcome: one UPDATE per status for the plain ones, one per row else."""
         stats = DispatchStats()
         now = self.clock()
-        plain: dict[Status, list[int]] = {}
+        plain: dict[tuple[Status, str | None], list[int]] = {}
         for job in jobs:
             n = job.notification
+            channel = job.account.channel if job.account is not None else None
             if job.status is not None:
-                plain.setdefault(job.status, []).append(n.id)
+                plain.setdefault((job.status, None), []).append(n.id)
                 if job.status is Status.DROPPED:
                     stats.dropped += 1
                 else:
                     stats.skipped += 1
                 continue
             result = job.result
-            assert result is not None
-            if result.delivery is Delivery.SENT:
-                plain.setdefault(Status.SENT, []).append(n.id)
+            assert result is not None and job.account is not None
+            delivery = await self._refusals(session, job.account, result.delivery)
+            if delivery is Delivery.SENT:
+                plain.setdefault((Status.SENT, channel), []).append(n.id)
                 stats.sent += 1
-            elif result.delivery is Delivery.UNKNOWN:
-                await outbox.finish(session, n.id, Status.UNKNOWN, now, error=result.error)
+            elif delivery is Delivery.UNKNOWN:
+                await outbox.finish(
+                    session, n.id, Status.UNKNOWN, now, error=result.error, channel=channel
+                )
                 stats.failed += 1
-            elif result.delivery is Delivery.UNREACHABLE:
-                await outbox.finish(session, n.id, Status.UNREACHABLE, now, error=result.error)
+            elif delivery is Delivery.UNREACHABLE:
+                await outbox.finish(
+                    session, n.id, Status.UNREACHABLE, now, error=result.error, channel=channel
+                )
                 await _mark_unreachable(session, n, now)
                 stats.unreachable += 1
-            elif result.delivery is Delivery.FAILED or n.attempts + 1 >= MAX_ATTEMPTS:
-                await outbox.finish(session, n.id, Status.FAILED, now, error=result.error)
+            elif delivery is Delivery.FAILED or n.attempts + 1 >= MAX_ATTEMPTS:
+                await outbox.finish(
+                    session, n.id, Status.FAILED, now, error=result.error, channel=channel
+                )
                 stats.failed += 1
             else:
                 wait = backoff(n.attempts)
@@ -238,9 +284,22 @@ class Dispatcher:
                         session, n.id, Status.PENDING, now, error=result.error, retry_at=retry_at
                     )
                     stats.retried += 1
-        for status, ids in plain.items():
-            await outbox.finish_many(session, ids, status, now)
+        for (status, channel), ids in plain.items():
+            await outbox.finish_many(session, ids, status, now, channel=channel)
         return stats
+
+    async def _refusals(
+        self, session: AsyncSession, account: Account, delivery: Delivery
+    ) -> Delivery:
+        """Count refusals in a row per account: a few mean unreachable, a success resets them."""
+        if delivery is Delivery.REFUSED:
+            failures = await outbox.count_refusal(session, account.id)
+            if failures >= REFUSALS_BEFORE_UNREACHABLE:
+                return Delivery.UNREACHABLE
+            return Delivery.RETRY
+        if delivery is Delivery.SENT and account.failures:
+            await outbox.reset_refusals(session, account.id)
+        return delivery
 
 
 SUPERSEDED_BY_LATER = frozenset({Kind.MEETING_REMINDER, Kind.DEADLINE_NUDGE})

@@ -57,8 +57,10 @@ from urllib.parse import urlsplit
 
 try:
     from .fakebotapi import JSON, BotMessage, Call, FakeBotAPI, OutboxEvent
+    from .fakezaloapi import FakeZaloAPI
 except ImportError:  # tests/ is on sys.path, not a package
     from fakebotapi import JSON, BotMessage, Call, FakeBotAPI, OutboxEvent  # type: ignore[no-redef]
+    from fakezaloapi import FakeZaloAPI  # type: ignore[no-redef]
 
 __all__ = [
     "BotMessage",
@@ -578,20 +580,31 @@ class BotProcess:
         )
 
     async def start(
-        self, api: FakeBotAPI | None = None, wait_ready: bool = True, timeout: float = 30
+        self,
+        api: FakeBotAPI | FakeZaloAPI | None = None,
+        wait_ready: bool = True,
+        timeout: float = 30,
     ) -> None:
         """Launch; with ``wait_ready`` wait until ``api`` saw getMe and then getUpdates
         (polling) or setWebhook (webhook mode; then also until the webhook port
         accepts connections). Fails with the log tail after ``timeout`` seconds or if the
-        process exits first (the process is killed on failure)."""
+        process exits first (the process is killed on failure). ``api`` may be the fake
+        Telegram or the fake Zalo Bot API (:func:`zalo_harness.wait_zalo_ready`)."""
         since = len(api.calls) if api is not None else 0
         self.launch()
         if not wait_ready:
             return
         if api is None:
-            raise ValueError("start(wait_ready=True) needs the FakeBotAPI")
+            raise ValueError("start(wait_ready=True) needs the FakeBotAPI or FakeZaloAPI")
         try:
-            await self._wait_ready(api, since, timeout)
+            if isinstance(api, FakeZaloAPI):
+                try:
+                    from .zalo_harness import wait_zalo_ready
+                except ImportError:  # tests/ is on sys.path, not a package
+                    from zalo_harness import wait_zalo_ready  # type: ignore[no-redef]
+                await wait_zalo_ready(api, self, since, timeout)
+            else:
+                await self._wait_ready(api, since, timeout)
         except BaseException:
             self.kill()
             raise

@@ -76,7 +76,7 @@ def _denied(turn: Turn, denied: Denied, edit: bool) -> Outcome:
     _ = turn._
     if denied.problem is not None and denied.screen is not None:
         problems = {
-            Problem.BUTTONS_ONLY: _("Please answer with one of the buttons."),
+            Problem.BUTTONS_ONLY: _("Please choose one of the options."),
             Problem.NOT_A_NUMBER: _("Please type a whole number."),
             Problem.OUT_OF_RANGE: _("That number is outside the allowed range."),
             Problem.EMPTY: _("The answer is empty; please type a few words."),

@@ -121,7 +121,7 @@ async def answer_rsvp(turn: Turn, data: Rsvp) -> Outcome:
         text = _("Noted: you will attend. Thank you!")
         return Outcome([Reply(text)], notice=text)
     meetings.ask_absence_reason(turn.member, period)
-    return Outcome([Reply(_("Please write the reason for your absence:"))])
+    return Outcome([Reply(_("Please write the reason for your absence:"), typed=True)])
 
 
 async def absence_reason(turn: Turn, text: str) -> Outcome:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.fakebotapi import FakeBotAPI
+from tests.fakezaloapi import FakeZaloAPI
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
+from tests.zalo_harness import ZaloUser, zalo_env
 
 CODE = re.compile(r"code: (\S+)")
 
@@ -62,3 +64,56 @@ async def deployed(workdir: Path, **env_overrides: str) -> AsyncIterator[Deploym
         async with BotProcess(env, workdir=workdir) as bot:
             await bot.start(api)
             yield Deployment(api, env, bot, workdir)
+
+
+INVITE_CODE = re.compile(r"Mã: (\S+)")
+
+
+@dataclass
+class ZaloDeployment(Deployment):
+    """`chibo run` serving Zalo (and Telegram too when `api` is not None)."""
+
+    zalo: FakeZaloAPI | None = None
+
+    @property
+    def za(self) -> FakeZaloAPI:
+        assert self.zalo is not None
+        return self.zalo
+
+    async def zalo_secretary(self, user_id: str = "za100", name: str = "Nguyễn Văn An") -> ZaloUser:
+        """The secretary of a new cell, on Zalo: joins by sending the code as a message."""
+        user = ZaloUser(self.za, user_id, name)
+        await user.send(await self.new_cell())
+        await user.expect_message(contains="bí thư")
+        return user
+
+    async def zalo_member(
+        self, secretary: ZaloUser | TelegramUser, user_id: str, name: str
+    ) -> ZaloUser:
+        """A member who joins on Zalo with an invite the secretary creates in chat."""
+        await secretary.send("/invite 1 7")
+        invite = await secretary.expect_message(contains="Mã:")
+        match = INVITE_CODE.search(invite.text or "")
+        assert match, invite.text
+        user = ZaloUser(self.za, user_id, name)
+        await user.send(match.group(1))
+        await user.expect_message(contains="Chào mừng")
+        return user
+
+
+@asynccontextmanager
+async def deployed_zalo(
+    workdir: Path, *, telegram: bool = False, **env_overrides: str
+) -> AsyncIterator[ZaloDeployment]:
+    """Fake Zalo API (and fake Telegram Bot API with `telegram`) + migrate + `chibo run`."""
+    async with FakeZaloAPI() as zalo, FakeBotAPI() as api:
+        env = zalo_env(zalo, workdir, **env_overrides)
+        if telegram:
+            env = {**bot_env(api, workdir), **env}
+        migrated = await arun_cli(["migrate"], env, cwd=workdir)
+        assert migrated.returncode == 0, migrated.stderr
+        async with BotProcess(env, workdir=workdir) as bot:
+            await bot.start(zalo)
+            if telegram:
+                await api.wait_for_call("getUpdates", timeout=30)
+            yield ZaloDeployment(api, env, bot, workdir, zalo)

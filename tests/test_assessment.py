@@ -199,7 +199,7 @@ async def test_typed_text_where_a_button_is_expected(runtime: Runtime, secretary
     binh = await join(runtime, "2")
     await binh.say("/assess")
     outcome = await binh.say("tốt lắm")
-    assert outcome.replies[0].text == "Đồng chí vui lòng bấm một trong các nút để trả lời."
+    assert outcome.replies[0].text == "Đồng chí vui lòng chọn một trong các phương án."
     assert outcome.replies[1].text.startswith("Câu 1/16")
     assert await count_answers(runtime) == 0
 

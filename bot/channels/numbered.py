@@ -73,7 +73,7 @@ class Prompt:
     def choose(self, text: str) -> Choice:
         """What `text` picks: an option, nothing (a free answer), or a number that means nothing."""
         stripped = text.strip()
-        if stripped.startswith("/"):
+        if stripped.startswith("/") or not self.options:
             return Choice()
         number = stripped.rstrip(".)")
         if number.isdigit() and not self.typed:
@@ -102,7 +102,7 @@ class Rendered:
     """An outcome as plain texts to send in order, and the prompt they leave behind."""
 
     texts: list[str] = field(default_factory=list)
-    prompt: Prompt | None = None  # None: the outcome showed nothing, keep the earlier prompt
+    prompt: Prompt | None = None  # None: keep the options shown earlier
 
 
 def options_text(prompt: Prompt, t: Translator) -> str:
@@ -122,7 +122,8 @@ def render(outcome: Outcome, t: Translator) -> Rendered:
     """Every reply's text with its options; a notice becomes a message of its own.
 
     The options of all replies are numbered as one list, under the last reply that has
-    any (a channel without buttons shows one list at a time).
+    any (a channel without buttons shows one list at a time). Replies without options
+    leave the earlier options valid (an error, a note), unless they ask for typed text.
     """
     replies = [r for r in outcome.replies if r.text or r.buttons]
     if not replies:
@@ -130,6 +131,8 @@ def render(outcome: Outcome, t: Translator) -> Rendered:
         return Rendered(texts, None)
     buttons = [row for reply in replies for row in reply.buttons]
     typed = any(reply.typed for reply in replies)
+    if not buttons:
+        return Rendered([r.text for r in replies], Prompt() if typed else None)
     prompt = Prompt.of(buttons, typed)
     last = max((n for n, r in enumerate(replies) if r.buttons), default=None)
     texts = []

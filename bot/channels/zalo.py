@@ -204,6 +204,7 @@ class ZaloChannel:
     async def _turn(self, event: ChatEvent) -> None:
         try:
             event, early = await self._pressed(event)
+            log.debug("zalo turn: text=%r button=%r", event.text, event.callback_data)
             outcome = early or await handlers.handle(self.runtime, event)
         except Exception:
             log.exception("zalo turn failed")

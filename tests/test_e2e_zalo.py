@@ -1,0 +1,107 @@
+"""End to end on Zalo: the real `chibo run` against the fake Zalo Bot API."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.channels.numbered import fold
+from tests.deployment import ZaloDeployment, deployed_zalo
+from tests.zalo_harness import ZaloMessage, ZaloUser
+
+DEADLINE = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
+FAST = {"SCHEDULER_INTERVAL_SECONDS": "1"}
+
+
+def query(d: ZaloDeployment, sql: str) -> list[tuple[object, ...]]:
+    path = d.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+async def open_month(d: ZaloDeployment) -> tuple[ZaloUser, ZaloUser]:
+    an = await d.zalo_secretary()
+    await an.send(f"/open {DEADLINE}")
+    await an.expect_message(contains="Đã mở đợt tự đánh giá")
+    binh = await d.zalo_member(an, "za200", "Trần Thị Bình")
+    await binh.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
+    return an, binh
+
+
+async def answer_until_review(user: ZaloUser, screen: ZaloMessage, *, by_words: bool) -> int:
+    """From question `screen` on, answer each question with its first option (by number,
+    or by its words typed without diacritics in capitals), typing a text where one is
+    asked; the number of answers given."""
+    for given in range(60):
+        if "Xem lại" in screen.body:
+            return given
+        if "Trả lời bằng số" in screen.body:
+            first = user.options(screen)[0]
+            await user.send(fold(first).upper() if by_words else "1")
+        else:
+            await user.send("Không có đề xuất ạ")
+        screen = await user.expect_message(strict=True)
+    raise AssertionError("no review screen:\n" + user.transcript())
+
+
+async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
+    tmp_path: Path,
+) -> None:
+    async with deployed_zalo(tmp_path, **FAST) as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        first = await binh.expect_message(contains="Câu 1/16 · Nhóm 1:")
+        assert binh.options(first)[:4] == ["Xuất sắc", "Tốt", "Hoàn thành", "Không hoàn thành"]
+        assert len(first.body) <= 2000
+        await binh.send("4")  # "Không hoàn thành": a reason is asked
+        await binh.expect_message(contains="Xin đồng chí ghi ngắn gọn lý do")
+        await binh.send("Ốm cả tháng")
+        second = await binh.expect_message(contains="Câu 2/16")
+        await binh.send("99")  # a number that means nothing changes nothing
+        await binh.expect_message(contains="không ứng với lựa chọn nào", strict=True)
+        await answer_until_review(binh, second, by_words=False)
+        await binh.send("gửi")  # the Submit option, by its word
+        await binh.expect_message(contains="Đã gửi bản tự đánh giá", strict=True)
+        rows = query(
+            d,
+            "SELECT a.state, count(x.id) FROM assessments a JOIN answers x"
+            " ON x.assessment_id = a.id GROUP BY a.id",
+        )
+        assert rows == [("submitted", 16)]
+        answer = query(d, "SELECT value, comment FROM answers ORDER BY id LIMIT 1")
+        assert answer == [("not_completed", "Ốm cả tháng")] or answer[0][1] == "Ốm cả tháng"
+
+
+async def test_options_answer_by_their_words_without_diacritics(tmp_path: Path) -> None:
+    async with deployed_zalo(tmp_path, **FAST) as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        first = await binh.expect_message(contains="Câu 1/16")
+        given = await answer_until_review(binh, first, by_words=True)
+        assert given >= 16
+        review = binh.last_message()
+        assert "Xem lại" in review.body and "Gửi" in review.body
+        answered = query(d, "SELECT count(*) FROM answers")
+        assert answered == [(16,)]
+
+
+async def test_replays_stickers_groups_and_own_messages_change_nothing(tmp_path: Path) -> None:
+    async with deployed_zalo(tmp_path, **FAST) as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        update = await binh.send("1")
+        await binh.expect_message(contains="Câu 2/16")
+        await binh.resend(update)  # Zalo delivers the same message again
+        await binh.send_sticker()
+        sticker = await binh.expect_message()
+        assert "chỉ đọc được tin nhắn chữ" in sticker.body
+        group = ZaloUser(d.za, "za200", "Trần Thị Bình", chat_id="grp1")
+        await group.send("/assess")
+        await group.expect_no_message(within=1.0)
+        assert query(d, "SELECT count(*) FROM answers") == [(1,)]
+        stranger = ZaloUser(d.za, "za999", "Người lạ")
+        await stranger.send("2")
+        hello = await stranger.expect_message()
+        assert "mã mời" in hello.body

@@ -1,21 +1,22 @@
 """Console channel: chat with chibo in a terminal, as any persona of the demo cell.
 
-Buttons become numbered options: type the number to press one. Lines that
-start with ":" talk to the console itself (":who", ":as 2", ":quit").
+Buttons become numbered options, exactly as on Zalo (`bot.channels.numbered`):
+type the number or the option's words. Lines that start with ":" talk to the
+console itself (":who", ":as 2", ":quit").
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import handlers
-from bot.core.chat import Button, ChatEvent, Outcome, Reply
+from bot.channels import numbered
+from bot.core.chat import ChatEvent, Outcome
 from bot.core.i18n import Translator
 from bot.core.numbers import is_digits, whole_number
 from bot.services.runtime import Runtime
@@ -33,13 +34,12 @@ class Persona:
 
 @dataclass
 class ConsoleChat:
-    """One terminal session; remembers the last buttons each persona saw."""
+    """One terminal session; the options each persona saw are kept like Zalo's."""
 
     runtime: Runtime
     personas: list[Persona]
     write: Callable[[str], None] = print
     current: int = 0
-    buttons: dict[str, list[Button]] = field(default_factory=dict)
     files: Path = Path("chibo-demo-files")  # charts and workbooks are saved here
 
     @property
@@ -69,13 +69,19 @@ class ConsoleChat:
             return True
         if text.startswith(":"):
             return self._console_command(text[1:].split())
-        event = self._event(text)
+        persona = self.persona
+        event = ChatEvent(
+            CHANNEL, persona.external_id, persona.external_id, persona.name, text=text
+        )
         try:
-            outcome = await handlers.handle(self.runtime, event)
+            read = await numbered.pressed(self.runtime, event)
+            if read.label is not None:
+                self.write(f"  [{read.label}]")
+            outcome = read.answer or await handlers.handle(self.runtime, read.event)
         except Exception:  # keep the demo going; the log has the cause
             log.exception("turn failed")
             outcome = handlers.error_outcome(self.runtime, event)
-        self._show(outcome)
+        await self._show(outcome)
         return True
 
     def _console_command(self, words: list[str]) -> bool:
@@ -94,34 +100,18 @@ class ConsoleChat:
             self.write(self._("— console commands: :who, :as N, :quit"))
         return True
 
-    def _event(self, text: str) -> ChatEvent:
-        persona = self.persona
-        event = ChatEvent(CHANNEL, persona.external_id, persona.external_id, persona.name)
-        shown = self.buttons.get(persona.external_id, [])
-        number = whole_number(text, 1, len(shown))
-        if number is not None:
-            button = shown[number - 1]
-            self.write(f"  [{button.label}]")
-            return dataclasses.replace(event, callback_data=button.data)
-        return dataclasses.replace(event, text=text)
-
-    def _show(self, outcome: Outcome) -> None:
-        if outcome.notice and not outcome.replies:
-            self.write(f"chibo › ({outcome.notice})")
+    async def _show(self, outcome: Outcome) -> None:
+        t = Translator(outcome.locale or self.runtime.settings.default_locale)
+        persona = self.persona.external_id
+        rendered = await numbered.shown(self.runtime, CHANNEL, persona, outcome, t)
+        for text in rendered.texts:
+            self.write("chibo › " + text.replace("\n", "\n        "))
         for reply in outcome.replies:
-            self._show_reply(reply)
-
-    def _show_reply(self, reply: Reply) -> None:
-        self.write("chibo › " + reply.text.replace("\n", "\n        "))
-        if reply.attachment is not None:
-            saved = self.files / reply.attachment.filename
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_bytes(reply.attachment.content)
-            self.write(f"        [{reply.attachment.kind}: {saved}]")
-        flat = [button for row in reply.buttons for button in row]
-        if flat:
-            self.buttons[self.persona.external_id] = flat
-            self.write("        " + "   ".join(f"[{n}] {b.label}" for n, b in enumerate(flat, 1)))
+            if reply.attachment is not None:
+                saved = self.files / reply.attachment.filename
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_bytes(reply.attachment.content)
+                self.write(f"        [{reply.attachment.kind}: {saved}]")
 
 
 async def run_console(

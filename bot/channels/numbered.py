@@ -14,13 +14,17 @@ person can only see the latest list.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.chat import Button, Outcome
+from bot.core.chat import Button, ChatEvent, Outcome, Reply
 from bot.core.i18n import Translator
+from bot.services.runtime import Runtime
+from storage import members as member_store
+from storage import prompts
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -142,3 +146,47 @@ def render(outcome: Outcome, t: Translator) -> Rendered:
             text = (text + "\n\n" if text else "") + options_text(prompt, t)
         texts.append(text)
     return Rendered(texts, prompt)
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A typed message read against the chat's options."""
+
+    event: ChatEvent  # with `callback_data` when it picked an option
+    label: str | None = None  # the option it picked
+    answer: Outcome | None = None  # the reply to a number that means nothing
+
+
+async def pressed(runtime: Runtime, event: ChatEvent) -> Pressed:
+    """A typed number or option name as the button it stands for, by the chat's stored
+    options; a number that means nothing there gets its own answer."""
+    if event.text is None:
+        return Pressed(event)
+    async with runtime.db.session() as session:
+        stored = await prompts.shown(session, event.channel, event.chat_id)
+        choice = (Prompt.from_json(stored) if stored else Prompt()).choose(event.text)
+        if choice.option is not None:
+            button = dataclasses.replace(event, text=None, callback_data=choice.option.data)
+            return Pressed(button, choice.option.label)
+        if not choice.unknown_number:
+            return Pressed(event)
+        member = await member_store.by_identity(session, event.channel, event.user_id)
+        locale = (member.locale or member.org.locale) if member else None
+    t = Translator(locale or runtime.settings.default_locale)
+    text = t.gettext(
+        "The number {number} is not one of the options in my latest message. "
+        "Reply with one of the numbers listed there, or send /help."
+    ).format(number=event.text.strip().rstrip(".)"))
+    return Pressed(event, answer=Outcome([Reply(text)], locale=t.locale))
+
+
+async def shown(
+    runtime: Runtime, channel: str, chat_id: str, outcome: Outcome, t: Translator
+) -> Rendered:
+    """The outcome rendered (in `t`'s language), its options stored for the chat."""
+    rendered = render(outcome, t)
+    if rendered.prompt is not None:
+        options = rendered.prompt.to_json() if rendered.prompt.options else None
+        async with runtime.db.session() as session:
+            await prompts.show(session, channel, chat_id, options, runtime.clock())
+    return rendered

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,14 +20,11 @@ from aiolimiter import AsyncLimiter
 import handlers
 from bot.channels import numbered
 from bot.channels.lanes import ChatLanes
-from bot.channels.numbered import Prompt
 from bot.channels.zalo_api import ZaloBotAPI, ZaloError, ZaloNetworkError
 from bot.core.chat import Attachment, ChatEvent, Outcome, Reply, split_text
 from bot.core.i18n import Translator
 from bot.services.notify import Delivery, SendResult, send_in_parts
 from bot.services.runtime import Runtime
-from storage import members as member_store
-from storage import prompts
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
@@ -97,11 +93,7 @@ class ZaloSender:
 
     async def show(self, chat_id: str, outcome: Outcome, t: Translator) -> list[str]:
         """Remember the outcome's options for this chat; the texts to send, in order."""
-        rendered = numbered.render(outcome, t)
-        if rendered.prompt is not None:
-            options = rendered.prompt.to_json() if rendered.prompt.options else None
-            async with self.runtime.db.session() as session:
-                await prompts.show(session, CHANNEL, chat_id, options, self.runtime.clock())
+        rendered = await numbered.shown(self.runtime, CHANNEL, chat_id, outcome, t)
         texts = [part for text in rendered.texts for part in split_text(text, TEXT_LIMIT)]
         for reply in outcome.replies:
             if reply.attachment is not None:
@@ -203,9 +195,9 @@ class ZaloChannel:
 
     async def _turn(self, event: ChatEvent) -> None:
         try:
-            event, early = await self._pressed(event)
-            log.debug("zalo turn: text=%r button=%r", event.text, event.callback_data)
-            outcome = early or await handlers.handle(self.runtime, event)
+            read = await numbered.pressed(self.runtime, event)
+            event = read.event
+            outcome = read.answer or await handlers.handle(self.runtime, event)
         except Exception:
             log.exception("zalo turn failed")
             await self._tell_failure(event, saved=False)
@@ -218,30 +210,6 @@ class ZaloChannel:
         except Exception:
             log.exception("zalo reply failed")
             await self._tell_failure(event, saved=True)
-
-    async def _pressed(self, event: ChatEvent) -> tuple[ChatEvent, Outcome | None]:
-        """A typed number or option name as the button it stands for.
-
-        A number that means nothing in the latest message gets its own answer.
-        """
-        if event.text is None:
-            return event, None
-        async with self.runtime.db.session() as session:
-            stored = await prompts.shown(session, CHANNEL, event.chat_id)
-            prompt = Prompt.from_json(stored) if stored else Prompt()
-            choice = prompt.choose(event.text)
-            if choice.option is not None:
-                return dataclasses.replace(event, text=None, callback_data=choice.option.data), None
-            if not choice.unknown_number:
-                return event, None
-            member = await member_store.by_identity(session, CHANNEL, event.user_id)
-            locale = (member.locale or member.org.locale) if member else None
-        t = Translator(locale or self.runtime.settings.default_locale)
-        text = t.gettext(
-            "The number {number} is not one of the options in my latest message. "
-            "Reply with one of the numbers listed there, or send /help."
-        ).format(number=event.text.strip().rstrip(".)"))
-        return event, Outcome([Reply(text)], locale=t.locale)
 
     def _translator(self, outcome: Outcome) -> Translator:
         return Translator(outcome.locale or self.runtime.settings.default_locale)

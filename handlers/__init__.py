@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
-from bot.services import membership
+from bot.services import linking, membership
 from bot.services.runtime import Runtime
 from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
 from handlers import callbacks as cb
@@ -44,6 +44,12 @@ COMMANDS = (
     Command("assess", assessment.assess, N_("this month's self-assessment"), M),
     Command("status", assessment.status, N_("this month's deadline and your progress"), M),
     Command("language", onboarding.language, N_("change the language"), M),
+    Command(
+        "link",
+        onboarding.link,
+        N_("use chibo from a second app (Telegram or Zalo)"),
+        Audience.ANYONE,
+    ),
     Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
     Command("excuse", attendance.excuse, N_("ask to be excused this month (with a reason)"), M),
     Command("score", evaluation.my_score, N_("your own score this month"), M),
@@ -220,6 +226,8 @@ async def _on_button(turn: Turn, data: str) -> Outcome:
 
 async def _on_text(turn: Turn, text: str) -> Outcome:
     _ = turn._
+    if linking.looks_like_link_code(text):
+        return await onboarding.link(turn, [text])
     if turn.member is None:
         if membership.looks_like_invite_code(text):
             return await onboarding.join(turn, text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.core.chat import Button, Outcome, Reply
 from bot.core.config import SUPPORTED_LOCALES
 from bot.core.i18n import LANGUAGE_NAMES, Translator
-from bot.services import membership
+from bot.services import linking, membership
+from bot.services.linking import LinkStatus
 from bot.services.membership import JoinStatus
 from handlers.callbacks import Language
 from handlers.context import Audience, Turn, stale
@@ -138,3 +139,71 @@ async def set_language(turn: Turn, data: Language) -> Outcome:
     text = turn._("Language set to {language}.").format(language=LANGUAGE_NAMES[data.code])
     edit = turn.event.callback_data is not None
     return Outcome([Reply(text, edit=edit)], notice=text if edit else None)
+
+
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
+
+
+async def link(turn: Turn, args: list[str]) -> Outcome:
+    """/link: a code to use chibo from a second app; /link CODE there links that account."""
+    _ = turn._
+    if turn.member is not None and not args:
+        new, expires = await linking.create(turn.session, turn.member, turn.now)
+        text = _(
+            "Your link code: {code}\n"
+            "To use chibo on your other app too (Telegram or Zalo), send this code to chibo "
+            "there before {time}. Reminders then go to the app you used last; your answers "
+            "and results stay one."
+        ).format(code=linking.shown(new), time=turn.t.time(expires))
+        return Outcome([Reply(text)])
+    code = linking.parse(" ".join(args)) if args else None
+    if code is None:
+        return Outcome(
+            [
+                Reply(
+                    _(
+                        "To link this app, send /link on the app where chibo knows you, "
+                        "then send the code it gives you here."
+                    )
+                )
+            ]
+        )
+    result = await linking.redeem(
+        turn.session,
+        channel=turn.event.channel,
+        external_id=turn.event.user_id,
+        code=code,
+        now=turn.now,
+        policy=turn.runtime.join_policy,
+    )
+    return _linked(turn, result)
+
+
+def _linked(turn: Turn, result: linking.LinkResult) -> Outcome:
+    _ = turn._
+    member = result.member
+    if result.status is LinkStatus.LINKED and member is not None:
+        turn.member = member
+        turn.t = Translator(member.locale or member.org.locale, member.org.timezone)
+        _ = turn._
+        text = _("Linked: you now use chibo here too, as {name} of {cell}.").format(
+            name=member.full_name, cell=member.org.name
+        )
+        return Outcome([Reply(text + "\n\n" + help_text(turn))])
+    if result.status is LinkStatus.ALREADY_LINKED and member is not None:
+        text = _("This account already belongs to {name} of {cell}.").format(
+            name=member.full_name, cell=member.org.name
+        )
+    elif result.status is LinkStatus.CHANNEL_TAKEN:
+        text = _(
+            "You already use chibo on {app} with another account. Ask your secretary to "
+            "remove the old one first."
+        ).format(app=CHANNEL_NAMES.get(turn.event.channel, turn.event.channel))
+    elif result.status is LinkStatus.THROTTLED and result.retry_at is not None:
+        text = _(
+            "Too many wrong codes. Please wait until {time} and try again, "
+            "or ask your secretary for a new invite."
+        ).format(time=turn.t.when(result.retry_at))
+    else:
+        text = _("This link code is not valid or has expired. Send /link again to get a new one.")
+    return Outcome([Reply(text)])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.channels.numbered import fold
 from tests.deployment import ZaloDeployment, deployed_zalo
+from tests.harness import TelegramUser
 from tests.zalo_harness import ZaloMessage, ZaloUser
 
 DEADLINE = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
@@ -107,3 +109,54 @@ async def test_replays_stickers_groups_and_own_messages_change_nothing(tmp_path:
         hello = await stranger.expect_message()
         assert "mã mời" in hello.body
         await binh.expect_no_message(within=0.5)  # its own echoed messages got no answer
+
+
+def zalo_sent(d: ZaloDeployment, user: ZaloUser, needle: str) -> int:
+    return sum(1 for m in d.za.messages(user.chat_id) if needle in m.body)
+
+
+def telegram_sent(d: ZaloDeployment, user: TelegramUser, needle: str) -> int:
+    return sum(1 for m in d.api.messages(user.chat_id) if needle in (m.text or ""))
+
+
+async def test_one_cell_on_both_apps_gets_each_reminder_once_and_counts_people(
+    tmp_path: Path,
+) -> None:
+    async with deployed_zalo(tmp_path, telegram=True, **FAST) as d:
+        an = await d.secretary()  # on Telegram
+        binh = await d.zalo_member(an, "za200", "Trần Thị Bình")  # Zalo only
+        cuong = await d.member(an, 300, "Cường")  # Telegram only
+        dung = await d.zalo_member(an, "za400", "Phạm Thị Dung")  # Zalo, then Telegram too
+        await dung.send("/link")
+        code = (await dung.expect_message(contains="Mã liên kết")).body.split(": ")[1].split()[0]
+        dung_tg = TelegramUser(d.api, 401, "Dung", "Phạm")
+        await dung_tg.send(code)
+        await dung_tg.expect_message(contains="Đã liên kết")
+        await dung_tg.send(code)  # once is enough: the account is linked now
+        await dung_tg.expect_message(contains="đã thuộc về")
+        await an.send(f"/open {DEADLINE}")
+        await an.expect_message(contains="Đã mở đợt tự đánh giá")
+        for user in (binh, cuong, dung_tg):
+            await user.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
+
+        await an.send("/remind")
+        await an.expect_message(contains="Đã nhắc 4 đảng viên")
+        await binh.expect_message(contains="⏰", timeout=15)
+        await cuong.expect_message(contains="⏰", timeout=15)
+        await dung_tg.expect_message(contains="⏰", timeout=15)  # the app Dung used last
+        await asyncio.sleep(3)  # a few more ticks: nothing is sent again
+        assert zalo_sent(d, binh, "⏰") == 1
+        assert telegram_sent(d, cuong, "⏰") == 1
+        assert telegram_sent(d, dung_tg, "⏰") == 1 and zalo_sent(d, dung, "⏰") == 0
+        assert zalo_sent(d, binh, "Đã mở đợt tự đánh giá") == 1
+        channels = query(
+            d,
+            "SELECT channel, count(*) FROM notifications WHERE status = 'sent'"
+            " GROUP BY channel ORDER BY channel",
+        )
+        assert {channel for channel, _ in channels} == {"telegram", "zalo"}
+
+        await an.send("/progress")
+        progress = await an.expect_message(contains="Đã gửi:")
+        assert "Đã gửi: 0/4" in (progress.text or "")  # four people, five chat accounts
+        assert (progress.text or "").count("Phạm Thị Dung") == 1

@@ -10,21 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hmac
 import inspect
-import json
 import logging
-import re
 import signal
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-import tornado.web
 from telegram import (
     Bot,
     BotCommand,
@@ -47,9 +42,9 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
-from tornado.httpserver import HTTPServer
 
 import handlers
+from bot.app.web import FileRoute, WebhookRoute, build_app, serving
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply, split_reply
 from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.core.i18n import Translator
@@ -153,90 +148,59 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@tornado.web.stream_request_body
-class WebhookHandler(tornado.web.RequestHandler):
-    """Telegram's POSTs of updates.
-
-    The secret and the length are checked on the headers, before any of the body is
-    read: a body over the cap is refused unread, a stranger's small body is dropped as
-    it arrives. (python-telegram-bot's own server reads up to 100 MB before it checks.)
-    """
-
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
-
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str, limit: int) -> None:
-        self.bot, self.queue, self.secret, self.limit = bot, queue, secret, limit
-        self.authentic = False
-        self.body = bytearray()
-
-    def prepare(self) -> None:
-        token = self.request.headers.get(SECRET_HEADER, "")
-        self.authentic = hmac.compare_digest(token.encode(), self.secret.encode())
-        length = self.request.headers.get("Content-Length", "0")  # chunked: capped below
-        if not length.isdigit() or int(length) > self.limit:  # refused before it is read
-            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if self.authentic else HTTPStatus.FORBIDDEN
-            raise tornado.web.HTTPError(status)
-
-    def data_received(self, chunk: bytes) -> None:
-        if self.authentic:  # a stranger's few bytes are read (so the answer arrives) and dropped
-            self.body += chunk  # the server's max_body_size stops a chunked body at the cap
-
-    async def post(self) -> None:
-        if not self.authentic:
-            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
-        try:
-            data = json.loads(self.body)
-            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except Exception:  # not JSON, or not an update
-            update = None
-        if update is None:
-            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
-        await self.queue.put(update)
-
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        """Refused requests are the sender's mistake: no tracebacks in the log."""
-        log.debug("webhook request refused: %s", value)
-
-
-def webhook_server(
+def webhook_route(
     bot: Bot, queue: asyncio.Queue[object], *, path: str, secret: str, limit: int
-) -> HTTPServer:
-    """The HTTP server for Telegram's webhook POSTs to `path`."""
-    route = "/" + path.strip("/")
-    shared = {"bot": bot, "queue": queue, "secret": secret, "limit": limit}
-    app = tornado.web.Application(
-        [(re.escape(route) + "/?", WebhookHandler, shared)], log_function=lambda handler: None
+) -> WebhookRoute:
+    """Telegram's POSTs of updates to `path`, put on the application's update queue."""
+
+    async def accept(data: Any) -> bool:
+        try:
+            update = Update.de_json(data, bot) if isinstance(data, dict) else None
+        except Exception:  # JSON, but not an update
+            return False
+        if update is None:
+            return False
+        await queue.put(update)
+        return True
+
+    return WebhookRoute(
+        path, secret_header=SECRET_HEADER, secret=secret, max_body_bytes=limit, accept=accept
     )
-    return HTTPServer(app, max_body_size=limit)
 
 
 async def serve_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
-    """Webhook mode: register the webhook, serve it, stop on SIGINT/SIGTERM."""
+    """Webhook mode: serve the process's HTTP app, register the webhook, stop on SIGINT/SIGTERM.
+
+    The server listens before the webhook is registered, so Telegram's first POST
+    lands, and stops before the application, which then handles every update it took.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = webhook_server(
-        app.bot,
-        app.update_queue,
-        path=urlparse(settings.webhook_url).path,
-        secret=settings.webhook_secret,
-        limit=settings.webhook_max_body_bytes,
-    )
+    runtime: Runtime = app.bot_data["runtime"]
+    routes = [
+        webhook_route(
+            app.bot,
+            app.update_queue,
+            path=urlparse(settings.webhook_url).path,
+            secret=settings.webhook_secret,
+            limit=settings.webhook_max_body_bytes,
+        ),
+        FileRoute(runtime.db, runtime.clock),
+    ]
     async with app:
         await _post_init(app)
-        server.listen(settings.webhook_port, address=settings.webhook_listen)
         try:
-            await app.bot.set_webhook(
-                settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            await app.start()
-            await stop.wait()
+            async with serving(build_app(routes), settings.http_listen, settings.http_port):
+                await app.bot.set_webhook(
+                    settings.webhook_url,
+                    secret_token=settings.webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                await app.start()
+                await stop.wait()
         finally:
-            server.stop()
-            await server.close_all_connections()
             if app.running:
                 await app.stop()
     await _post_shutdown(app)

@@ -103,11 +103,11 @@ class ZaloDeployment(Deployment):
 
 @asynccontextmanager
 async def deployed_zalo(
-    workdir: Path, *, telegram: bool = False, **env_overrides: str
+    workdir: Path, env: dict[str, str] | None = None, *, telegram: bool = False
 ) -> AsyncIterator[ZaloDeployment]:
     """Fake Zalo API (and fake Telegram Bot API with `telegram`) + migrate + `chibo run`."""
     async with FakeZaloAPI() as zalo, FakeBotAPI() as api:
-        env = zalo_env(zalo, workdir, **env_overrides)
+        env = zalo_env(zalo, workdir, **(env or {}))
         if telegram:
             env = {**bot_env(api, workdir), **env}
         migrated = await arun_cli(["migrate"], env, cwd=workdir)

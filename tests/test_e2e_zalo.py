@@ -50,7 +50,7 @@ async def answer_until_review(user: ZaloUser, screen: ZaloMessage, *, by_words: 
 async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
     tmp_path: Path,
 ) -> None:
-    async with deployed_zalo(tmp_path, **FAST) as d:
+    async with deployed_zalo(tmp_path, FAST) as d:
         _, binh = await open_month(d)
         await binh.send("/assess")
         first = await binh.expect_message(contains="Câu 1/16 · Nhóm 1:")
@@ -76,7 +76,7 @@ async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
 
 
 async def test_options_answer_by_their_words_without_diacritics(tmp_path: Path) -> None:
-    async with deployed_zalo(tmp_path, **FAST) as d:
+    async with deployed_zalo(tmp_path, FAST) as d:
         _, binh = await open_month(d)
         await binh.send("/assess")
         first = await binh.expect_message(contains="Câu 1/16")
@@ -89,7 +89,7 @@ async def test_options_answer_by_their_words_without_diacritics(tmp_path: Path) 
 
 
 async def test_replays_stickers_groups_and_own_messages_change_nothing(tmp_path: Path) -> None:
-    async with deployed_zalo(tmp_path, **FAST) as d:
+    async with deployed_zalo(tmp_path, FAST) as d:
         _, binh = await open_month(d)
         d.za.echo_own_messages = True  # Zalo may hand the bot its own messages back
         await binh.send("/assess")
@@ -122,7 +122,7 @@ def telegram_sent(d: ZaloDeployment, user: TelegramUser, needle: str) -> int:
 async def test_one_cell_on_both_apps_gets_each_reminder_once_and_counts_people(
     tmp_path: Path,
 ) -> None:
-    async with deployed_zalo(tmp_path, telegram=True, **FAST) as d:
+    async with deployed_zalo(tmp_path, FAST, telegram=True) as d:
         an = await d.secretary()  # on Telegram
         binh = await d.zalo_member(an, "za200", "Trần Thị Bình")  # Zalo only
         cuong = await d.member(an, 300, "Cường")  # Telegram only

@@ -11,12 +11,22 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.rules.framework import default_framework_path, load_framework
 from bot.services.setup import create_cell, ensure_default_framework
+from storage import files as file_store
 from storage import frameworks as framework_store
 from storage import invites as invite_store
 from storage import members as member_store
 from storage import orgs, schema
 from storage.db import Database
-from storage.models import Framework, Invite, Member, OrgKind, Question, QuestionOption, Role
+from storage.models import (
+    Framework,
+    Invite,
+    Member,
+    OrgKind,
+    Question,
+    QuestionOption,
+    Role,
+    SharedFile,
+)
 
 
 async def make_cell(db: Database) -> int:
@@ -268,3 +278,52 @@ async def test_an_excusal_counts_only_for_its_own_month(db: Database) -> None:
         await session.flush()
         found = await outbox.recipients(session, {member.id}, {p.id for p in months}, ["telegram"])
     assert found.done == {(months[0].id, member.id)}
+
+
+async def test_shared_files_are_read_by_token_until_they_expire(db: Database) -> None:
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    async with db.session() as session:
+        week = await file_store.publish(
+            session, "Biểu đồ tháng 12.png", b"\x89PNG\x00\xff", now, timedelta(days=7)
+        )
+        hour = await file_store.publish(session, "a.csv", b"x", now, timedelta(hours=1))
+    async with db.session() as session:
+        shared = await file_store.fetch(session, week, now)
+        assert shared is not None
+        assert (shared.filename, shared.content) == ("Biểu đồ tháng 12.png", b"\x89PNG\x00\xff")
+        assert shared.expires_at == now + timedelta(days=7) and shared.created_at == now
+        assert await file_store.fetch(session, hour, now + timedelta(minutes=59)) is not None
+        assert await file_store.fetch(session, hour, now + timedelta(hours=1)) is None
+        assert await file_store.fetch(session, "no-such-token", now) is None
+    async with db.session() as session:
+        assert await file_store.prune(session, now + timedelta(minutes=59)) == 0
+        assert await file_store.prune(session, now + timedelta(hours=1)) == 1
+        assert await file_store.prune(session, now + timedelta(hours=1)) == 0
+    async with db.session() as session:  # the pruned row is gone, not only hidden
+        assert await session.get(SharedFile, hour) is None
+        assert await file_store.fetch(session, week, now + timedelta(days=6)) is not None
+
+
+async def test_shared_file_tokens_cannot_be_guessed(db: Database) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    async with db.session() as session:
+        tokens = [
+            await file_store.publish(session, "c.png", b"c", now, timedelta(days=1))
+            for _ in range(200)
+        ]
+    assert len(set(tokens)) == len(tokens)
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert all(len(token) >= 32 and set(token) <= alphabet for token in tokens)
+    assert len({token[:8] for token in tokens}) == len(tokens)  # no shared prefix or counter
+
+
+async def test_a_long_shared_filename_is_cut_but_keeps_its_extension(db: Database) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    name = "Báo cáo " + "rất dài " * 40 + ".xlsx"
+    async with db.session() as session:  # PostgreSQL refuses a value over the column's 200
+        token = await file_store.publish(session, name, b"PK", now, timedelta(days=1))
+    async with db.session() as session:
+        shared = await file_store.fetch(session, token, now)
+        assert shared is not None
+        assert len(shared.filename) == 200 and shared.filename.endswith(".xlsx")
+        assert shared.filename.startswith("Báo cáo rất dài")

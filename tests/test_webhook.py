@@ -1,5 +1,6 @@
-"""Webhook mode: the secret is checked before the body is read, the body is capped,
-malformed updates answer 400, and the server listens on loopback by default."""
+"""Webhook mode: Telegram's route on the process's HTTP server. The secret is checked
+before the body is read, the body is capped, malformed updates answer 400, and the
+server listens on loopback by default."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from telegram import Update
 
-from bot.channels.telegram import webhook_server
+from bot.app.web import WebhookRoute, build_app, serving
+from bot.channels.telegram import SECRET_HEADER, update_taker
 from bot.core.config import load_settings
+from storage import files
+from storage.db import Database
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
 
@@ -66,12 +72,15 @@ def update_body(update_id: int = 1, text: str = "/help") -> bytes:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[int, asyncio.Queue[object]]]:
     queue: asyncio.Queue[object] = asyncio.Queue()
-    http = webhook_server(None, queue, path="/telegram", secret=SECRET, limit=LIMIT)  # type: ignore[arg-type]
-    port = free_port()
-    http.listen(port, address="127.0.0.1")
-    yield port, queue
-    http.stop()
-    await http.close_all_connections()
+    route = WebhookRoute(
+        "/telegram",
+        secret_header=SECRET_HEADER,
+        secret=SECRET,
+        max_body_bytes=LIMIT,
+        accept=update_taker(None, queue),  # type: ignore[arg-type]
+    )
+    async with serving(build_app([route]), "127.0.0.1", 0) as port:
+        yield port, queue
 
 
 async def test_a_right_update_is_queued(server: tuple[int, asyncio.Queue[object]]) -> None:
@@ -115,11 +124,23 @@ async def test_malformed_updates_with_the_right_secret_answer_400(
 
 def test_loopback_and_a_small_cap_by_default() -> None:
     settings = load_settings(_env_file=None)
-    assert settings.webhook_listen == "127.0.0.1"
+    assert settings.http_listen == "127.0.0.1"
     assert settings.webhook_max_body_bytes == 1024 * 1024
     env_example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
-    assert "WEBHOOK_LISTEN=127.0.0.1" in env_example
+    assert "HTTP_LISTEN=127.0.0.1" in env_example
     assert "WEBHOOK_MAX_BODY_BYTES=1048576" in env_example
+
+
+def test_the_webhook_address_settings_still_name_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WEBHOOK_LISTEN/WEBHOOK_PORT, the names before the server served more, still work."""
+    monkeypatch.setenv("WEBHOOK_LISTEN", "0.0.0.0")
+    monkeypatch.setenv("WEBHOOK_PORT", "8443")
+    settings = load_settings(_env_file=None)
+    assert (settings.http_listen, settings.http_port) == ("0.0.0.0", 8443)
+    monkeypatch.setenv("HTTP_PORT", "9000")  # the new name wins
+    assert load_settings(_env_file=None).http_port == 9000
 
 
 @pytest.mark.e2e
@@ -131,7 +152,7 @@ async def test_the_real_bot_in_webhook_mode(tmp_path: Path) -> None:
             tmp_path,
             TELEGRAM_MODE="webhook",
             WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-            WEBHOOK_PORT=str(port),  # WEBHOOK_LISTEN left at its default
+            HTTP_PORT=str(port),  # HTTP_LISTEN left at its default
             WEBHOOK_SECRET=SECRET,
         )
         assert (await arun_cli(["migrate"], env, cwd=tmp_path)).returncode == 0
@@ -143,5 +164,20 @@ async def test_the_real_bot_in_webhook_mode(tmp_path: Path) -> None:
             user = TelegramUser(api, 500, "Cường")
             await user.send("/help")  # still serving
             await user.expect_message(contains="Các việc đồng chí có thể làm")
+            # the same server serves file links
+            db = Database(env["DATABASE_URL"])
+            try:
+                async with db.session() as session:
+                    token = await files.publish(
+                        session, "biểu đồ.png", b"\x89PNG", datetime.now(UTC), timedelta(hours=1)
+                    )
+            finally:
+                await db.dispose()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                shared = await client.get(f"/files/{token}")
+                assert (shared.status_code, shared.content) == (200, b"\x89PNG")
+                assert shared.headers["content-type"] == "image/png"
+                assert (await client.get("/files/" + "x" * 32)).status_code == 404
             assert bot.running
             assert await bot.stop() == 0  # SIGTERM ends it cleanly
+        assert "Traceback" not in bot.log_text()  # refusals are not errors

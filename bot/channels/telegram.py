@@ -10,18 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hmac
-import json
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
-import tornado.web
 from telegram import (
     Bot,
     BotCommand,
@@ -44,7 +38,6 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
-from tornado.httpserver import HTTPServer
 
 import handlers
 from bot.channels.lanes import ChatLanes
@@ -112,19 +105,11 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
 
 @contextlib.asynccontextmanager
 async def receiving(app: Application, settings: Settings) -> AsyncIterator[None]:  # type: ignore[type-arg]
-    """Take updates while the block runs: long polling, or a webhook (TELEGRAM_MODE)."""
+    """Take updates while the block runs: long polling, or the webhook (TELEGRAM_MODE),
+    whose route (`update_taker`) the process's HTTP server must already be serving."""
     async with app:
         await announce(app)
-        server = None
         if settings.telegram_mode is TelegramMode.WEBHOOK:
-            server = webhook_server(
-                app.bot,
-                app.update_queue,
-                path=urlparse(settings.webhook_url).path,
-                secret=settings.webhook_secret,
-                limit=settings.webhook_max_body_bytes,
-            )
-            server.listen(settings.webhook_port, address=settings.webhook_listen)
             await app.bot.set_webhook(
                 settings.webhook_url,
                 secret_token=settings.webhook_secret,
@@ -139,9 +124,6 @@ async def receiving(app: Application, settings: Settings) -> AsyncIterator[None]
         finally:
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
-            if server is not None:
-                server.stop()
-                await server.close_all_connections()
             if app.running:
                 await app.stop()
 
@@ -150,61 +132,20 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-@tornado.web.stream_request_body
-class WebhookHandler(tornado.web.RequestHandler):
-    """Telegram's POSTs of updates.
+def update_taker(bot: Bot, queue: asyncio.Queue[object]) -> Callable[[Any], Awaitable[bool]]:
+    """What the webhook route does with a POSTed JSON body: an update joins the queue."""
 
-    The secret and the length are checked on the headers, before any of the body is
-    read: a body over the cap is refused unread, a stranger's small body is dropped as
-    it arrives. (python-telegram-bot's own server reads up to 100 MB before it checks.)
-    """
-
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
-
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str, limit: int) -> None:
-        self.bot, self.queue, self.secret, self.limit = bot, queue, secret, limit
-        self.authentic = False
-        self.body = bytearray()
-
-    def prepare(self) -> None:
-        token = self.request.headers.get(SECRET_HEADER, "")
-        self.authentic = hmac.compare_digest(token.encode(), self.secret.encode())
-        length = self.request.headers.get("Content-Length", "0")  # chunked: capped below
-        if not length.isdigit() or int(length) > self.limit:  # refused before it is read
-            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if self.authentic else HTTPStatus.FORBIDDEN
-            raise tornado.web.HTTPError(status)
-
-    def data_received(self, chunk: bytes) -> None:
-        if self.authentic:  # a stranger's few bytes are read (so the answer arrives) and dropped
-            self.body += chunk  # the server's max_body_size stops a chunked body at the cap
-
-    async def post(self) -> None:
-        if not self.authentic:
-            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+    async def accept(data: Any) -> bool:
         try:
-            data = json.loads(self.body)
-            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except Exception:  # not JSON, or not an update
-            update = None
+            update = Update.de_json(data, bot) if isinstance(data, dict) else None
+        except Exception:  # JSON, but not an update
+            return False
         if update is None:
-            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
-        await self.queue.put(update)
+            return False
+        await queue.put(update)
+        return True
 
-    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
-        """Refused requests are the sender's mistake: no tracebacks in the log."""
-        log.debug("webhook request refused: %s", value)
-
-
-def webhook_server(
-    bot: Bot, queue: asyncio.Queue[object], *, path: str, secret: str, limit: int
-) -> HTTPServer:
-    """The HTTP server for Telegram's webhook POSTs to `path`."""
-    route = "/" + path.strip("/")
-    shared = {"bot": bot, "queue": queue, "secret": secret, "limit": limit}
-    app = tornado.web.Application(
-        [(re.escape(route) + "/?", WebhookHandler, shared)], log_function=lambda handler: None
-    )
-    return HTTPServer(app, max_body_size=limit)
+    return accept
 
 
 def rate_limiter(settings: Settings) -> AIORateLimiter:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -36,6 +37,7 @@ OTHER_EVENTS = {
     "message.unsupported.received",
 }
 POLL_SECONDS = 30
+SECRET_HEADER = "X-Bot-Api-Secret-Token"  # the webhook's secret, as set by setWebhook
 
 Publish = Callable[[Attachment], Awaitable[str]]
 """Stores a chart or workbook and returns its expiring public URL."""
@@ -75,6 +77,14 @@ def event_of(update: dict[str, Any], bot_id: str | None) -> ChatEvent | None:
     )
 
 
+@dataclass(frozen=True)
+class Part:
+    """One Zalo message: a text, or a photo by URL (Zalo cannot upload)."""
+
+    text: str
+    photo_url: str | None = None
+
+
 class ZaloSender:
     """Sends replies to Zalo chats as plain messages; maps Zalo's errors for the outbox."""
 
@@ -87,41 +97,47 @@ class ZaloSender:
     async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
         """A notification: its options are remembered, then its parts sent in order."""
         t = Translator(locale or self.runtime.settings.default_locale)
-        texts = await self.show(chat_id, Outcome([reply]), t)
-        parts = [Reply(text) for text in texts]
-        return await send_in_parts(parts, lambda part: self._send_one(chat_id, part.text))
+        parts = await self.show(chat_id, Outcome([reply]), t)
+        return await send_in_parts(parts, lambda part: self._send_one(chat_id, part))
 
-    async def show(self, chat_id: str, outcome: Outcome, t: Translator) -> list[str]:
-        """Remember the outcome's options for this chat; the texts to send, in order."""
+    async def show(self, chat_id: str, outcome: Outcome, t: Translator) -> list[Part]:
+        """Remember the outcome's options for this chat; the messages to send, in order."""
         rendered = await numbered.shown(self.runtime, CHANNEL, chat_id, outcome, t)
-        texts = [part for text in rendered.texts for part in split_text(text, TEXT_LIMIT)]
+        parts = [Part(piece) for text in rendered.texts for piece in split_text(text, TEXT_LIMIT)]
         for reply in outcome.replies:
             if reply.attachment is not None:
-                texts.append(await self._attachment_text(reply.attachment, t))
-        return [text for text in texts if text.strip()]
+                parts.append(await self._attachment(reply.attachment, t))
+        return [part for part in parts if part.text.strip() or part.photo_url]
 
-    async def _attachment_text(self, attachment: Attachment, t: Translator) -> str:
+    async def _attachment(self, attachment: Attachment, t: Translator) -> Part:
         _ = t.gettext
         if self.publish is None:
-            return _(
-                "(The chart or file cannot be sent on Zalo: this server has no public address "
-                "(PUBLIC_BASE_URL). Open it on Telegram, or ask the administrator.)"
+            return Part(
+                _(
+                    "(The chart or file cannot be sent on Zalo: this server has no public "
+                    "address (PUBLIC_BASE_URL). Open it on Telegram, or ask the administrator.)"
+                )
             )
         url = await self.publish(attachment)
         if attachment.kind == "photo":
-            return "📊 " + url
-        return _("Download {name}: {url}").format(name=attachment.filename, url=url)
+            return Part("", photo_url=url)
+        return Part(_("Download {name}: {url}").format(name=attachment.filename, url=url))
 
-    async def deliver(self, chat_id: str, texts: list[str]) -> None:
+    async def deliver(self, chat_id: str, parts: list[Part]) -> None:
         """Send a turn's answer; raises on the first failure (the caller says what happened)."""
-        for text in texts:
-            async with self.limiter:
-                await self.api.send_message(chat_id, text)
+        for part in parts:
+            await self._post(chat_id, part)
 
-    async def _send_one(self, chat_id: str, text: str) -> SendResult:
+    async def _post(self, chat_id: str, part: Part) -> None:
+        async with self.limiter:
+            if part.photo_url is not None:
+                await self.api.send_photo(chat_id, part.photo_url, part.text or None)
+            else:
+                await self.api.send_message(chat_id, part.text)
+
+    async def _send_one(self, chat_id: str, part: Part) -> SendResult:
         try:
-            async with self.limiter:
-                await self.api.send_message(chat_id, text)
+            await self._post(chat_id, part)
         except ZaloError as exc:
             return SendResult(_delivery(exc), error=str(exc))
         except ZaloNetworkError as exc:
@@ -217,7 +233,7 @@ class ZaloChannel:
     async def _tell_failure(self, event: ChatEvent, *, saved: bool) -> None:
         outcome = handlers.error_outcome(self.runtime, event, saved=saved)
         try:
-            await self.sender.deliver(event.chat_id, [outcome.replies[0].text])
+            await self.sender.deliver(event.chat_id, [Part(outcome.replies[0].text)])
         except Exception:  # the network may be what failed; the log has the cause
             log.warning("could not tell the Zalo user about the failure", exc_info=True)
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("vi", "en", "de")
@@ -38,11 +38,20 @@ class Settings(BaseSettings):
     telegram_bot_username: str = ""
     telegram_mode: TelegramMode = TelegramMode.POLLING
     webhook_url: str = ""
-    webhook_listen: str = "127.0.0.1"  # behind a TLS proxy on the same machine
-    webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
     webhook_secret: str = ""
     webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # The process's one HTTP server (webhooks, file links). WEBHOOK_LISTEN/WEBHOOK_PORT
+    # were its names while it served only Telegram's webhook: still accepted.
+    http_listen: str = Field(
+        default="127.0.0.1",  # behind a TLS proxy on the same machine
+        validation_alias=AliasChoices("http_listen", "webhook_listen"),
+    )
+    http_port: int = Field(
+        default=8080, ge=1, le=65535, validation_alias=AliasChoices("http_port", "webhook_port")
+    )
+    public_base_url: str = ""  # where the proxy publishes the HTTP server, for file links
+    file_link_days: int = Field(default=7, ge=1, le=365)
 
     database_url: str = "sqlite+aiosqlite:///chibo.sqlite3"
     default_timezone: str = "Asia/Ho_Chi_Minh"
@@ -73,7 +82,9 @@ class Settings(BaseSettings):
             raise ValueError("expected the form 123456:ABC… given by @BotFather")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url", "zalo_api_url", "zalo_webhook_url")
+    @field_validator(
+        "telegram_api_url", "webhook_url", "zalo_api_url", "zalo_webhook_url", "public_base_url"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):

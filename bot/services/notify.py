@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,8 +70,11 @@ class Sender(Protocol):
 REFUSALS_BEFORE_UNREACHABLE = 3  # refusals in a row on one account (a success resets them)
 
 
+Part = TypeVar("Part")
+
+
 async def send_in_parts(
-    parts: Sequence[Reply], send_one: Callable[[Reply], Awaitable[SendResult]]
+    parts: Sequence[Part], send_one: Callable[[Part], Awaitable[SendResult]]
 ) -> SendResult:
     """Send a notice that takes several messages, in order.
 

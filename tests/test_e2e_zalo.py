@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
 
 from bot.channels.numbered import fold
+from tests.deployment import INVITE_CODE as INVITE
 from tests.deployment import ZaloDeployment, deployed_zalo
 from tests.harness import TelegramUser
 from tests.zalo_harness import ZaloMessage, ZaloUser
 
 DEADLINE = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
 FAST = {"SCHEDULER_INTERVAL_SECONDS": "1"}
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def query(d: ZaloDeployment, sql: str) -> list[tuple[object, ...]]:
@@ -160,3 +166,83 @@ async def test_one_cell_on_both_apps_gets_each_reminder_once_and_counts_people(
         progress = await an.expect_message(contains="Đã gửi:")
         assert "Đã gửi: 0/4" in (progress.text or "")  # four people, five chat accounts
         assert (progress.text or "").count("Phạm Thị Dung") == 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+MEMBERS = 40
+
+
+async def test_a_large_cell_on_a_zalo_webhook_with_charts_as_links(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **FAST,
+        "ZALO_MODE": "webhook",
+        "ZALO_WEBHOOK_URL": f"{base}/zalo-hook",
+        "ZALO_WEBHOOK_SECRET": "zalo-secret-123",
+        "HTTP_PORT": str(port),
+        "PUBLIC_BASE_URL": base,
+        "LOG_LEVEL": "INFO",
+    }
+    async with deployed_zalo(tmp_path, env) as d:
+        assert d.za.webhook_url == f"{base}/zalo-hook"
+        an = await d.zalo_secretary()
+        await an.send(f"/invite {MEMBERS} 7")
+        code = INVITE.search((await an.expect_message(contains="Mã:")).body)
+        assert code is not None
+        names = [f"Nguyễn Thị Phương Thảo khu dân cư Biểu Nghi số {n:03d}" for n in range(MEMBERS)]
+        users = [ZaloUser(d.za, f"zm{n:03d}", name) for n, name in enumerate(names)]
+        for user in users:  # the fake posts each message to the webhook as it is sent
+            await user.send(code.group(1))
+        for user in users:
+            await user.expect_message(contains="Chào mừng", timeout=30)
+        meeting = datetime.now(UTC) + timedelta(days=2)
+        await an.send(f"/open {DEADLINE}")
+        await an.expect_message(contains="Đã mở đợt tự đánh giá")
+        await an.send(f"/meeting {meeting.astimezone(HCM):%Y-%m-%d %H:%M} | Hội trường")
+        notice = await users[0].expect_message(contains="Lịch sinh hoạt", timeout=30)
+        options = users[0].options(notice)
+        await users[0].send(str(options.index("✅ Tôi sẽ dự") + 1))  # RSVP by number
+        await users[0].expect_message(contains="sẽ dự", strict=True)
+
+        start = len(d.za.outbox)
+        await an.send("/progress")
+        await an.expect_message(contains=names[-1], timeout=15)
+        parts = [m for m in d.za.outbox[start:] if m.chat_id == an.chat_id]
+        assert len(parts) >= 2 and all(len(m.body) <= 2000 for m in parts)
+        text = "\n".join(m.body for m in parts)
+        positions = [text.index(name) for name in names]  # every member, in order
+        assert positions == sorted(positions)
+
+        await an.send("/summary")
+        photos = await d.za.wait_until(
+            lambda: [m for m in d.za.messages(an.chat_id) if m.kind == "photo"], 30
+        )
+        assert photos, an.transcript()[-2000:]
+        photo = photos[0]
+        assert photo.photo_url is not None and photo.photo_url.startswith(base + "/files/")
+        async with httpx.AsyncClient() as client:
+            chart = await client.get(photo.photo_url)
+        assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
+        assert all(delivery.status == 200 for delivery in d.za.webhook_deliveries)
+
+
+async def test_kill_9_mid_assessment_then_the_numbers_still_mean_the_same(tmp_path: Path) -> None:
+    async with deployed_zalo(tmp_path, FAST) as d:
+        _, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        await binh.send("2")
+        second = await binh.expect_message(contains="Câu 2/16")
+        d.bot.kill()  # a crash: no shutdown code runs
+        await d.bot.start(d.za)
+        await binh.send("2")  # the options of question 2, as shown before the crash
+        await binh.expect_message(contains="Câu 3/16", strict=True)
+        answers = query(d, "SELECT value FROM answers ORDER BY id")
+        assert answers == [("good",), ("good",)]
+        assert binh.options(second)[1] == "Tốt"

@@ -112,7 +112,7 @@ async def test_a_large_cell_through_every_screen_and_notice(tmp_path: Path) -> N
         # opened now (everyone joined before: nobody is excused as joining late), the meeting
         # and deadline a few minutes ahead; the 1-minute reminder carries the last nudge and
         # the "not submitted yet" notice goes to the secretary
-        local = datetime.now(UTC).astimezone(HCM) + timedelta(minutes=5)
+        local = datetime.now(UTC).astimezone(HCM) + timedelta(minutes=4)
         meeting = local.replace(second=0, microsecond=0)
         await an.send(f"/open {meeting:%Y-%m-%d %H:%M}")
         await an.expect_message(contains="Đã mở đợt tự đánh giá tháng")

@@ -99,6 +99,15 @@ async def _create_invite(turn: Turn, uses: int | None, days: int | None) -> Outc
         ).format(n=uses, time=turn.t.when(created.expires_at))
     )
     lines.append(_("Forward this message to the new members; each opens the link and taps Start."))
+    settings = turn.runtime.settings
+    if settings.zalo_bot_token:  # Zalo has no links that carry a code: the code is sent
+        lines.append(
+            _("On Zalo: open {link} and send the code to chibo as a message.").format(
+                link=settings.zalo_bot_link
+            )
+            if settings.zalo_bot_link
+            else _("On Zalo: send the code to chibo as a message.")
+        )
     return Outcome([Reply("\n".join(lines))])
 
 

@@ -93,6 +93,7 @@ class ZaloDeployment(Deployment):
         """A member who joins on Zalo with an invite the secretary creates in chat."""
         await secretary.send("/invite 1 7")
         invite = await secretary.expect_message(contains="Mã:")
+        assert "Trên Zalo: nhắn mã này cho chibo." in (invite.text or "")
         match = INVITE_CODE.search(invite.text or "")
         assert match, invite.text
         user = ZaloUser(self.za, user_id, name)

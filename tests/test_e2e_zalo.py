@@ -92,6 +92,7 @@ async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
         assert rows == [("submitted", 16)]
         answer = await query(d, "SELECT value, comment FROM answers ORDER BY id LIMIT 1")
         assert answer[0][1] == "Ốm cả tháng"
+        (tmp_path / "zalo-transcript.txt").write_text(binh.transcript())  # for reading
 
 
 async def test_options_answer_by_their_words_without_diacritics(tmp_path: Path) -> None:

@@ -274,11 +274,6 @@ async def test_other_failures_neither_count_nor_reset_refusals(box: Outbox) -> N
     assert await box.reachable("3")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Dispatcher._refusals resets only if the account it loaded before sending had "
-    "failures; a refusal recorded after that load (same run) survives the success",
-)
 async def test_a_success_right_after_a_refusal_in_one_run_resets_the_count(box: Outbox) -> None:
     await box.tick()  # the month is open: period and first rows exist
     box.sender.script["3"] = [Delivery.REFUSED, Delivery.SENT]

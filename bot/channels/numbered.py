@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.core.chat import Button, ChatEvent, Outcome, Reply
 from bot.core.i18n import Translator
+from bot.core.numbers import is_digits
 from bot.services.runtime import Runtime
 from storage import members as member_store
 from storage import prompts
@@ -53,7 +54,7 @@ class Prompt:
     @classmethod
     def of(cls, buttons: list[list[Button]], typed: bool = False) -> Prompt:
         flat = [button for row in buttons for button in row]
-        own = [b for b in flat if b.label.strip().isdigit()]
+        own = [b for b in flat if is_digits(b.label.strip())]
         numbers = [int(b.label) for b in own]
         if len(set(numbers)) != len(numbers):
             own, numbers = [], []  # the labels cannot be numbers of their own
@@ -80,7 +81,7 @@ class Prompt:
         if stripped.startswith("/") or not self.options:
             return Choice()
         number = stripped.rstrip(".)")
-        if number.isdigit() and not self.typed:
+        if is_digits(number) and not self.typed:
             picked = next((o for o in self.options if o.number == int(number)), None)
             return Choice(picked, unknown_number=picked is None)
         words = fold(stripped)
@@ -185,8 +186,13 @@ async def shown(
 ) -> Rendered:
     """The outcome rendered (in `t`'s language), its options stored for the chat."""
     rendered = render(outcome, t)
+    await remember(runtime, channel, chat_id, rendered)
+    return rendered
+
+
+async def remember(runtime: Runtime, channel: str, chat_id: str, rendered: Rendered) -> None:
+    """Store what the rendered message's numbers mean in this chat (if it changes that)."""
     if rendered.prompt is not None:
         options = rendered.prompt.to_json() if rendered.prompt.options else None
         async with runtime.db.session() as session:
             await prompts.show(session, channel, chat_id, options, runtime.clock())
-    return rendered

@@ -97,12 +97,25 @@ class ZaloSender:
     async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
         """A notification: its options are remembered, then its parts sent in order."""
         t = Translator(locale or self.runtime.settings.default_locale)
-        parts = await self.show(chat_id, Outcome([reply]), t)
-        return await send_in_parts(parts, lambda part: self._send_one(chat_id, part))
+        outcome = Outcome([reply])
+        rendered = numbered.render(outcome, t)
+        parts = await self._parts(rendered, outcome, t)
+        result = await send_in_parts(parts, lambda part: self._send_one(chat_id, part))
+        if result.delivery in {Delivery.SENT, Delivery.UNKNOWN}:  # shown, or maybe shown
+            await numbered.remember(self.runtime, CHANNEL, chat_id, rendered)
+        return result
 
     async def show(self, chat_id: str, outcome: Outcome, t: Translator) -> list[Part]:
-        """Remember the outcome's options for this chat; the messages to send, in order."""
+        """Remember the outcome's options for this chat; the messages to send, in order.
+
+        A turn's options are stored before its answer is sent, so a quick reply to it
+        finds them."""
         rendered = await numbered.shown(self.runtime, CHANNEL, chat_id, outcome, t)
+        return await self._parts(rendered, outcome, t)
+
+    async def _parts(
+        self, rendered: numbered.Rendered, outcome: Outcome, t: Translator
+    ) -> list[Part]:
         parts = [Part(piece) for text in rendered.texts for piece in split_text(text, TEXT_LIMIT)]
         for reply in outcome.replies:
             if reply.attachment is not None:

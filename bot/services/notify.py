@@ -149,6 +149,7 @@ class Dispatcher:
     concurrency: int = 32
     lease: timedelta = timedelta(minutes=10)
     worker: str = field(default_factory=worker_name)
+    _refused: set[int] = field(default_factory=set)  # accounts refused during this process
 
     async def run_once(self, max_rows: int = 100_000) -> DispatchStats:
         """Send everything due now (up to `max_rows`); returns what happened.
@@ -296,12 +297,14 @@ class Dispatcher:
     ) -> Delivery:
         """Count refusals in a row per account: a few mean unreachable, a success resets them."""
         if delivery is Delivery.REFUSED:
+            self._refused.add(account.id)
             failures = await outbox.count_refusal(session, account.id)
             if failures >= REFUSALS_BEFORE_UNREACHABLE:
                 return Delivery.UNREACHABLE
             return Delivery.RETRY
-        if delivery is Delivery.SENT and account.failures:
+        if delivery is Delivery.SENT and (account.failures or account.id in self._refused):
             await outbox.reset_refusals(session, account.id)
+            self._refused.discard(account.id)
         return delivery
 
 

@@ -132,9 +132,9 @@ async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
         ):
             return Outcome()  # a replayed message: answered already
         found = await member_store.identify(session, event.channel, event.user_id)
-        member = found[0] if found is not None else None
+        member = found.member if found is not None else None
         if found is not None:
-            await member_store.seen(session, event.channel, event.user_id, found[1], now)
+            await member_store.seen(session, event.channel, event.user_id, found, event.bot, now)
         this = Turn(runtime, event, session, member, _translator(runtime, member, event), now)
         outcome = await _route(this)
         outcome.locale = this.t.locale

@@ -56,6 +56,7 @@ async def join(turn: Turn, code: str) -> Outcome:
         code=code,
         now=turn.now,
         policy=turn.runtime.join_policy,
+        bot=turn.event.bot,
     )
     if result.status is JoinStatus.JOINED and result.member is not None:
         member = result.member
@@ -175,6 +176,7 @@ async def link(turn: Turn, args: list[str]) -> Outcome:
         code=code,
         now=turn.now,
         policy=turn.runtime.join_policy,
+        bot=turn.event.bot,
     )
     return _linked(turn, result)
 

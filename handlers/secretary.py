@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Outcome, Reply
 from bot.core.numbers import MAX_YEAR, MIN_YEAR, whole_number
 from bot.rules.framework import FrameworkError, parse_framework
-from bot.services import membership, periods
+from bot.services import entrances, membership, periods
 from handlers import views
 from handlers.callbacks import InvitePreset
 from handlers.context import Turn
@@ -90,7 +90,10 @@ async def _create_invite(turn: Turn, uses: int | None, days: int | None) -> Outc
         _("Invite for {cell}:").format(cell=turn.member.org.name),
         _("Code: {code}").format(code=code),
     ]
-    link = turn.runtime.invite_link(code)
+    ways = await entrances.of(
+        turn.session, turn.runtime.settings, turn.member.org_id, turn.runtime.bot_username
+    )
+    link = ways.telegram_link(code)
     if link:
         lines.append(_("Link: {link}").format(link=link))
     lines.append(
@@ -99,13 +102,12 @@ async def _create_invite(turn: Turn, uses: int | None, days: int | None) -> Outc
         ).format(n=uses, time=turn.t.when(created.expires_at))
     )
     lines.append(_("Forward this message to the new members; each opens the link and taps Start."))
-    settings = turn.runtime.settings
-    if settings.zalo_bot_token:  # Zalo has no links that carry a code: the code is sent
+    if ways.zalo:  # Zalo has no links that carry a code: the code is sent
         lines.append(
             _("On Zalo: open {link} and send the code to chibo as a message.").format(
-                link=settings.zalo_bot_link
+                link=ways.zalo_link
             )
-            if settings.zalo_bot_link
+            if ways.zalo_link
             else _("On Zalo: send the code to chibo as a message.")
         )
     return Outcome([Reply("\n".join(lines))])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -12,7 +13,7 @@ from storage.models import ChatIdentity, Member
 
 # built once: every chat turn starts with it
 _BY_IDENTITY = (
-    select(Member, ChatIdentity.last_seen_at)
+    select(Member, ChatIdentity.last_seen_at, ChatIdentity.bot_id)
     .join(ChatIdentity, ChatIdentity.member_id == Member.id)
     .where(ChatIdentity.channel == bindparam("channel"))
     .where(ChatIdentity.external_id == bindparam("external_id"))
@@ -23,38 +24,52 @@ _BY_IDENTITY = (
 
 async def by_identity(session: AsyncSession, channel: str, external_id: str) -> Member | None:
     found = await identify(session, channel, external_id)
-    return found[0] if found is not None else None
+    return found.member if found is not None else None
 
 
-async def identify(
-    session: AsyncSession, channel: str, external_id: str
-) -> tuple[Member, datetime | None] | None:
-    """The active member behind a chat account, and when the account was last used."""
+@dataclass(frozen=True)
+class Identified:
+    member: Member
+    last_seen_at: datetime | None  # when the account was last used
+    bot_id: int | None  # the bot it writes to
+
+
+async def identify(session: AsyncSession, channel: str, external_id: str) -> Identified | None:
+    """The active member behind a chat account, and how they reach chibo."""
     params = {"channel": channel, "external_id": external_id}
     row = (await session.execute(_BY_IDENTITY, params)).first()
-    return (row[0], row[1]) if row is not None else None
+    return Identified(row[0], row[1], row[2]) if row is not None else None
 
 
 SEEN_EVERY = timedelta(minutes=1)  # how stale "last used" may be; saves a write per turn
 
 
 async def seen(
-    session: AsyncSession, channel: str, external_id: str, last: datetime | None, now: datetime
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    found: Identified,
+    bot: int | None,
+    now: datetime,
 ) -> None:
-    """Remember that the member just wrote from this account (notifications follow it)."""
-    if last is not None and now - last < SEEN_EVERY:
+    """Remember that the member just wrote from this account through `bot`
+    (notifications follow both)."""
+    last = found.last_seen_at
+    if last is not None and now - last < SEEN_EVERY and found.bot_id == bot:
         return
     await session.execute(
         update(ChatIdentity)
         .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
-        .values(last_seen_at=now)
+        .values(last_seen_at=now, bot_id=bot)
     )
 
 
 async def link_identity(
-    session: AsyncSession, member: Member, channel: str, external_id: str
+    session: AsyncSession, member: Member, channel: str, external_id: str, bot: int | None = None
 ) -> ChatIdentity:
-    identity = ChatIdentity(member_id=member.id, channel=channel, external_id=external_id)
+    identity = ChatIdentity(
+        member_id=member.id, channel=channel, external_id=external_id, bot_id=bot
+    )
     session.add(identity)
     await session.flush()
     return identity

@@ -140,6 +140,28 @@ class ChatIdentity(Base):
     """When the member last wrote from this account: notifications go to the latest."""
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     """Sends refused in a row with an unclear error (Zalo's 403); a success resets it."""
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id", ondelete="SET NULL"))
+    """The bot the member writes to (None: the channel's default bot, from the settings)."""
+
+
+class Bot(Base):
+    """An extra bot serving part of the organisation tree (`chibo bot add`).
+
+    A free Zalo bot may serve only a few dozen users and a Telegram bot sends about
+    30 messages a second, so a deployment can run several per channel; the default
+    bot of each channel comes from the settings (TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN).
+    """
+
+    __tablename__ = "bots"
+    __table_args__ = (UniqueConstraint("channel", "token", name="uq_bots_channel_token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(256))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    username: Mapped[str | None] = mapped_column(String(100))  # Telegram: learned from getMe
+    link: Mapped[str | None] = mapped_column(String(200))  # Zalo: the bot's link, for invites
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChatPrompt(Base):

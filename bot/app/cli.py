@@ -88,17 +88,39 @@ def migrate() -> None:
 def serving_runtime() -> Runtime:
     """Settings complete for a channel and a current schema, or one clear line and exit."""
     settings = settings_or_exit()
+    logging.getLogger().setLevel(settings.log_level)
+    extra = 0
+    if not settings.telegram_bot_token and not settings.zalo_bot_token:
+        extra = asyncio.run(_extra_bots(settings))
     try:
-        settings.require_channel()
+        settings.require_channel(extra_bots=extra)
     except SettingsError as exc:
         fail(str(exc))
-    logging.getLogger().setLevel(settings.log_level)
 
     async def check(db: Database) -> None:
         return None
 
     with_db(settings, check)
     return Runtime.from_settings(settings)
+
+
+async def _extra_bots(settings: Settings) -> int:
+    """How many bots `chibo bot add` added (0 when there is no migrated database yet)."""
+    from sqlalchemy.engine import make_url
+
+    from storage import bots
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return 0  # do not create an empty database file just to look
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            return len(await bots.every(session))
+    except Exception:  # no bots table yet: the token is what is missing
+        return 0
+    finally:
+        await db.dispose()
 
 
 @main.command()
@@ -335,6 +357,75 @@ def invite_create(
 
 
 @main.group()
+def bot() -> None:
+    """Extra bots, each serving part of the tree (beyond TELEGRAM_/ZALO_BOT_TOKEN)."""
+
+
+@bot.command("add")
+@click.argument("channel", type=click.Choice(["telegram", "zalo"]))
+@click.option("--token", required=True, help="The bot's token.")
+@click.option("--committee", "committee_ref", help="Committee (name or id) it serves.")
+@click.option("--cell", "cell_ref", help="Cell (name or id) it serves.")
+@click.option("--link", default=None, help="Zalo: the bot's link, shown in invites.")
+def bot_add(
+    channel: str, token: str, committee_ref: str | None, cell_ref: str | None, link: str | None
+) -> None:
+    """Add a bot for a committee's cells (or one cell); `chibo run` serves it too."""
+    from storage import bots
+
+    if (committee_ref is None) == (cell_ref is None):
+        fail("give exactly one of --committee or --cell")
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            if committee_ref is not None:
+                org = await _committee_ref(session, committee_ref)
+            else:
+                org = await _cell_ref(session, cell_ref or "")
+            if any(b.channel == channel and b.token == token for b in await bots.every(session)):
+                fail("this bot is already added (see: chibo bot list)")
+            added = await bots.add(session, channel, token, org, link)
+            return f"added {channel} bot {added.id} for {org.name}; restart chibo run to serve it"
+
+    click.echo(with_db(settings_or_exit(), work))
+
+
+@bot.command("list")
+def bot_list() -> None:
+    """The extra bots and what each serves."""
+    from storage import bots
+    from storage.models import Organization
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            lines = []
+            for b in await bots.every(session):
+                org = await session.get(Organization, b.org_id)
+                name = f"@{b.username}" if b.username else (b.link or "(name learned at start)")
+                lines.append(f"{b.id}\t{b.channel}\t{name}\t{org.name if org else '?'}")
+            return lines or ["no extra bots: TELEGRAM_BOT_TOKEN / ZALO_BOT_TOKEN serve everything"]
+
+    click.echo("\n".join(with_db(settings_or_exit(), work)))
+
+
+@bot.command("remove")
+@click.argument("bot_id", type=int)
+def bot_remove(bot_id: int) -> None:
+    """Remove an extra bot; its members are written to by the channel's default bot."""
+    from storage.models import Bot
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            found = await session.get(Bot, bot_id)
+            if found is None:
+                fail(f"no bot {bot_id} (see: chibo bot list)")
+            await session.delete(found)
+            return f"removed bot {bot_id}"
+
+    click.echo(with_db(settings_or_exit(), work))
+
+
+@main.group()
 def member() -> None:
     """Members of a cell."""
 
@@ -478,17 +569,20 @@ async def _invite_lines(
     session: Any, settings: Settings, org: Any, role: Role, uses: int, days: int
 ) -> list[str]:
     from bot.channels.telegram import fetch_username
-    from bot.services import membership
+    from bot.services import entrances, membership
 
     code, created = await membership.create_invite(
         session, org, role, now=utc_now(), valid_for=timedelta(days=days), max_uses=uses
     )
-    username = await fetch_username(settings)
+    ways = await entrances.of(session, settings, org.id, await fetch_username(settings))
     expires = f"{created.expires_at:%Y-%m-%d %H:%M} UTC"
     lines = [f"{role} invite for {org.name} ({uses} use(s), expires {expires}):"]
-    if username:
-        lines.append(f"  link: https://t.me/{username}?start={code}")
+    link = ways.telegram_link(code)
+    if link:
+        lines.append(f"  link: {link}")
     else:
         lines.append("  link: (set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_USERNAME to print the link)")
     lines.append(f"  code: {code}   (in the bot: /start {code})")
+    if ways.zalo:
+        lines.append(f"  on Zalo: send the code to the bot {ways.zalo_link or ''}".rstrip())
     return lines

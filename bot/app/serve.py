@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -29,7 +30,9 @@ from bot.services.notify import Dispatcher, Sender
 from bot.services.planner import plan_all
 from bot.services.runtime import Runtime
 from handlers import notices
+from storage import bots as bot_store
 from storage import prompts
+from storage.models import Bot
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +41,12 @@ class Scheduler:
     """One tick: plan what the calendar says is due, close months, dispatch the outbox."""
 
     def __init__(self, runtime: Runtime, senders: list[Sender]) -> None:
+        """`senders`: every bot this process sends through (default and extra ones)."""
         self.runtime = runtime
         self.dispatcher = Dispatcher(
             runtime.db,
-            {sender.channel: sender for sender in senders},
+            {s.channel: s for s in senders if getattr(s, "bot_id", None) is None},
+            bots={s.bot_id: s for s in senders if getattr(s, "bot_id", None) is not None},  # type: ignore[attr-defined]
             render=notices.render,
             clock=runtime.clock,
             concurrency=runtime.settings.send_concurrency,
@@ -86,61 +91,104 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+@dataclass(frozen=True)
+class BotSpec:
+    """One bot to run: a channel's default bot (`bot_id` None, token from the settings) or
+    an extra one (`chibo bot add`), whose webhook path ends in its id."""
+
+    channel: str
+    token: str
+    bot_id: int | None = None
+
+    def webhook_url(self, base: str) -> str:
+        return base if self.bot_id is None else f"{base.rstrip('/')}/{self.bot_id}"
+
+
+async def bot_specs(runtime: Runtime) -> list[BotSpec]:
+    settings = runtime.settings
+    specs = []
+    if settings.zalo_bot_token:
+        specs.append(BotSpec(zalo.CHANNEL, settings.zalo_bot_token))
+    if settings.telegram_bot_token:
+        specs.append(BotSpec(telegram.CHANNEL, settings.telegram_bot_token))
+    async with runtime.db.session() as session:
+        extra = await bot_store.every(session)
+    return specs + [BotSpec(b.channel, b.token, b.id) for b in extra]
+
+
 async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Serve every channel that has a token until SIGINT/SIGTERM (or `stop`).
+    """Serve every bot (each channel's default bot and the extra ones) until SIGINT/SIGTERM.
 
     The HTTP server (webhooks, file links) listens before any webhook is registered,
-    so the first POST lands; it stops after the channels stopped taking updates.
+    so the first POST lands; it stops after the bots stopped taking updates.
     """
     stop = stop or _stop_on_signals()
     settings = runtime.settings
+    specs = await bot_specs(runtime)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.db.dispose)
         routes: list[BaseRoute] = []
-        zalo_channel = app = None
-        if settings.zalo_bot_token:
-            zalo_channel = await stack.enter_async_context(_zalo(runtime))
-            if settings.zalo_mode is UpdateMode.WEBHOOK:
-                routes.append(_zalo_route(settings, zalo_channel))
-        if settings.telegram_bot_token:
-            app = telegram.build_application(runtime)
-            if settings.telegram_mode is UpdateMode.WEBHOOK:
-                routes.append(_telegram_route(settings, app))
+        zalos: list[tuple[BotSpec, zalo.ZaloChannel]] = []
+        apps: list[tuple[BotSpec, Application]] = []  # type: ignore[type-arg]
+        for spec in specs:
+            if spec.channel == zalo.CHANNEL:
+                channel = await stack.enter_async_context(_zalo(runtime, spec))
+                zalos.append((spec, channel))
+                if settings.zalo_mode is UpdateMode.WEBHOOK:
+                    routes.append(_zalo_route(settings, spec, channel))
+            else:
+                app = telegram.build_application(runtime, spec.token, spec.bot_id)
+                apps.append((spec, app))
+                if settings.telegram_mode is UpdateMode.WEBHOOK:
+                    routes.append(_telegram_route(settings, spec, app))
         if routes or settings.public_base_url:  # webhooks, file links
             http = build_app([*routes, FileRoute(runtime.db, runtime.clock)])
             await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
         senders: list[Sender] = []
         tasks: list[asyncio.Task[None]] = []
-        if zalo_channel is not None:
-            senders.append(zalo_channel.sender)
+        for spec, channel in zalos:
+            senders.append(channel.sender)
             if settings.zalo_mode is UpdateMode.WEBHOOK:
-                await zalo_channel.api.set_webhook(
-                    settings.zalo_webhook_url, settings.zalo_webhook_secret
-                )
+                url = spec.webhook_url(settings.zalo_webhook_url)
+                await channel.api.set_webhook(url, settings.zalo_webhook_secret)
             else:
-                await zalo_channel.api.delete_webhook()  # a webhook would silence polling
-                tasks.append(asyncio.create_task(zalo_channel.poll(stop)))
-            stack.push_async_callback(zalo_channel.drain)
-        if app is not None:
-            await stack.enter_async_context(telegram.receiving(app, settings))
-            senders.append(telegram.TelegramSender(app.bot))
-            assert app.job_queue is not None
-            app.job_queue.run_repeating(
-                Scheduler(runtime, senders).safe_tick,
+                await channel.api.delete_webhook()  # a webhook would silence polling
+                tasks.append(asyncio.create_task(channel.poll(stop)))
+            stack.push_async_callback(channel.drain)
+        for spec, app in apps:
+            url = spec.webhook_url(settings.webhook_url)
+            await stack.enter_async_context(telegram.receiving(app, settings, url))
+            senders.append(telegram.TelegramSender(app.bot, spec.bot_id))
+            if spec.bot_id is not None:
+                await _learn_username(runtime, spec.bot_id, app.bot.username)
+        scheduler = Scheduler(runtime, senders)
+        if apps:
+            job_queue = apps[0][1].job_queue
+            assert job_queue is not None
+            job_queue.run_repeating(
+                scheduler.safe_tick,
                 interval=settings.scheduler_interval_seconds,
                 first=1,
                 name="outbox",
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
         else:
-            tasks.append(asyncio.create_task(Scheduler(runtime, senders).loop(stop)))
+            tasks.append(asyncio.create_task(scheduler.loop(stop)))
         await stop.wait()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _telegram_route(settings: Settings, app: Application) -> WebhookRoute:  # type: ignore[type-arg]
+async def _learn_username(runtime: Runtime, bot_id: int, username: str) -> None:
+    """An extra Telegram bot's @username, for the invite links of the cells it serves."""
+    async with runtime.db.session() as session:
+        bot = await session.get(Bot, bot_id)
+        if bot is not None and bot.username != username:
+            bot.username = username
+
+
+def _telegram_route(settings: Settings, spec: BotSpec, app: Application) -> WebhookRoute:  # type: ignore[type-arg]
     return WebhookRoute(
-        urlparse(settings.webhook_url).path,
+        urlparse(spec.webhook_url(settings.webhook_url)).path,
         secret_header=telegram.SECRET_HEADER,
         secret=settings.webhook_secret,
         max_body_bytes=settings.webhook_max_body_bytes,
@@ -148,9 +196,9 @@ def _telegram_route(settings: Settings, app: Application) -> WebhookRoute:  # ty
     )
 
 
-def _zalo_route(settings: Settings, channel: zalo.ZaloChannel) -> WebhookRoute:
+def _zalo_route(settings: Settings, spec: BotSpec, channel: zalo.ZaloChannel) -> WebhookRoute:
     return WebhookRoute(
-        urlparse(settings.zalo_webhook_url).path,
+        urlparse(spec.webhook_url(settings.zalo_webhook_url)).path,
         secret_header=zalo.SECRET_HEADER,
         secret=settings.zalo_webhook_secret,
         max_body_bytes=settings.webhook_max_body_bytes,
@@ -159,10 +207,10 @@ def _zalo_route(settings: Settings, channel: zalo.ZaloChannel) -> WebhookRoute:
 
 
 @contextlib.asynccontextmanager
-async def _zalo(runtime: Runtime) -> AsyncIterator[zalo.ZaloChannel]:
-    api = zalo.api_of(runtime)
+async def _zalo(runtime: Runtime, spec: BotSpec) -> AsyncIterator[zalo.ZaloChannel]:
+    api = zalo.api_of(runtime, spec.token)
     try:
-        channel = zalo.ZaloChannel(runtime, api, _publisher(runtime))
+        channel = zalo.ZaloChannel(runtime, api, _publisher(runtime), spec.bot_id)
         await channel.start()
         yield channel
     finally:
@@ -189,19 +237,22 @@ def _publisher(runtime: Runtime) -> zalo.Publish | None:
 
 
 async def work(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Send the outbox only, through every channel that has a token (`chibo worker`)."""
+    """Send the outbox only, through every bot (`chibo worker`)."""
     stop = stop or _stop_on_signals()
-    settings = runtime.settings
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.db.dispose)
         senders: list[Sender] = []
-        if settings.telegram_bot_token:
-            bot = await stack.enter_async_context(telegram.worker_bot(settings))
-            runtime.bot_username = bot.username
-            senders.append(telegram.TelegramSender(bot))
-        if settings.zalo_bot_token:
-            api = zalo.api_of(runtime)
-            stack.push_async_callback(api.close)
-            senders.append(zalo.ZaloSender(runtime, api, _publisher(runtime)))
-        log.info("chibo worker is dispatching on %s", ", ".join(s.channel for s in senders))
+        for spec in await bot_specs(runtime):
+            if spec.channel == telegram.CHANNEL:
+                bot = await stack.enter_async_context(
+                    telegram.worker_bot(runtime.settings, spec.token)
+                )
+                if spec.bot_id is None:
+                    runtime.bot_username = bot.username
+                senders.append(telegram.TelegramSender(bot, spec.bot_id))
+            else:
+                api = zalo.api_of(runtime, spec.token)
+                stack.push_async_callback(api.close)
+                senders.append(zalo.ZaloSender(runtime, api, _publisher(runtime), spec.bot_id))
+        log.info("chibo worker is dispatching through %d bots", len(senders))
         await Scheduler(runtime, senders).loop(stop)

@@ -80,11 +80,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
-def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg]
+def build_application(  # type: ignore[type-arg]
+    runtime: Runtime, token: str | None = None, bot_id: int | None = None
+) -> Application:
+    """The default bot (TELEGRAM_BOT_TOKEN), or the extra bot `bot_id` with its `token`."""
     settings = runtime.settings
     app = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        .token(token or settings.telegram_bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(_file_url(settings.telegram_api_url))
         .rate_limiter(rate_limiter(settings))
@@ -96,6 +99,7 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
         .build()
     )
     app.bot_data["runtime"] = runtime
+    app.bot_data["bot_id"] = bot_id
     private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
     app.add_handler(MessageHandler(private, on_message))
     app.add_handler(CallbackQueryHandler(on_button))
@@ -104,14 +108,17 @@ def build_application(runtime: Runtime) -> Application:  # type: ignore[type-arg
 
 
 @contextlib.asynccontextmanager
-async def receiving(app: Application, settings: Settings) -> AsyncIterator[None]:  # type: ignore[type-arg]
-    """Take updates while the block runs: long polling, or the webhook (TELEGRAM_MODE),
-    whose route (`update_taker`) the process's HTTP server must already be serving."""
+async def receiving(  # type: ignore[type-arg]
+    app: Application, settings: Settings, webhook_url: str | None = None
+) -> AsyncIterator[None]:
+    """Take updates while the block runs: long polling, or the webhook (TELEGRAM_MODE) at
+    `webhook_url` (default WEBHOOK_URL), whose route (`update_taker`) the process's HTTP
+    server must already be serving."""
     async with app:
         await announce(app)
         if settings.telegram_mode is TelegramMode.WEBHOOK:
             await app.bot.set_webhook(
-                settings.webhook_url,
+                webhook_url or settings.webhook_url,
                 secret_token=settings.webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
@@ -173,7 +180,8 @@ def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
 async def announce(app: Application) -> None:  # type: ignore[type-arg]
     """Learn the bot's name; show the command menu in each language."""
     runtime: Runtime = app.bot_data["runtime"]
-    runtime.bot_username = app.bot.username
+    if app.bot_data.get("bot_id") is None:
+        runtime.bot_username = app.bot.username
     for locale in SUPPORTED_LOCALES:
         t = Translator(locale)
         commands = [
@@ -186,10 +194,17 @@ async def announce(app: Application) -> None:  # type: ignore[type-arg]
     log.info("chibo is serving as @%s", app.bot.username)
 
 
-def _event(update: Update, *, text: str | None = None, data: str | None = None) -> ChatEvent:
+def _event(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    text: str | None = None,
+    data: str | None = None,
+) -> ChatEvent:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     return ChatEvent(
+        bot=context.bot_data.get("bot_id"),
         channel=CHANNEL,
         user_id=str(user.id),
         chat_id=str(chat.id),
@@ -205,7 +220,7 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     if message is None or update.effective_user is None:
         return
-    event = _event(update, text=message.text)
+    event = _event(update, context, text=message.text)
     document = message.document
     if document is not None:
         size = document.file_size or 0
@@ -225,7 +240,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None or update.effective_user is None or update.effective_chat is None:
         return
-    outcome = await handlers.handle(_runtime(context), _event(update, data=query.data or ""))
+    outcome = await handlers.handle(
+        _runtime(context), _event(update, context, data=query.data or "")
+    )
     async with _shown():
         await query.answer(popup(outcome.notice))
         await _render(update, context, outcome)
@@ -325,7 +342,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_user is None:
         return
     saved = isinstance(context.error, ReplyFailed)
-    outcome = handlers.error_outcome(_runtime(context), _event(update), saved=saved)
+    outcome = handlers.error_outcome(_runtime(context), _event(update, context), saved=saved)
     if update.callback_query is not None:
         with contextlib.suppress(Exception):  # already answered, or the answer is what failed
             await update.callback_query.answer()
@@ -335,10 +352,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not tell the user about the failure", exc_info=True)
 
 
-def worker_bot(settings: Settings) -> ExtBot:  # type: ignore[type-arg]
+def worker_bot(settings: Settings, token: str | None = None) -> ExtBot:  # type: ignore[type-arg]
     """A bot that only sends (`chibo worker`), within the same limits as `chibo run`."""
     return ExtBot(
-        settings.telegram_bot_token,
+        token or settings.telegram_bot_token,
         base_url=settings.telegram_api_url,
         base_file_url=_file_url(settings.telegram_api_url),
         rate_limiter=rate_limiter(settings),
@@ -368,8 +385,8 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, bot: Bot, bot_id: int | None = None) -> None:
+        self.bot, self.bot_id = bot, bot_id
 
     async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
         """A notice too long for one message goes out as several, in order."""

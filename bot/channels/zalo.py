@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,8 +91,14 @@ class ZaloSender:
 
     channel = CHANNEL
 
-    def __init__(self, runtime: Runtime, api: ZaloBotAPI, publish: Publish | None = None) -> None:
-        self.runtime, self.api, self.publish = runtime, api, publish
+    def __init__(
+        self,
+        runtime: Runtime,
+        api: ZaloBotAPI,
+        publish: Publish | None = None,
+        bot_id: int | None = None,
+    ) -> None:
+        self.runtime, self.api, self.publish, self.bot_id = runtime, api, publish, bot_id
         self.limiter = AsyncLimiter(runtime.settings.zalo_rate_limit, 1)
 
     async def send(self, chat_id: str, reply: Reply, locale: str | None = None) -> SendResult:
@@ -170,28 +177,35 @@ def _delivery(exc: ZaloError) -> Delivery:
 class ZaloChannel:
     """Receives Zalo updates (long polling or webhook) and answers them in chat order."""
 
-    def __init__(self, runtime: Runtime, api: ZaloBotAPI, publish: Publish | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        api: ZaloBotAPI,
+        publish: Publish | None = None,
+        bot_id: int | None = None,
+    ) -> None:
         self.runtime = runtime
         self.api = api
-        self.sender = ZaloSender(runtime, api, publish)
-        self.bot_id: str | None = None
+        self.sender = ZaloSender(runtime, api, publish, bot_id)
+        self.account_id: str | None = None  # the bot's own Zalo id
         self._lanes = ChatLanes()
         self._gate = asyncio.Semaphore(runtime.settings.update_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         me = await self.api.get_me()
-        self.bot_id = str(me.get("id") or "") or None
-        log.info("chibo is serving on Zalo as %s", me.get("account_name") or self.bot_id)
+        self.account_id = str(me.get("id") or "") or None
+        log.info("chibo is serving on Zalo as %s", me.get("account_name") or self.account_id)
 
     async def receive(self, update: dict[str, Any]) -> bool:
         """Take one update (from a poll or the webhook); False if it is not one."""
         if not isinstance(update, dict):
             return False
-        event = event_of(update, self.bot_id)
+        event = event_of(update, self.account_id)
         if event is None:
             log.debug("zalo update ignored: %s", update.get("event_name"))
             return True
+        event = dataclasses.replace(event, bot=self.sender.bot_id)
         task = asyncio.create_task(self._in_lane(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -251,6 +265,7 @@ class ZaloChannel:
             log.warning("could not tell the Zalo user about the failure", exc_info=True)
 
 
-def api_of(runtime: Runtime) -> ZaloBotAPI:
+def api_of(runtime: Runtime, token: str | None = None) -> ZaloBotAPI:
+    """The client of the default bot (ZALO_BOT_TOKEN), or of an extra bot's `token`."""
     settings = runtime.settings
-    return ZaloBotAPI(settings.zalo_bot_token, settings.zalo_api_url)
+    return ZaloBotAPI(token or settings.zalo_bot_token, settings.zalo_api_url)

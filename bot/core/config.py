@@ -142,9 +142,10 @@ class Settings(BaseSettings):
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
 
-    def require_channel(self) -> None:
-        """Check the settings `chibo run` needs beyond the defaults: at least one channel."""
-        if not self.telegram_bot_token and not self.zalo_bot_token:
+    def require_channel(self, extra_bots: int = 0) -> None:
+        """Check the settings `chibo run` needs beyond the defaults: at least one bot
+        (a token here, or `extra_bots` added with `chibo bot add`)."""
+        if not self.telegram_bot_token and not self.zalo_bot_token and not extra_bots:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN: missing (get a token from @BotFather "
                 "or the Zalo Bot Platform, put it in .env)"

@@ -76,6 +76,7 @@ async def redeem(
     code: str,
     now: datetime,
     policy: JoinPolicy,
+    bot: int | None = None,
 ) -> LinkResult:
     """Link this chat account to the member the code belongs to; nothing else changes."""
     existing = await member_store.by_identity(session, channel, external_id)
@@ -93,7 +94,7 @@ async def redeem(
         return LinkResult(LinkStatus.INVALID)
     if await member_store.has_identity(session, member.id, channel):
         return LinkResult(LinkStatus.CHANNEL_TAKEN, member)
-    identity = await member_store.link_identity(session, member, channel, external_id)
+    identity = await member_store.link_identity(session, member, channel, external_id, bot)
     identity.last_seen_at = now  # notifications now come here
     await session.refresh(member, ["org"])
     return LinkResult(LinkStatus.LINKED, member)

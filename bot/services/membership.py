@@ -94,8 +94,10 @@ async def join(
     code: str,
     now: datetime,
     policy: JoinPolicy = JoinPolicy(),
+    bot: int | None = None,
 ) -> JoinResult:
-    """Redeem an invite for this chat identity; nothing changes unless it succeeds."""
+    """Redeem an invite for this chat identity (writing to `bot`); nothing changes unless
+    it succeeds."""
     existing = await member_store.by_identity(session, channel, external_id)
     if existing is not None:
         return JoinResult(JoinStatus.ALREADY_MEMBER, existing)
@@ -120,7 +122,8 @@ async def join(
         return JoinResult(JoinStatus.USED_UP)
 
     member = await _member_for_invite(session, invite, display_name, now)
-    await member_store.link_identity(session, member, channel, external_id)
+    identity = await member_store.link_identity(session, member, channel, external_id, bot)
+    identity.last_seen_at = now
     await session.refresh(member, ["org"])
     return JoinResult(JoinStatus.JOINED, member)
 

@@ -60,7 +60,7 @@ class SendResult:
 
 
 class Sender(Protocol):
-    """A channel that can deliver a reply to a chat, e.g. Telegram; `locale`: the reply's."""
+    """A channel's bot that can deliver a reply to a chat; `locale`: the reply's language."""
 
     channel: str
 
@@ -142,14 +142,21 @@ class Dispatcher:
     """Sends the outbox through one sender per channel, to each member's latest channel."""
 
     db: Database
-    senders: dict[str, Sender]
+    senders: dict[str, Sender]  # the default bot of each channel
     render: Callable[[AsyncSession, Notice], Awaitable[Reply]]
     clock: Callable[[], datetime]
     batch_size: int = 200
     concurrency: int = 32
     lease: timedelta = timedelta(minutes=10)
     worker: str = field(default_factory=worker_name)
+    bots: dict[int, Sender] = field(default_factory=dict)  # extra bots, by id (`chibo bot add`)
     _refused: set[int] = field(default_factory=set)  # accounts refused during this process
+
+    def sender_for(self, account: Account) -> Sender | None:
+        """The bot the member writes to, else the channel's default bot."""
+        if account.bot_id is not None and account.bot_id in self.bots:
+            return self.bots[account.bot_id]
+        return self.senders.get(account.channel)
 
     async def run_once(self, max_rows: int = 100_000) -> DispatchStats:
         """Send everything due now (up to `max_rows`); returns what happened.
@@ -194,7 +201,8 @@ class Dispatcher:
         async def deliver(job: _Job) -> None:
             if job.status is not None or job.reply is None or job.account is None:
                 return
-            sender = self.senders[job.account.channel]
+            sender = self.sender_for(job.account)
+            assert sender is not None  # checked in _prepare
             async with gate:
                 try:
                     job.result = await sender.send(
@@ -215,7 +223,8 @@ class Dispatcher:
         now = self.clock()
         member_ids = {j.notification.member_id for j in jobs}
         period_ids = {j.notification.period_id for j in jobs}
-        found = await outbox.recipients(session, member_ids, period_ids, set(self.senders))
+        channels = set(self.senders) | {sender.channel for sender in self.bots.values()}
+        found = await outbox.recipients(session, member_ids, period_ids, channels)
         members, periods, cells, accounts = (
             found.members,
             found.periods,
@@ -231,7 +240,7 @@ class Dispatcher:
             if job.status is None and n.id not in latest:
                 job.status = Status.SKIPPED  # a later reminder of the same kind goes instead
             job.account = accounts.get(member.id)
-            if job.status is None and job.account is None:
+            if job.status is None and (job.account is None or not self.sender_for(job.account)):
                 job.status = Status.SKIPPED  # no account on a channel this process serves
             if job.status is None:
                 cell = cells[period.cell_id]

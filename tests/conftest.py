@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.core.config import load_settings
 from bot.services import assessment
@@ -21,9 +22,40 @@ from bot.services.runtime import Runtime
 from storage import frameworks, schema
 from storage.db import Database, create_engine
 
-POSTGRES_URL = os.environ.get(
+SERVER_URL = os.environ.get(
     "CHIBO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1"… when the suite runs in parallel
+POSTGRES_URL = (
+    make_url(SERVER_URL)
+    .set(database=f"{make_url(SERVER_URL).database}_{_WORKER}")
+    .render_as_string(hide_password=False)
+    if _WORKER
+    else SERVER_URL
+)
+"""Each parallel worker has a database of its own on the server (made if missing)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if POSTGRES_URL != SERVER_URL:
+        asyncio.run(_create_worker_database())
+
+
+async def _create_worker_database() -> None:
+    name = make_url(POSTGRES_URL).database
+    engine = create_engine(SERVER_URL)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

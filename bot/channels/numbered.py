@@ -190,9 +190,23 @@ async def shown(
     return rendered
 
 
-async def remember(runtime: Runtime, channel: str, chat_id: str, rendered: Rendered) -> None:
-    """Store what the rendered message's numbers mean in this chat (if it changes that)."""
-    if rendered.prompt is not None:
-        options = rendered.prompt.to_json() if rendered.prompt.options else None
-        async with runtime.db.session() as session:
-            await prompts.show(session, channel, chat_id, options, runtime.clock())
+async def remember(
+    runtime: Runtime, channel: str, chat_id: str, rendered: Rendered
+) -> dict[str, Any] | None:
+    """Store what the rendered message's numbers mean in this chat (if it changes that);
+    the options stored before, for `restore`."""
+    if rendered.prompt is None:
+        return None
+    options = rendered.prompt.to_json() if rendered.prompt.options else None
+    async with runtime.db.session() as session:
+        earlier = await prompts.shown(session, channel, chat_id)
+        await prompts.show(session, channel, chat_id, options, runtime.clock())
+    return earlier
+
+
+async def restore(
+    runtime: Runtime, channel: str, chat_id: str, earlier: dict[str, Any] | None
+) -> None:
+    """Put back the options of the chat's latest delivered message."""
+    async with runtime.db.session() as session:
+        await prompts.show(session, channel, chat_id, earlier, runtime.clock())

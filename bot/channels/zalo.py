@@ -107,9 +107,12 @@ class ZaloSender:
         outcome = Outcome([reply])
         rendered = numbered.render(outcome, t)
         parts = await self._parts(rendered, outcome, t)
+        # the options are stored first, so a quick answer finds them; if nothing reached
+        # the person, the options they saw before are put back
+        earlier = await numbered.remember(self.runtime, CHANNEL, chat_id, rendered)
         result = await send_in_parts(parts, lambda part: self._send_one(chat_id, part))
-        if result.delivery in {Delivery.SENT, Delivery.UNKNOWN}:  # shown, or maybe shown
-            await numbered.remember(self.runtime, CHANNEL, chat_id, rendered)
+        if result.delivery not in {Delivery.SENT, Delivery.UNKNOWN} and rendered.prompt:
+            await numbered.restore(self.runtime, CHANNEL, chat_id, earlier)
         return result
 
     async def show(self, chat_id: str, outcome: Outcome, t: Translator) -> list[Part]:

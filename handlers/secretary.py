@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Outcome, Reply
+from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, Button, Drawing, Outcome, Reply
+from bot.core.i18n import Translator
 from bot.core.numbers import MAX_YEAR, MIN_YEAR, whole_number
 from bot.rules.framework import FrameworkError, parse_framework
 from bot.services import entrances, membership, periods
@@ -110,7 +115,66 @@ async def _create_invite(turn: Turn, uses: int | None, days: int | None) -> Outc
             if ways.zalo_link
             else _("On Zalo: send the code to chibo as a message.")
         )
-    return Outcome([Reply("\n".join(lines))])
+    replies = [Reply("\n".join(lines))]
+    card = invite_card_drawing(
+        turn.t,
+        turn.member.org.name,
+        code,
+        created.expires_at,
+        telegram=link,
+        zalo=ways.zalo_link if ways.zalo else None,
+    )
+    if card is not None:
+        replies.append(Reply("", drawing=card))
+    return Outcome(replies)
+
+
+def invite_card_drawing(
+    t: Translator,
+    org_name: str,
+    code: str,
+    expires_at: datetime,
+    *,
+    telegram: str | None,
+    zalo: str | None,
+) -> Drawing | None:
+    """The invite's printable card with a QR code per app, or None with no link to show.
+
+    `/invite` sends it after the invite's text; `chibo invite create --card` writes it.
+    """
+    _ = t.gettext
+    links: list[tuple[str, str]] = []
+    lines: list[str] = []
+    if telegram:
+        links.append(("Telegram", telegram))
+        lines.append(_("Telegram: scan the QR code and tap Start to join."))
+    if zalo:  # the link opens the bot; the code goes in a message
+        links.append(("Zalo", zalo))
+        lines.append(_("Zalo: scan the QR code, then send chibo the code in the box."))
+    if not links:
+        return None
+    expires = _("Expires: {time}").format(time=t.when(expires_at))
+    return Drawing(
+        "photo",
+        f"chibo-invite-{file_part(org_name)}.png",
+        partial(_draw_invite_card, org_name, code, links, expires, lines),
+    )
+
+
+def file_part(name: str) -> str:
+    """`name` in a file name: "Chi bộ khu Biểu Nghi" → "chi-bo-khu-bieu-nghi"."""
+    folded = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    plain = re.sub(r"[^a-z0-9]+", "-", folded.encode("ascii", "ignore").decode().lower())
+    return plain.strip("-")[:60].strip("-") or "cell"
+
+
+def _draw_invite_card(
+    org_name: str, code: str, links: Sequence[tuple[str, str]], expires: str, lines: list[str]
+) -> bytes:
+    # In the drawing thread, after the turn; matplotlib and segno are imported there.
+    from bot.render.invite_card import invite_card
+
+    return invite_card(org_name, code, links, expires, lines)
 
 
 async def open_period(turn: Turn, args: list[str]) -> Outcome:

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.app import demo
 from bot.channels.console import ConsoleChat, run_console
 from bot.services.runtime import Runtime
+from handlers.secretary import file_part
 
 
 async def test_demo_conversation(runtime: Runtime, tmp_path: Path) -> None:
@@ -44,6 +45,7 @@ async def test_demo_conversation(runtime: Runtime, tmp_path: Path) -> None:
     assert "Chào mừng đồng chí Khách" in text  # the guest joined with the code
     assert "[Tốt]" in text and "Câu 2/16" in text  # "2" pressed the second button
     assert "— chọn từ 1 đến 5" in text and "— lệnh của bảng điều khiển" in text
-    chart = next(tmp_path.glob("files/*.png"))
+    chart = next(tmp_path.glob("files/chibo-20*.png"))  # the month chart, not the invite card
     assert chart.read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "files" / f"chibo-invite-{file_part(demo.DEMO_CELL)}.png").is_file()
     assert not any("never-read" in line for line in shown)  # :quit stopped the loop

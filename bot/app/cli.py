@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot.core.chat import Drawing
 from bot.core.config import SUPPORTED_LOCALES, Settings, SettingsError, load_settings
 from bot.core.numbers import row_id, whole_number
 from bot.rules.framework import FrameworkError, load_framework
@@ -219,7 +220,9 @@ def cell_create(
             )
             lines = [f"created committee {parent.id} {parent.name}"] if created else []
             lines.append(f"created cell {org.id} {org.name} (under {parent.name})")
-            lines += await _invite_lines(session, settings, org, Role.SECRETARY, 1, invite_days)
+            lines += (await _invite_lines(session, settings, org, Role.SECRETARY, 1, invite_days))[
+                0
+            ]
             return lines
 
     click.echo("\n".join(with_db(settings, work)))
@@ -335,14 +338,28 @@ def invite() -> None:
 )
 @click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 500))
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90))
+@click.option(
+    "--card",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the invite's printable card, with its QR codes, to FILE.png.",
+)
 def invite_create(
-    cell_ref: str | None, committee_ref: str | None, role: str, uses: int, days: int
+    cell_ref: str | None,
+    committee_ref: str | None,
+    role: str,
+    uses: int,
+    days: int,
+    card: Path | None,
 ) -> None:
     """Print a new invite (deep link and bare code) for a cell, or a committee's officer."""
+    from bot.core.chat import in_drawing_thread
+
     settings = settings_or_exit()
     officer = role == Role.COMMITTEE_OFFICER
     if officer != bool(committee_ref) or (cell_ref is None) == (committee_ref is None):
         fail("use --cell for members and secretaries, --committee with --role committee_officer")
+    if card is not None and card.suffix.lower() != ".png":
+        raise click.BadParameter("the card is a PNG: FILE.png", param_hint="--card")
 
     async def work(db: Database) -> list[str]:
         async with db.session() as session:
@@ -351,7 +368,13 @@ def invite_create(
             else:
                 assert cell_ref is not None
                 org = await _cell_ref(session, cell_ref)
-            return await _invite_lines(session, settings, org, Role(role), uses, days)
+            lines, drawing = await _invite_lines(
+                session, settings, org, Role(role), uses, days, card=card is not None
+            )
+        if card is not None and drawing is not None:  # drawn once the invite is stored
+            card.write_bytes(await in_drawing_thread(drawing.draw))
+            lines.append(f"  card: {card}")
+        return lines
 
     click.echo("\n".join(with_db(settings, work)))
 
@@ -566,18 +589,32 @@ async def _cell_ref(session: Any, ref: str) -> Any:
 
 
 async def _invite_lines(
-    session: Any, settings: Settings, org: Any, role: Role, uses: int, days: int
-) -> list[str]:
+    session: Any,
+    settings: Settings,
+    org: Any,
+    role: Role,
+    uses: int,
+    days: int,
+    *,
+    card: bool = False,
+) -> tuple[list[str], Drawing | None]:
+    """A new invite as printed lines, and with `card` its printable card, still to draw."""
     from bot.channels.telegram import fetch_username
     from bot.services import entrances, membership
 
+    ways = await entrances.of(session, settings, org.id, await fetch_username(settings))
+    zalo = ways.zalo_link if ways.zalo else None
+    if card and not (ways.telegram_username or zalo):  # said before an invite is made
+        fail(
+            "--card needs a link to print: set TELEGRAM_BOT_TOKEN (or TELEGRAM_BOT_USERNAME), "
+            "or ZALO_BOT_TOKEN and ZALO_BOT_LINK"
+        )
     code, created = await membership.create_invite(
         session, org, role, now=utc_now(), valid_for=timedelta(days=days), max_uses=uses
     )
-    ways = await entrances.of(session, settings, org.id, await fetch_username(settings))
+    link = ways.telegram_link(code)
     expires = f"{created.expires_at:%Y-%m-%d %H:%M} UTC"
     lines = [f"{role} invite for {org.name} ({uses} use(s), expires {expires}):"]
-    link = ways.telegram_link(code)
     if link:
         lines.append(f"  link: {link}")
     else:
@@ -585,4 +622,12 @@ async def _invite_lines(
     lines.append(f"  code: {code}   (in the bot: /start {code})")
     if ways.zalo:
         lines.append(f"  on Zalo: send the code to the bot {ways.zalo_link or ''}".rstrip())
-    return lines
+    if not card:
+        return lines, None
+    from bot.core.i18n import Translator
+    from handlers.secretary import invite_card_drawing
+
+    # In the org's language and time zone, as /invite draws it in the cell's chat.
+    t = Translator(org.locale, org.timezone)
+    drawing = invite_card_drawing(t, org.name, code, created.expires_at, telegram=link, zalo=zalo)
+    return lines, drawing

@@ -35,6 +35,11 @@ class Turn:
     def _(self, message: str) -> str:
         return self.t.gettext(message)
 
+    def speak_as(self, member: Member) -> None:
+        """From now on the turn is this member's (who just joined or linked), in their language."""
+        self.member = member
+        self.t = Translator(member.locale or member.org.locale, member.org.timezone)
+
 
 Handler = Callable[[Turn, list[str]], Awaitable[Outcome]]
 

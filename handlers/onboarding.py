@@ -60,8 +60,7 @@ async def join(turn: Turn, code: str) -> Outcome:
     )
     if result.status is JoinStatus.JOINED and result.member is not None:
         member = result.member
-        turn.member = member
-        turn.t = Translator(member.locale or member.org.locale, member.org.timezone)
+        turn.speak_as(member)
         _ = turn._
         text = _("Welcome, {name}! You have joined {cell} as {role}.").format(
             name=member.full_name, cell=member.org.name, role=role_name(turn.t, member.role)
@@ -185,8 +184,7 @@ def _linked(turn: Turn, result: linking.LinkResult) -> Outcome:
     _ = turn._
     member = result.member
     if result.status is LinkStatus.LINKED and member is not None:
-        turn.member = member
-        turn.t = Translator(member.locale or member.org.locale, member.org.timezone)
+        turn.speak_as(member)
         _ = turn._
         text = _("Linked: you now use chibo here too, as {name} of {cell}.").format(
             name=member.full_name, cell=member.org.name

@@ -7,10 +7,11 @@ import copy
 from typing import Any, cast
 
 import pytest
+from tenacity import wait_none
 
 from bot.channels import numbered
 from bot.channels.numbered import Prompt
-from bot.channels.zalo import TEXT_LIMIT, ZaloSender, event_of
+from bot.channels.zalo import TEXT_LIMIT, Part, ZaloSender, event_of
 from bot.channels.zalo_api import ZaloBotAPI, ZaloError, ZaloNetworkError
 from bot.core.chat import Button, ChatEvent, Reply
 from bot.core.config import load_settings
@@ -321,3 +322,29 @@ async def test_an_undelivered_notification_leaves_the_shown_options(runtime: Run
     assert prompt is not None
     option = prompt.choose("1").option
     assert option is not None and option.data == "rsvp:yes"  # what the person saw last
+
+
+@pytest.mark.parametrize(
+    ("errors", "calls", "delivered"),
+    [
+        ({0: ZaloError(429, "Quota exceeded"), 1: ZaloError(429, "Quota exceeded")}, 3, True),
+        ({0: ZaloNetworkError("connect failed", sent=False)}, 2, True),
+        ({n: ZaloError(429, "Quota exceeded") for n in range(4)}, 4, False),  # gives up
+        ({0: ZaloError(400, "text too long")}, 1, False),  # never again: it cannot help
+        ({0: ZaloNetworkError("read timed out", sent=True)}, 1, False),  # may have arrived
+    ],
+)
+async def test_a_reply_is_tried_again_only_when_that_cannot_show_it_twice(
+    runtime: Runtime, errors: dict[int, Exception], calls: int, delivered: bool
+) -> None:
+    api = FakeAPI(errors)
+    sender = zalo_sender(runtime, api)
+    sender.reply_wait = wait_none()
+    try:
+        await sender.deliver(USER, [Part("Câu 2/16")])
+    except (ZaloError, ZaloNetworkError):
+        assert not delivered
+    else:
+        assert delivered
+    assert api.calls == calls
+    assert api.texts() == (["Câu 2/16"] if delivered else [])

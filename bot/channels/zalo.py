@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity.wait import wait_base
 
 import handlers
 from bot.channels import numbered
@@ -90,6 +92,7 @@ class ZaloSender:
     """Sends replies to Zalo chats as plain messages; maps Zalo's errors for the outbox."""
 
     channel = CHANNEL
+    reply_wait: wait_base = wait_exponential(multiplier=1, max=8)  # between tries of a reply
 
     def __init__(
         self,
@@ -147,9 +150,18 @@ class ZaloSender:
         return Part(_("Download {name}: {url}").format(name=attachment.filename, url=url))
 
     async def deliver(self, chat_id: str, parts: list[Part]) -> None:
-        """Send a turn's answer; raises on the first failure (the caller says what happened)."""
+        """Send a turn's answer while the person waits for it: a quota refusal (429) or a
+        connection never made is tried again a few times, a second apart and more; any
+        other failure raises (the caller says what happened)."""
         for part in parts:
-            await self._post(chat_id, part)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_worth_again),
+                wait=self.reply_wait,
+                stop=stop_after_attempt(4),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._post(chat_id, part)
 
     async def _post(self, chat_id: str, part: Part) -> None:
         async with self.limiter:
@@ -166,6 +178,13 @@ class ZaloSender:
         except ZaloNetworkError as exc:
             return SendResult(Delivery.UNKNOWN if exc.sent else Delivery.RETRY, error=str(exc))
         return SendResult(Delivery.SENT)
+
+
+def _worth_again(exc: BaseException) -> bool:
+    """Sending again cannot show the person a message twice."""
+    if isinstance(exc, ZaloError):
+        return exc.error_code == 429
+    return isinstance(exc, ZaloNetworkError) and not exc.sent
 
 
 def _delivery(exc: ZaloError) -> Delivery:

@@ -329,6 +329,7 @@ class FakeZaloAPI:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._port: int | None = None
+        self._others: dict[str, FakeZaloAPI] = {}
         self._methods: dict[str, Callable[[JSON], Coroutine[Any, Any, Any]]] = {
             name: getattr(self, f"_m_{name}")
             for name in (
@@ -633,7 +634,15 @@ class FakeZaloAPI:
 
     # ----------------------------------------------------------------- HTTP
 
+    def add_bot(self, other: FakeZaloAPI) -> None:
+        """Answer requests with `other`'s token as `other` (never started itself): two
+        bots behind one ZALO_API_URL, each with its own chats, updates and outbox."""
+        self._others[other.token] = other
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        other = self._others.get(request.match_info["token"])
+        if other is not None:
+            return await other._handle(request)
         method = request.match_info["method"]
         bad_params: str | None = None
         try:

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.numbered import fold
 from tests.conftest import fresh_database_url
+from tests.deployment import CODE, ZaloDeployment, deployed_zalo
 from tests.deployment import INVITE_CODE as INVITE
-from tests.deployment import ZaloDeployment, deployed_zalo
-from tests.harness import TelegramUser
-from tests.zalo_harness import ZaloMessage, ZaloUser
+from tests.fakebotapi import FakeBotAPI
+from tests.fakezaloapi import FakeZaloAPI
+from tests.harness import BotProcess, TelegramUser
+from tests.zalo_harness import ZaloMessage, ZaloUser, zalo_env
 
 DEADLINE = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
 FAST = {"SCHEDULER_INTERVAL_SECONDS": "1"}
@@ -262,3 +264,48 @@ async def test_kill_9_mid_assessment_then_the_numbers_still_mean_the_same(
         answers = await query(d, "SELECT value FROM answers ORDER BY id")
         assert answers == [("good",), ("good",)]
         assert binh.options(second)[1] == "Tốt"
+
+
+async def test_two_zalo_bots_in_one_process_each_serve_their_cells(tmp_path: Path) -> None:
+    ward = FakeZaloAPI(token="zalo-ward-token", bot_id="ward-bot", account_name="chibo phường")
+    async with FakeZaloAPI() as zalo:
+        zalo.add_bot(ward)  # both bots behind one ZALO_API_URL
+        env = zalo_env(zalo, tmp_path, **FAST)
+        d = ZaloDeployment(FakeBotAPI(), env, BotProcess(env, workdir=tmp_path), tmp_path, zalo)
+        await d.cli("migrate")
+        code_a = await d.new_cell("Chi bộ A")
+        out = await d.cli("cell", "create", "Chi bộ B", "--committee", "Đảng bộ phường Đông Mai")
+        code_b = CODE.search(out.split("created cell")[1])
+        assert code_b is not None
+        added = await d.cli(
+            "bot", "add", "zalo", "--token", ward.token, "--cell", "Chi bộ B",
+            "--link", "https://zalo.me/chibo-phuong",
+        )  # fmt: skip
+        assert "added zalo bot 1 for Chi bộ B" in added
+        async with d.bot:
+            await d.bot.start(zalo)
+            await ward.wait_for_call("getUpdates", timeout=30)  # the extra bot polls too
+            an = ZaloUser(zalo, "za100", "Nguyễn Văn An")  # cell A, on the default bot
+            await an.send(code_a)
+            await an.expect_message(contains="bí thư")
+            bich = ZaloUser(ward, "wb100", "Lê Thị Bích")  # cell B, on the ward's bot
+            await bich.send(code_b.group(1))
+            await bich.expect_message(contains="bí thư")
+            await bich.send("/invite 1 7")
+            invite = await bich.expect_message(contains="Mã:")
+            assert "Trên Zalo: mở https://zalo.me/chibo-phuong" in invite.body
+            code = INVITE.search(invite.body)
+            assert code is not None
+            cuc = ZaloUser(ward, "wb200", "Đỗ Văn Cúc")
+            await cuc.send(code.group(1))
+            await cuc.expect_message(contains="Chào mừng")
+            await bich.send(f"/open {DEADLINE}")
+            await bich.expect_message(contains="Đã mở đợt tự đánh giá")
+            await an.send(f"/open {DEADLINE}")
+            await an.expect_message(contains="Đã mở đợt tự đánh giá")
+            await cuc.expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
+            await asyncio.sleep(2)  # more ticks: nothing goes through the other bot
+            assert {m.chat_id for m in ward.outbox} == {"wb100", "wb200"}
+            assert {m.chat_id for m in zalo.outbox} == {"za100"}
+            bots = await query(d, "SELECT external_id, bot_id FROM chat_identities ORDER BY id")
+            assert bots == [("za100", None), ("wb100", 1), ("wb200", 1)]

@@ -72,7 +72,13 @@ async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
     tmp_path: Path, store: dict[str, str]
 ) -> None:
     async with deployed_zalo(tmp_path, store) as d:
-        _, binh = await open_month(d)
+        an, binh = await open_month(d)
+        meeting = (datetime.now(UTC) + timedelta(days=2)).astimezone(HCM)
+        await an.send(f"/meeting {meeting:%Y-%m-%d %H:%M} | Hội trường khu dân cư")
+        notice = await binh.expect_message(contains="Lịch sinh hoạt", timeout=30)
+        assert binh.options(notice)[:2] == ["✅ Tôi sẽ dự", "❌ Tôi vắng (ghi lý do)"]
+        await binh.send("1")  # RSVP by number
+        await binh.expect_message(contains="sẽ dự", strict=True)
         await binh.send("/assess")
         first = await binh.expect_message(contains="Câu 1/16 · Nhóm 1:")
         assert binh.options(first)[:4] == ["Xuất sắc", "Tốt", "Hoàn thành", "Không hoàn thành"]
@@ -86,6 +92,8 @@ async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
         await answer_until_review(binh, second, by_words=False)
         await binh.send("gửi")  # the Submit option, by its word
         await binh.expect_message(contains="Đã gửi bản tự đánh giá", strict=True)
+        await binh.send("/score")
+        await binh.expect_message(strict=True)
         rows = await query(
             d,
             "SELECT a.state, count(x.id) FROM assessments a JOIN answers x"

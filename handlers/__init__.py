@@ -8,12 +8,14 @@ who may use it, and `handle` checks that before any handler runs.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import metrics
 from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import linking, membership
@@ -140,7 +142,16 @@ async def handle(runtime: Runtime, event: ChatEvent) -> Outcome:
         outcome.locale = this.t.locale
         return outcome
 
-    return await drawn(await runtime.db.retrying(turn))
+    kind = metrics.kind_of(event.text, event.callback_data)
+    started = time.perf_counter()
+    try:
+        outcome = await drawn(await runtime.db.retrying(turn))
+    except Exception:
+        metrics.UPDATES.labels(event.channel, kind, "failed").inc()
+        raise
+    metrics.UPDATES.labels(event.channel, kind, "ok").inc()
+    metrics.TURN_SECONDS.labels(event.channel).observe(time.perf_counter() - started)
+    return outcome
 
 
 def error_outcome(runtime: Runtime, event: ChatEvent, *, saved: bool = False) -> Outcome:

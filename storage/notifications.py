@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -251,3 +251,30 @@ async def reset_refusals(session: AsyncSession, identity_id: int) -> None:
     await session.execute(
         update(ChatIdentity).where(ChatIdentity.id == identity_id).values(failures=0)
     )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int  # pending and due now
+    overdue: int  # pending, due longer ago than the allowed lag
+    unknown: int  # a process died while sending them (never resent)
+    oldest_due_at: datetime | None
+
+
+async def backlog(session: AsyncSession, now: datetime, lag: timedelta) -> Backlog:
+    """How far behind the outbox is, for /healthz and /metrics."""
+    pending = Notification.status == Status.PENDING
+    due, oldest = (
+        await session.execute(
+            select(func.count(Notification.id), func.min(Notification.due_at)).where(
+                pending, Notification.due_at <= now
+            )
+        )
+    ).one()
+    overdue = await session.scalar(
+        select(func.count(Notification.id)).where(pending, Notification.due_at <= now - lag)
+    )
+    unknown = await session.scalar(
+        select(func.count(Notification.id)).where(Notification.status == Status.UNKNOWN)
+    )
+    return Backlog(int(due), int(overdue or 0), int(unknown or 0), oldest)

@@ -36,7 +36,7 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         ({"default_timezone": "Mars/Olympus"}, "DEFAULT_TIMEZONE: unknown time zone"),
         ({"default_locale": "fr"}, "DEFAULT_LOCALE: expected one of vi, en, de"),
         ({"webhook_port": "99999"}, "WEBHOOK_PORT:"),
-        ({"http_port": "0"}, "HTTP_PORT:"),
+        ({"http_port": "70000"}, "HTTP_PORT:"),
         ({"public_base_url": "bot.example.org"}, "PUBLIC_BASE_URL: expected an http"),
         ({"file_link_days": "0"}, "FILE_LINK_DAYS:"),
         ({"webhook_secret": "has space"}, "WEBHOOK_SECRET: 1-256 characters"),

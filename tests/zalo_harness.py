@@ -306,6 +306,8 @@ def zalo_env(api: FakeZaloAPI, workdir: str | Path, **overrides: str) -> dict[st
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'chibo.sqlite3'}",
         "LOG_LEVEL": "DEBUG",
     }
+    if "WEBHOOK_PORT" not in overrides:  # (its former name, which some tests still use)
+        env["HTTP_PORT"] = "0"  # any free port: processes of tests running side by side
     env.update(overrides)
     return env
 

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from starlette.routing import BaseRoute
 from telegram.ext import Application
 
+from bot.app.health import HealthRoutes, Heartbeat
 from bot.app.web import FileRoute, WebhookRoute, build_app, serving
 from bot.channels import telegram, zalo
 from bot.core.chat import Attachment
@@ -40,9 +41,13 @@ log = logging.getLogger(__name__)
 class Scheduler:
     """One tick: plan what the calendar says is due, close months, dispatch the outbox."""
 
-    def __init__(self, runtime: Runtime, senders: list[Sender]) -> None:
-        """`senders`: every bot this process sends through (default and extra ones)."""
+    def __init__(
+        self, runtime: Runtime, senders: list[Sender], heartbeat: Heartbeat | None = None
+    ) -> None:
+        """`senders`: every bot this process sends through (default and extra ones);
+        `heartbeat`: where it notes each finished tick (read by /healthz)."""
         self.runtime = runtime
+        self.heartbeat = heartbeat or Heartbeat(started=runtime.clock())
         self.dispatcher = Dispatcher(
             runtime.db,
             {s.channel: s for s in senders if getattr(s, "bot_id", None) is None},
@@ -61,6 +66,7 @@ class Scheduler:
         async with self.runtime.db.session() as session:
             await prompts.forget_processed(session, now - prompts.REPLAY_WINDOW)
         stats = await self.dispatcher.run_once()
+        self.heartbeat.last = self.runtime.clock()
         if any(vars(stats).values()):
             log.info("outbox: %s", stats)
 
@@ -119,8 +125,8 @@ async def bot_specs(runtime: Runtime) -> list[BotSpec]:
 async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Serve every bot (each channel's default bot and the extra ones) until SIGINT/SIGTERM.
 
-    The HTTP server (webhooks, file links) listens before any webhook is registered,
-    so the first POST lands; it stops after the bots stopped taking updates.
+    The HTTP server (webhooks, file links, /healthz, /metrics) listens before any webhook
+    is registered, so the first POST lands; it stops after the bots stopped taking updates.
     """
     stop = stop or _stop_on_signals()
     settings = runtime.settings
@@ -141,9 +147,12 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
                 apps.append((spec, app))
                 if settings.telegram_mode is UpdateMode.WEBHOOK:
                     routes.append(_telegram_route(settings, spec, app))
-        if routes or settings.public_base_url:  # webhooks, file links
-            http = build_app([*routes, FileRoute(runtime.db, runtime.clock)])
-            await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
+        heartbeat = Heartbeat(started=runtime.clock())
+        health = HealthRoutes(
+            runtime.db, runtime.clock, heartbeat, settings.scheduler_interval_seconds
+        )
+        http = build_app([*routes, FileRoute(runtime.db, runtime.clock), *health.routes()])
+        await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
         senders: list[Sender] = []
         tasks: list[asyncio.Task[None]] = []
         for spec, channel in zalos:
@@ -161,7 +170,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
             senders.append(telegram.TelegramSender(app.bot, spec.bot_id))
             if spec.bot_id is not None:
                 await _learn_username(runtime, spec.bot_id, app.bot.username)
-        scheduler = Scheduler(runtime, senders)
+        scheduler = Scheduler(runtime, senders, heartbeat)
         if apps:
             job_queue = apps[0][1].job_queue
             assert job_queue is not None

@@ -41,6 +41,7 @@ from telegram.request import HTTPXRequest
 
 import handlers
 from bot.channels.lanes import ChatLanes
+from bot.core import metrics
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment, ChatEvent, Outcome, Reply, split_reply
 from bot.core.config import SUPPORTED_LOCALES, Settings, TelegramMode
 from bot.core.i18n import Translator
@@ -396,6 +397,7 @@ class TelegramSender:
         try:
             await send(self.bot, int(chat_id), reply)
         except RetryAfter as exc:
+            metrics.RATE_LIMITED.labels(CHANNEL).inc()
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             return SendResult(Delivery.RETRY, retry_after=seconds, error=str(exc))

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from bot.core import metrics
+
 log = logging.getLogger(__name__)
 IDLE = 408  # getUpdates: nothing arrived within the timeout
 
@@ -76,6 +78,8 @@ class ZaloBotAPI:
             raise ZaloError(response.status_code, "unexpected answer")
         if not body.get("ok"):
             code = body.get("error_code") or response.status_code
+            if code == 429:
+                metrics.RATE_LIMITED.labels("zalo").inc()
             raise ZaloError(int(code), str(body.get("description") or "error"))
         return body.get("result")
 

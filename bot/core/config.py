@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("http_listen", "webhook_listen"),
     )
     http_port: int = Field(
-        default=8080, ge=1, le=65535, validation_alias=AliasChoices("http_port", "webhook_port")
+        default=8080, ge=0, le=65535, validation_alias=AliasChoices("http_port", "webhook_port")
     )
     public_base_url: str = ""  # where the proxy publishes the HTTP server, for file links
     file_link_days: int = Field(default=7, ge=1, le=365)

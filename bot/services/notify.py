@@ -21,6 +21,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import metrics
 from bot.core.chat import Reply
 from bot.services.planner import TO_REQUIRED_MEMBERS, Kind
 from storage import members as member_store
@@ -299,6 +300,7 @@ class Dispatcher:
                     stats.retried += 1
         for (status, channel), ids in plain.items():
             await outbox.finish_many(session, ids, status, now, channel=channel)
+        _count(jobs)
         return stats
 
     async def _refusals(
@@ -315,6 +317,14 @@ class Dispatcher:
             await outbox.reset_refusals(session, account.id)
             self._refused.discard(account.id)
         return delivery
+
+
+def _count(jobs: Sequence[_Job]) -> None:
+    """Each finished row in the process's metrics, by kind and how it ended."""
+    for job in jobs:
+        result = job.result
+        outcome = job.status or (result.delivery if result is not None else "unknown")
+        metrics.NOTIFICATIONS.labels(job.notification.kind, str(outcome)).inc()
 
 
 SUPERSEDED_BY_LATER = frozenset({Kind.MEETING_REMINDER, Kind.DEADLINE_NUDGE})

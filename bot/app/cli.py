@@ -133,6 +133,16 @@ def run() -> None:
 
 
 @main.command()
+def doctor() -> None:
+    """Check settings, database, bots, webhooks, clock, time zones and disk; explain each."""
+    from bot.app.doctor import examine
+
+    ok, lines = asyncio.run(examine(settings_or_exit()))
+    click.echo("\n".join(lines))
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
 def worker() -> None:
     """Send scheduled notifications only (no chat updates): extra processes for large setups."""
     from bot.app import serve

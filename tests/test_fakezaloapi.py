@@ -502,6 +502,7 @@ def test_zalo_env(api: FakeZaloAPI, tmp_path: Path) -> None:
         "ZALO_MODE": "webhook",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chibo.sqlite3'}",
         "LOG_LEVEL": "DEBUG",
+        "HTTP_PORT": "0",  # side by side, each process takes a free port
     }
     assert not any(key.startswith("TELEGRAM") for key in env)
 

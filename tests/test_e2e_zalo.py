@@ -317,3 +317,14 @@ async def test_two_zalo_bots_in_one_process_each_serve_their_cells(tmp_path: Pat
             assert {m.chat_id for m in zalo.outbox} == {"za100"}
             bots = await query(d, "SELECT external_id, bot_id FROM chat_identities ORDER BY id")
             assert bots == [("za100", None), ("wb100", 1), ("wb200", 1)]
+
+
+async def test_sigterm_stops_both_apps_cleanly(tmp_path: Path) -> None:
+    async with deployed_zalo(tmp_path, FAST, telegram=True) as d:
+        an = await d.zalo_secretary()
+        await an.send("/help")
+        await an.expect_message(contains="/assess")
+        code = await d.bot.stop(timeout=15)  # SIGTERM, then SIGKILL after 15 s
+        assert code == 0, d.bot.log_tail()
+        log = d.bot.log_text()
+        assert "Traceback" not in log and " ERROR " not in log, d.bot.log_tail()

@@ -115,3 +115,28 @@ async def test_two_processes_on_postgresql_never_send_twice(tmp_path: Path) -> N
             assert sent_to(d, user, "Đã mở đợt tự đánh giá") == 1
             assert sent_to(d, user, "⏰") == 1
         assert worker.running, worker.log_tail(20)
+
+
+async def test_sigterm_mid_fan_out_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    async with deployed(tmp_path, **FAST) as d:
+        an = await d.secretary()
+        users = await members(d, an, 24)
+        sent = d.api._builtin["sendmessage"]
+
+        async def slowly(params: dict[str, object]) -> object:
+            await asyncio.sleep(0.4)  # a slow network: the fan-out takes seconds
+            return await sent(params)
+
+        d.api.on("sendMessage", slowly)
+        deadline = (datetime.now(UTC) + timedelta(days=3)).astimezone(HCM)
+        await an.send(f"/open {deadline:%Y-%m-%d %H:%M}")
+        await users[0].expect_message(contains="Đã mở đợt tự đánh giá", timeout=30)
+        before = sum(sent_to(d, user, "Đã mở đợt tự đánh giá") for user in users)
+        assert before < len(users)  # the fan-out is under way
+        code = await d.bot.stop(timeout=30)  # SIGTERM in the middle of the fan-out
+        assert code == 0, d.bot.log_tail()
+        d.api.on("sendMessage", sent)
+        await d.bot.start(d.api)
+        await asyncio.sleep(4)  # several ticks of the restarted bot
+        counts = [sent_to(d, user, "Đã mở đợt tự đánh giá") for user in users]
+        assert counts == [1] * len(users), counts

@@ -135,3 +135,20 @@ async def test_after_the_deadline_answers_are_read_only(tmp_path: Path) -> None:
         closed = await binh.expect_message(contains="Xem lại")
         assert "Đã quá hạn chót" in (closed.text or "") and closed.buttons == []
         assert query(d, "select count(*) from answers") == [(1,)]
+
+
+async def test_the_log_at_info_holds_no_names_and_no_answers(tmp_path: Path) -> None:
+    async with deployed(tmp_path, SCHEDULER_INTERVAL_SECONDS="1", LOG_LEVEL="INFO") as d:
+        an, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        await binh.press("Không hoàn thành")
+        await binh.expect_edit(contains="Xin đồng chí ghi ngắn gọn lý do")
+        await binh.send("Điều trị bệnh riêng tư ở viện K")
+        await binh.expect_message(contains="Câu 2/16")
+        await an.send("/progress")
+        await an.expect_message(contains="Bình Trần")
+        log = d.bot.log_text()
+        assert "chibo is serving" in log  # the log is being written
+        for private in ("Bình Trần", "An Nguyễn", "Điều trị bệnh riêng tư"):
+            assert private not in log, private

@@ -23,14 +23,18 @@ async def shown(session: AsyncSession, channel: str, chat_id: str) -> dict[str, 
 
 async def show(
     session: AsyncSession, channel: str, chat_id: str, options: dict[str, Any] | None, now: datetime
-) -> None:
-    """Replace what the chat was shown; None forgets it (the latest message had no options)."""
-    await session.execute(
-        delete(ChatPrompt).where(ChatPrompt.channel == channel, ChatPrompt.chat_id == chat_id)
+) -> dict[str, Any] | None:
+    """Replace what the chat was shown (None forgets it: the latest message had no
+    options); what it was shown before, read by the same statement that removes it."""
+    earlier: dict[str, Any] | None = await session.scalar(
+        delete(ChatPrompt)
+        .where(ChatPrompt.channel == channel, ChatPrompt.chat_id == chat_id)
+        .returning(ChatPrompt.options)
     )
     if options is not None:
         session.add(ChatPrompt(channel=channel, chat_id=chat_id, options=options, shown_at=now))
         await session.flush()
+    return earlier
 
 
 async def first_time(session: AsyncSession, channel: str, message_id: str, now: datetime) -> bool:

@@ -507,7 +507,7 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
     """Import members from CSV (columns: name, status, role); each gets a personal invite."""
     from bot.channels.telegram import fetch_username
     from bot.render.spreadsheet import csv_text
-    from bot.services import setup
+    from bot.services import entrances, setup
 
     settings = settings_or_exit()
 
@@ -526,9 +526,9 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
             except setup.ImportError_ as exc:
                 fail(f"{csv_file}: {exc}; nothing was imported")
                 raise
-        runtime_link = Runtime(settings, db, bot_username=username).invite_link
+            ways = await entrances.of(session, settings, org.id, username)  # the cell's bot
         return [
-            [i.member.full_name, i.code, runtime_link(i.code) or "", i.expires_at.isoformat()]
+            [i.member.full_name, i.code, ways.telegram_link(i.code) or "", i.expires_at.isoformat()]
             for i in imported
         ]
 

@@ -199,9 +199,7 @@ async def remember(
         return None
     options = rendered.prompt.to_json() if rendered.prompt.options else None
     async with runtime.db.session() as session:
-        earlier = await prompts.shown(session, channel, chat_id)
-        await prompts.show(session, channel, chat_id, options, runtime.clock())
-    return earlier
+        return await prompts.show(session, channel, chat_id, options, runtime.clock())
 
 
 async def restore(

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.membership import JoinPolicy
+from bot.services.membership import JoinPolicy, throttled_until
 from storage import invites as invite_store
 from storage import links as link_store
 from storage import members as member_store
@@ -82,11 +82,9 @@ async def redeem(
     existing = await member_store.by_identity(session, channel, external_id)
     if existing is not None:
         return LinkResult(LinkStatus.ALREADY_LINKED, existing)
-    failures, oldest = await invite_store.failed_attempts_since(
-        session, channel, external_id, now - policy.window
-    )
-    if failures >= policy.attempts and oldest is not None:
-        return LinkResult(LinkStatus.THROTTLED, retry_at=oldest + policy.window)
+    retry_at = await throttled_until(session, channel, external_id, now, policy)
+    if retry_at is not None:
+        return LinkResult(LinkStatus.THROTTLED, retry_at=retry_at)
     member_id = await link_store.take(session, code, now)
     member = await session.get(Member, member_id) if member_id is not None else None
     if member is None or not member.active:

@@ -102,11 +102,9 @@ async def join(
     if existing is not None:
         return JoinResult(JoinStatus.ALREADY_MEMBER, existing)
 
-    failures, oldest = await invite_store.failed_attempts_since(
-        session, channel, external_id, now - policy.window
-    )
-    if failures >= policy.attempts and oldest is not None:
-        return JoinResult(JoinStatus.THROTTLED, retry_at=oldest + policy.window)
+    retry_at = await throttled_until(session, channel, external_id, now, policy)
+    if retry_at is not None:
+        return JoinResult(JoinStatus.THROTTLED, retry_at=retry_at)
 
     invite = await invite_store.by_code(session, code)
     problem = _problem(invite, now)
@@ -126,6 +124,18 @@ async def join(
     identity.last_seen_at = now
     await session.refresh(member, ["org"])
     return JoinResult(JoinStatus.JOINED, member)
+
+
+async def throttled_until(
+    session: AsyncSession, channel: str, external_id: str, now: datetime, policy: JoinPolicy
+) -> datetime | None:
+    """When this chat may try a code again, if it tried too many wrong ones (invite or link)."""
+    failures, oldest = await invite_store.failed_attempts_since(
+        session, channel, external_id, now - policy.window
+    )
+    if failures >= policy.attempts and oldest is not None:
+        return oldest + policy.window
+    return None
 
 
 def _problem(invite: Invite | None, now: datetime) -> JoinStatus | None:

@@ -34,7 +34,3 @@ class Runtime:
                 window=timedelta(minutes=settings.invite_attempt_window_minutes),
             ),
         )
-
-    def invite_link(self, code: str) -> str | None:
-        """The Telegram deep link that opens the bot with `/start CODE`."""
-        return f"https://t.me/{self.bot_username}?start={code}" if self.bot_username else None

@@ -38,11 +38,22 @@ POSTGRES_URL = (
 
 def pytest_configure(config: pytest.Config) -> None:
     if POSTGRES_URL != SERVER_URL:
-        asyncio.run(_create_worker_database())
+        asyncio.run(create_database(POSTGRES_URL))
 
 
-async def _create_worker_database() -> None:
-    name = make_url(POSTGRES_URL).database
+async def fetch(url: str, sql: str) -> list[tuple[object, ...]]:
+    """Rows of `sql` on the database at `url` (SQLite or PostgreSQL), e.g. a process's."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in (await connection.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()
+
+
+async def create_database(url: str) -> None:
+    """The database `url` names, on the test server, made if missing."""
+    name = make_url(url).database
     engine = create_engine(SERVER_URL)
     try:
         async with engine.connect() as connection:

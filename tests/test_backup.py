@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage.db import create_engine
-from tests.conftest import SERVER_URL, fresh_database_url, reset_postgres
+from tests.conftest import create_database, fetch, fresh_database_url, reset_postgres
 from tests.deployment import deployed
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import BotProcess, TelegramUser, arun_cli, bot_env
@@ -35,28 +33,12 @@ async def keep_answering(user: TelegramUser, stop: asyncio.Event) -> None:
 
 
 async def rows(url: str, sql: str) -> set[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return {tuple(row) for row in (await connection.execute(text(sql))).all()}
-    finally:
-        await engine.dispose()
+    return set(await fetch(url, sql))
 
 
 async def empty_postgres_database(url: str) -> None:
     """The database of `url`, made if missing, with nothing in it."""
-    name = make_url(url).database
-    engine = create_engine(SERVER_URL)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            found = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            )
-            if not found:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
+    await create_database(url)
     await reset_postgres(url)
 
 

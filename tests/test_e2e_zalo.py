@@ -10,11 +10,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.numbered import fold
-from tests.conftest import fresh_database_url
+from tests.conftest import fetch, fresh_database_url
 from tests.deployment import CODE, ZaloDeployment, deployed_zalo
 from tests.deployment import INVITE_CODE as INVITE
 from tests.fakebotapi import FakeBotAPI
@@ -29,12 +27,7 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 async def query(d: ZaloDeployment, sql: str) -> list[tuple[object, ...]]:
     """Rows of `sql` on the deployment's database (SQLite or PostgreSQL)."""
-    engine = create_async_engine(d.env["DATABASE_URL"])
-    try:
-        async with engine.connect() as connection:
-            return [tuple(row) for row in (await connection.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
+    return await fetch(d.env["DATABASE_URL"], sql)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

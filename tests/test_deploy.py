@@ -44,7 +44,7 @@ BACKUPS = "/var/backups/chibo"
 
 
 def guide_files() -> list[Path]:
-    return sorted(DOCS.rglob("*.md")) + [DEPLOY / "README.md"]
+    return [*sorted(DOCS.rglob("*.md")), DEPLOY / "README.md"]
 
 
 def deploy_files() -> list[Path]:
@@ -217,15 +217,22 @@ def test_every_chibo_command_line_is_a_real_command() -> None:
 
 
 def test_the_command_check_catches_mistakes() -> None:
-    assert check_invocation(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ"], complete=True) is None
+    assert (
+        check_invocation(["cell", "create", "Chi bộ 1", "--committee", "Đảng bộ"], complete=True)
+        is None
+    )
     assert check_invocation(["cells", "list"], complete=False)  # no such command
     assert check_invocation(["cell", "create", "Chi bộ 1"], complete=True)  # --committee missing
     assert check_invocation(["invite", "create", "--cel", "1"], complete=False)  # a typo
     assert check_invocation(["invite", "create", "--cell", "1", "--role", "boss"], complete=True)
-    assert check_invocation(["export", "--cell", "1", "--year", "26", "--out", "x.csv"], complete=True)
+    assert check_invocation(
+        ["export", "--cell", "1", "--year", "26", "--out", "x.csv"], complete=True
+    )
     found = list(chibo_invocations("sudo -u chibo psql; sudo DATABASE_URL=x chibo doctor && ls"))
     assert found == [["doctor"]]
-    found = list(chibo_invocations("/bin/sh -c 'exec /opt/chibo/venv/bin/chibo backup \"/x/$(date)\"'"))
+    found = list(
+        chibo_invocations("/bin/sh -c 'exec /opt/chibo/venv/bin/chibo backup \"/x/$(date)\"'")
+    )
     assert found == [["backup", "/x/$(date)"]]
 
 
@@ -374,7 +381,9 @@ HARDENING = {
 def test_every_service_is_hardened(name: str) -> None:
     service = unit(name)
     for key, value in HARDENING.items():
-        assert service.get(key) == [value], f"{name}: {key}={value} expected, not {service.get(key)}"
+        assert service.get(key) == [value], (
+            f"{name}: {key}={value} expected, not {service.get(key)}"
+        )
     assert set(service["RestrictAddressFamilies"][0].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
     assert "@system-service" in service["SystemCallFilter"]
     writable = {p for value in service.get("ReadWritePaths", []) for p in value.split()}

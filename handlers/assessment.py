@@ -213,6 +213,9 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
     else:
         title = _("Review your answers for {month}/{year} before sending:")
     lines = [title.format(month=period.month, year=period.year), ""]
+    if screen.submitted and edit and not turn.event.edits:
+        # the review is still on screen above: a new message need not repeat it
+        return _after_submit(turn, screen, lines, edit)
     group = 0
     for number, question in enumerate(screen.questionnaire.questions, 1):
         if question.group_number != group:
@@ -226,16 +229,9 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
         label = _short(answer_label(turn, question, screen.answers.get(question.id)), ANSWER_WIDTH)
         lines.append(f"{number}. {text} → {label}")
     lines.append("")
-    closed = screen.read_only or not assessment.is_open(period, turn.now)
-    if closed:
-        lines.append(_("The deadline has passed; the answers can no longer change."))
-        return Reply("\n".join(lines), [], edit=edit)
+    if screen.read_only or not assessment.is_open(period, turn.now) or screen.submitted:
+        return _after_submit(turn, screen, lines, edit)
     deadline = turn.t.when(period.deadline_at)
-    if screen.submitted:
-        lines.append(_("You can still change answers until {deadline}.").format(deadline=deadline))
-        return Reply(
-            "\n".join(lines), [[Button("✏️ " + _("Change answers"), data("reopen", aid))]], edit=edit
-        )
     if step.missing:
         missing = ", ".join(str(screen.questionnaire.number(q)) for q in step.missing)
         lines.append(_("Still to answer: questions {numbers}.").format(numbers=missing))
@@ -251,6 +247,19 @@ def _review(turn: Turn, screen: Screen, step: Review, edit: bool) -> Reply:
         buttons.append([Button("📨 " + _("Submit"), data("submit", aid))])
     buttons.append([Button("⏸ " + _("Pause"), data("pause", aid))])
     return Reply("\n".join(lines), buttons, edit=edit)
+
+
+def _after_submit(turn: Turn, screen: Screen, lines: list[str], edit: bool) -> Reply:
+    """The end of a submitted or closed review: until when it can change, and how."""
+    _ = turn._
+    period = screen.period
+    if screen.read_only or not assessment.is_open(period, turn.now):
+        lines.append(_("The deadline has passed; the answers can no longer change."))
+        return Reply("\n".join(lines), [], edit=edit)
+    deadline = turn.t.when(period.deadline_at)
+    lines.append(_("You can still change answers until {deadline}.").format(deadline=deadline))
+    reopen = Button("✏️ " + _("Change answers"), data("reopen", screen.assessment.id))
+    return Reply("\n".join(lines), [[reopen]], edit=edit)
 
 
 def _short(text: str, limit: int = 70) -> str:

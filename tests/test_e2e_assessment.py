@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,3 +153,32 @@ async def test_the_log_at_info_holds_no_names_and_no_answers(tmp_path: Path) -> 
         assert "chibo is serving" in log  # the log is being written
         for private in ("Bình Trần", "An Nguyễn", "Điều trị bệnh riêng tư"):
             assert private not in log, private
+
+
+async def test_sigterm_mid_turn_finishes_it_and_keeps_the_answer_once(tmp_path: Path) -> None:
+    async with deployed(tmp_path, **FAST) as d:
+        _, binh = await open_month(d)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 1/16")
+        edit = d.api._builtin["editmessagetext"]
+        replying = asyncio.Event()
+
+        async def slowly(params: dict[str, object]) -> object:
+            replying.set()
+            await asyncio.sleep(2)  # a slow network: SIGTERM arrives while the turn replies
+            return await edit(params)
+
+        d.api.on("editMessageText", slowly)
+        await binh.press("Tốt")
+        await asyncio.wait_for(replying.wait(), timeout=15)
+        code = await d.bot.stop(timeout=30)
+        assert code == 0, d.bot.log_tail()
+        assert "Traceback" not in d.bot.log_text()
+        await binh.expect_edit(contains="Câu 2/16")  # the turn finished before the exit
+        assert query(d, "SELECT count(*) FROM answers") == [(1,)]
+        d.api.on("editMessageText", edit)
+        await d.bot.start(d.api)
+        await binh.send("/assess")
+        await binh.expect_message(contains="Câu 2/16")  # resumes after the stored answer
+        await binh.expect_no_message(within=3, include_edits=True)  # the press is not replayed
+        assert query(d, "SELECT count(*) FROM answers") == [(1,)]

@@ -84,7 +84,9 @@ async def test_a_member_joins_by_code_and_does_the_whole_assessment_by_numbers(
         await binh.expect_message(contains="không ứng với lựa chọn nào", strict=True)
         await answer_until_review(binh, second, by_words=False)
         await binh.send("gửi")  # the Submit option, by its word
-        await binh.expect_message(contains="Đã gửi bản tự đánh giá", strict=True)
+        done = await binh.expect_message(contains="Đã gửi bản tự đánh giá", strict=True)
+        assert "Nhóm 1" not in done.body  # the review just above is not repeated
+        assert binh.options(done) == ["✏️ Sửa câu trả lời"]
         await binh.send("/score")
         await binh.expect_message(strict=True)
         rows = await query(

@@ -16,6 +16,7 @@ from storage import schema
 from storage.db import Database
 from storage.models import Member, Period
 from tests.deployment import deployed
+from tests.harness import BotProcess
 from tests.test_e2e_zalo import free_port
 from tests.test_outbox_channels import Outbox, box  # noqa: F401 (fixture)
 
@@ -52,6 +53,22 @@ async def test_a_running_bot_is_healthy_and_counts_what_it_does(tmp_path: Path) 
             broken = await http.get("/healthz")
             assert broken.status_code == 503
             assert any("chibo migrate" in p for p in broken.json()["problems"])
+
+
+async def test_a_worker_serves_its_own_health_and_metrics(tmp_path: Path) -> None:
+    async with deployed(tmp_path, SCHEDULER_INTERVAL_SECONDS="1") as d:
+        port = free_port()
+        env = {**d.env, "HTTP_PORT": str(port)}
+        async with BotProcess(env, args=("worker",), workdir=tmp_path / "worker") as worker:
+            worker.launch()
+            await worker.wait_for_log("chibo worker is dispatching", timeout=30)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                await asyncio.sleep(1.5)  # a tick of the worker's own scheduler
+                health = await http.get("/healthz")
+                assert health.status_code == 200, health.text
+                assert health.json()["scheduler_last_run_age_seconds"] < 5
+                assert "chibo_outbox_due 0.0" in (await http.get("/metrics")).text
+            assert await worker.stop() == 0, worker.log_tail()
 
 
 async def test_an_outbox_behind_and_a_silent_scheduler_fail_the_check(box: Outbox) -> None:  # noqa: F811

@@ -64,6 +64,7 @@ def test_a_private_text_is_an_event() -> None:
         display_name="Nguyễn Văn An",
         text="Có",
         message_id="a1b2c3d4e5f6",
+        edits=False,
     )
 
 

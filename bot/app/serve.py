@@ -148,10 +148,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
                 if settings.telegram_mode is UpdateMode.WEBHOOK:
                     routes.append(_telegram_route(settings, spec, app))
         heartbeat = Heartbeat(started=runtime.clock())
-        health = HealthRoutes(
-            runtime.db, runtime.clock, heartbeat, settings.scheduler_interval_seconds
+        http = build_app(
+            [*routes, FileRoute(runtime.db, runtime.clock), *_health(runtime, heartbeat)]
         )
-        http = build_app([*routes, FileRoute(runtime.db, runtime.clock), *health.routes()])
         await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
         senders: list[Sender] = []
         tasks: list[asyncio.Task[None]] = []
@@ -246,7 +245,7 @@ def _publisher(runtime: Runtime) -> zalo.Publish | None:
 
 
 async def work(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Send the outbox only, through every bot (`chibo worker`)."""
+    """Send the outbox only, through every bot (`chibo worker`), with /healthz and /metrics."""
     stop = stop or _stop_on_signals()
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runtime.db.dispose)
@@ -263,5 +262,15 @@ async def work(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
                 api = zalo.api_of(runtime, spec.token)
                 stack.push_async_callback(api.close)
                 senders.append(zalo.ZaloSender(runtime, api, _publisher(runtime), spec.bot_id))
+        heartbeat = Heartbeat(started=runtime.clock())
+        settings = runtime.settings
+        http = build_app(_health(runtime, heartbeat))
+        await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
         log.info("chibo worker is dispatching through %d bots", len(senders))
-        await Scheduler(runtime, senders).loop(stop)
+        await Scheduler(runtime, senders, heartbeat).loop(stop)
+
+
+def _health(runtime: Runtime, heartbeat: Heartbeat) -> list[BaseRoute]:
+    """/healthz and /metrics, served by every process (`chibo run` and each `chibo worker`)."""
+    interval = runtime.settings.scheduler_interval_seconds
+    return [*HealthRoutes(runtime.db, runtime.clock, heartbeat, interval).routes()]

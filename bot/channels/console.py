@@ -71,7 +71,7 @@ class ConsoleChat:
             return self._console_command(text[1:].split())
         persona = self.persona
         event = ChatEvent(
-            CHANNEL, persona.external_id, persona.external_id, persona.name, text=text
+            CHANNEL, persona.external_id, persona.external_id, persona.name, text=text, edits=False
         )
         try:
             read = await numbered.pressed(self.runtime, event)

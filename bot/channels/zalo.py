@@ -77,6 +77,7 @@ def event_of(update: dict[str, Any], bot_id: str | None) -> ChatEvent | None:
         display_name=str(sender.get("display_name") or sender.get("name") or ""),
         text=text,
         message_id=str(message_id)[:64] if message_id else None,
+        edits=False,
     )
 
 

@@ -132,6 +132,7 @@ class ChatEvent:
     document: Attachment | None = None
     message_id: str | None = None  # set on channels that may deliver a message twice (Zalo)
     bot: int | None = None  # the extra bot it came through (None: the channel's default bot)
+    edits: bool = True  # False where a reply edited in place arrives as a new message (Zalo)
 
     def __post_init__(self) -> None:
         # Every channel builds a ChatEvent: clean what a person typed once, here.

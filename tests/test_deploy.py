@@ -103,8 +103,8 @@ def _command(tokens: list[str]) -> Iterator[list[str]]:
         word = tokens[i]
         if ASSIGNMENT.match(word):
             i += 1
-        elif word in WRAPPERS:
-            takes_value = WRAPPERS[word]
+        elif Path(word).name in WRAPPERS:
+            takes_value = WRAPPERS[Path(word).name]
             i += 1
             while i < len(tokens) and tokens[i].startswith("-"):
                 i += 2 if tokens[i] in takes_value else 1
@@ -391,7 +391,7 @@ def test_every_service_is_hardened(name: str) -> None:
     for key in ("ExecStart", "ExecStartPre", "ExecStartPost"):
         for line in service.get(key, []):
             program = shlex.split(line.lstrip("-@+!:"))[0]
-            assert program in (CHIBO, "/bin/sh", "/usr/bin/find"), f"{name}: {line}"
+            assert program in (CHIBO, "/bin/sh", "/usr/bin/find", "/usr/bin/env"), line
 
 
 def test_the_bot_migrates_then_runs_and_stops_within_its_bound() -> None:
@@ -418,9 +418,15 @@ def test_restart_is_not_tried_on_the_exit_code_of_a_bad_setting(
         assert unit(name)["RestartPreventExitStatus"] == [str(result.exit_code)], name
 
 
-def test_workers_follow_the_bot() -> None:
+def test_workers_follow_the_bot_each_on_a_port_of_its_own() -> None:
     worker = unit("chibo-worker@.service")
-    assert worker["ExecStart"] == [f"{CHIBO} worker"]
+    (line,) = worker["ExecStart"]
+    assert list(chibo_invocations(line)) == [["worker"]]
+    # Each worker serves /healthz and /metrics: its port comes from the instance name,
+    # on the command line, since EnvironmentFile= (HTTP_PORT of the bot) would win over
+    # an Environment= line.
+    assert shlex.split(line)[:2] == ["/usr/bin/env", "HTTP_PORT=%i"]
+    assert "HTTP_PORT" not in " ".join(worker.get("Environment", []))
     head = unit("chibo-worker@.service", "Unit")
     assert "chibo.service" in head["After"][0].split()  # after chibo migrate ran
     assert head["PartOf"] == ["chibo.service"]
@@ -461,9 +467,9 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         text = (DEPLOY / name).read_text(encoding="utf-8").replace(CHIBO, program)
         (tmp_path / name).write_text(text, encoding="utf-8")
     files = [str(tmp_path / n) for n in UNITS if "@" not in n] + [
-        str(tmp_path / "chibo-worker@1.service")
+        str(tmp_path / "chibo-worker@8081.service")
     ]
-    (tmp_path / "chibo-worker@1.service").symlink_to(tmp_path / "chibo-worker@.service")
+    (tmp_path / "chibo-worker@8081.service").symlink_to(tmp_path / "chibo-worker@.service")
     done = subprocess.run(
         [analyze, "verify", "--man=no", *files], capture_output=True, text=True, timeout=60
     )

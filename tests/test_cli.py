@@ -43,6 +43,10 @@ def test_tree_cells_invites_and_imports(tmp_path: Path) -> None:
         ["invite", "create", "--cell", "Chi bộ khu Biểu Nghi", "--uses", "5"], env, tmp_path
     )
     assert "member invite" in invite and "5 use(s)" in invite
+    secretary = ["invite", "create", "--cell", "Chi bộ khu Biểu Nghi", "--role", "secretary"]
+    assert "secretary invite" in ok(secretary, env, tmp_path)
+    officer = ["invite", "create", "--committee", "1", "--role", "committee_officer"]
+    assert "committee_officer invite" in ok(officer, env, tmp_path)
 
     members = tmp_path / "members.csv"
     members.write_text("Họ và tên,status\nTrần Thị Bình,chính thức\nLê Văn Cường,dự bị\n")

@@ -269,7 +269,7 @@ def test_every_slash_command_in_the_guides_is_a_bot_command() -> None:
 
 
 def cli_choices() -> set[str]:
-    """Values the CLI takes in capitals (--role COMMITTEE_OFFICER): not settings."""
+    """Values the CLI takes as choices (an UPPER_CASE one would look like a setting)."""
     found = set()
     for command in walk(chibo_cli):
         for param in command.params:

@@ -373,8 +373,9 @@ def invite() -> None:
 @click.option("--committee", "committee_ref", help="Committee name or id (committee officers).")
 @click.option(
     "--role",
-    type=click.Choice([Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER, Role.COMMITTEE_OFFICER]),
-    default=Role.MEMBER,
+    # plain strings: click ≥ 8.2 would match enum members by their NAME ("MEMBER")
+    type=click.Choice([role.value for role in Role], case_sensitive=False),
+    default=Role.MEMBER.value,
     show_default=True,
 )
 @click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 500))

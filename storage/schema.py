@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
@@ -45,13 +46,35 @@ async def current_revision(db: Database) -> str | None:
         return await connection.run_sync(_current)
 
 
-async def ensure_current(db: Database) -> None:
-    current, head = await current_revision(db), head_revision()
-    if current != head:
-        raise SchemaOutdated(
-            f"database schema is at {current or 'nothing'}, this chibo needs {head}: "
-            "run `chibo migrate` first"
+def is_ahead(current: str | None) -> bool:
+    """The database was migrated by a newer chibo (a revision this code does not know)."""
+    if current is None:
+        return False
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(current) is None
+    except CommandError:
+        return True
+
+
+def mismatch(current: str | None) -> str | None:
+    """What is wrong with a database at revision `current`, and what to do; None if nothing."""
+    head = head_revision()
+    if current == head:
+        return None
+    if is_ahead(current):
+        return (
+            f"database schema is at {current}, newer than this chibo ({head}): "
+            "install the newer chibo, or restore the backup taken before the upgrade"
         )
+    return (
+        f"database schema is at {current or 'nothing'}, this chibo needs {head}: run chibo migrate"
+    )
+
+
+async def ensure_current(db: Database) -> None:
+    problem = mismatch(await current_revision(db))
+    if problem is not None:
+        raise SchemaOutdated(problem)
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -85,6 +85,7 @@ async def test_a_backup_taken_while_members_answer_restores_everything(
     assert before_sent <= await rows(restored_url, SENT)
     again = await arun_cli(["restore", str(file)], env, cwd=tmp_path)
     assert again.returncode == 2  # never over data without --force
+    assert "--force" in again.stderr, again.stderr  # and says how
 
     # the restored database serves: nothing already sent goes out again
     async with FakeBotAPI() as api:

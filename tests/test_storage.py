@@ -53,6 +53,14 @@ async def test_outdated_schema_is_refused(database_url: str) -> None:
         await db.dispose()
 
 
+async def test_a_schema_from_a_newer_chibo_says_so(db: Database) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(schema.SchemaOutdated, match="newer than this chibo") as refused:
+        await schema.ensure_current(db)
+    assert "chibo migrate" not in str(refused.value)  # migrating would not help
+
+
 async def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_db: Database) -> None:
     async with sqlite_db.engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"

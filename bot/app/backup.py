@@ -56,6 +56,8 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> str:
     command = ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_libpq(url)}"]
     if force:
         command += ["--clean", "--if-exists"]
+    elif _pg_tables(url):
+        raise BackupError(f"{url.database} has data: stop the bot and add --force to replace it")
     _run([*command, str(source)])
     return f"restored {source} into {url.database}"
 
@@ -69,11 +71,19 @@ def _libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str]) -> None:
+def _pg_tables(url: URL) -> int:
+    """How many tables the database's public schema holds (psql, beside pg_restore)."""
+    sql = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+    return int(_run(["psql", "--no-psqlrc", "--tuples-only", "--no-align", "-c", sql, _libpq(url)]))
+
+
+def _run(command: list[str]) -> str:
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
     except FileNotFoundError as exc:
         raise BackupError(f"{command[0]} is not installed (the PostgreSQL client tools)") from exc
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise BackupError(f"{command[0]}: {last}")
+        lines = done.stderr.strip().splitlines() or ["failed"]
+        said = next((line for line in lines if "error" in line.lower()), lines[-1])
+        raise BackupError(f"{command[0]}: {said}")
+    return done.stdout

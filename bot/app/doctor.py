@@ -86,12 +86,17 @@ class Doctor:
             return None
         needed = schema.head_revision()
         if current != needed:
-            self._note(
-                False,
+            advice = (
                 _(
+                    "Database: schema at {current}, newer than this chibo ({needed}): install"
+                    " the newer chibo, or restore the backup taken before the upgrade."
+                )
+                if schema.is_ahead(current)
+                else _(
                     "Database: schema at {current}, this chibo needs {needed}: run chibo migrate."
-                ).format(current=current or "—", needed=needed),
+                )
             )
+            self._note(False, advice.format(current=current or "—", needed=needed))
             return None
         self._note(True, _("Database: reachable, schema {revision}.").format(revision=current))
         async with database.session() as session:

@@ -83,8 +83,8 @@ class HealthRoutes:
             return {"database": "unreachable"}, [f"database unreachable: {type(exc).__name__}"]
         report["database"] = "ok"
         report["schema"] = {"current": current, "needed": needed}
-        if current != needed:
-            problems.append(f"schema at {current}, this chibo needs {needed}: run chibo migrate")
+        if (problem := schema.mismatch(current)) is not None:
+            problems.append(problem)
         lag = (now - backlog.oldest_due_at).total_seconds() if backlog.oldest_due_at else 0.0
         report["outbox"] = {
             "due": backlog.due,

@@ -18,7 +18,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 
 from storage.models import (
     Assessment,
@@ -118,8 +118,11 @@ async def secretaries_of(session: AsyncSession, org_id: int) -> list[Member]:
 # --- who was on the roll of a month ---------------------------------------------------
 
 
+Moment = ColumnElement[datetime] | InstrumentedAttribute[datetime] | datetime
+
+
 def on_roll(
-    period_id: ColumnElement[int] | int, deadline_at: ColumnElement[datetime] | datetime
+    period_id: ColumnElement[int] | InstrumentedAttribute[int] | int, deadline_at: Moment
 ) -> ColumnElement[bool]:
     """The one definition of who is on the roll of a month of their cell (to be combined
     with `Member.org_id == cell`): a member who had joined before the month's deadline and
@@ -145,7 +148,7 @@ def on_roll(
     return or_(and_(stayed, joined), submitted)
 
 
-def status_at(deadline_at: ColumnElement[datetime] | datetime) -> ColumnElement[str]:
+def status_at(deadline_at: Moment) -> ColumnElement[str]:
     """The member's status for a month: a month whose deadline passed before a status
     change keeps the status the member had then (the change's old value)."""
     if isinstance(deadline_at, datetime):

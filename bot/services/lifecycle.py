@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.numbers import row_id
 from bot.services.membership import SECRETARY_ROLES
 from bot.services.planner import Kind
 from storage import assessments as assessment_store
@@ -221,6 +222,32 @@ async def event_of_notice(session: AsyncSession, offset_key: str) -> MemberEvent
         return None
     number = offset_key[1:]
     return await session.get(MemberEvent, int(number)) if number.isdigit() else None
+
+
+REMOVAL_REASON = "rmr:"  # a secretary's pending input: the reason to remove member N
+
+
+def ask_removal_reason(secretary: Member, member: Member) -> None:
+    """The secretary's next typed text is the reason to remove `member`."""
+    secretary.pending_input = f"{REMOVAL_REASON}{member.id}"
+    secretary.pending_text = None
+
+
+def removal_target(secretary: Member) -> int | None:
+    """The member whose removal the secretary is writing the reason for, or confirming."""
+    pending = secretary.pending_input or ""
+    return (
+        row_id(pending.removeprefix(REMOVAL_REASON)) if pending.startswith(REMOVAL_REASON) else None
+    )
+
+
+def hold_reason(secretary: Member, reason: str) -> None:
+    """Keep the typed reason until the secretary confirms the removal."""
+    secretary.pending_text = reason[:MAX_REASON_LENGTH]
+
+
+def forget_removal(secretary: Member) -> None:
+    secretary.pending_input = secretary.pending_text = None
 
 
 def _leave(member: Member, reason: str | None, now: datetime) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import Translator
 from bot.services import evaluation, lifecycle, membership, reporting
@@ -19,6 +20,7 @@ from bot.services.lifecycle import Refusal, Refused
 from bot.services.notify import Dispatcher
 from bot.services.periods import Progress, cell_progress, open_period
 from bot.services.planner import Kind
+from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
 from handlers import notices
 from storage import assessments as assessment_store
@@ -40,6 +42,7 @@ from storage.models import (
     Period,
     Role,
 )
+from tests.cellworld import MEMBER_A, MEMBER_B, OTHER_MEMBER_A, SECRETARY_A, build_world
 from tests.test_scheduler import FakeSender
 
 NOVEMBER = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -57,11 +60,9 @@ class Cells:
     december: int  # cell A's open month
 
 
-async def submit(session: object, period: Period, member: Member, seed: int) -> None:
+async def submit(session: AsyncSession, period: Period, member: Member | None, seed: int) -> None:
     """A submitted assessment: every member question answered (options vary by `seed`)."""
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
+    assert member is not None
     assessment = Assessment(
         period_id=period.id,
         member_id=member.id,
@@ -287,3 +288,49 @@ async def test_a_removed_member_can_join_again_with_a_new_invite(db: Database) -
             )
         )
     assert accounts == [joined.member.id]
+
+
+async def test_secretary_changes_status_and_role_in_chat(runtime: Runtime) -> None:
+    """/members through the handlers: status and role buttons, self refusal, forged ids."""
+    world = await build_world(runtime)
+    secretary, member = world.member_ids[SECRETARY_A], world.member_ids[MEMBER_A]
+    other_cell = world.member_ids[MEMBER_B]
+    roster = await world.say(SECRETARY_A, "/members")
+    labels = [b.label for row in roster.replies[0].buttons for b in row]
+    assert len(labels) == 3 and any("bí thư" in label for label in labels)
+
+    exempt = await world.say(SECRETARY_A, data=f"mbs:{member}:exempt")
+    assert exempt.notice and "báo tin" in exempt.notice
+    assert "được miễn công tác" in exempt.replies[0].text
+    same = await world.say(SECRETARY_A, data=f"mbs:{member}:exempt")
+    assert same.notice == "Không có gì thay đổi."
+    self_demote = await world.say(SECRETARY_A, data=f"mbs:{secretary}:member")
+    assert "chính mình" in self_demote.replies[0].text
+    self_remove = await world.say(SECRETARY_A, data=f"mba:rm:{secretary}")
+    assert "chính mình" in self_remove.replies[0].text
+    for forged in (f"mbs:{other_cell}:exempt", f"mbc:{other_cell}", f"mba:rm:{other_cell}"):
+        refused = await world.say(SECRETARY_A, data=forged)
+        assert refused.notice == "Nút này không còn hiệu lực."
+    as_member = await world.say(MEMBER_A, data=f"mbs:{secretary}:member")
+    assert as_member.notice and "bí thư" in as_member.notice
+
+    # a removal needs the typed reason, then the confirmation
+    await world.say(SECRETARY_A, data=f"mba:rm:{member}")
+    early = await world.say(SECRETARY_A, data=f"mba:rmok:{world.member_ids[OTHER_MEMBER_A]}")
+    assert early.notice == "Nút này không còn hiệu lực."  # not the member being removed
+    asked = await world.say(SECRETARY_A, "Tự xin ra khỏi Đảng")
+    assert "Tự xin ra khỏi Đảng" in asked.replies[0].text
+    done = await world.say(SECRETARY_A, data=f"mba:rmok:{member}")
+    assert done.notice and "đã được xóa" in done.notice
+    gone = await world.say(MEMBER_A, "/assess")
+    assert "chưa vào chi bộ" in gone.replies[0].text
+    async with runtime.db.session() as session:
+        row = await session.get(Member, member)
+        statuses = [
+            (e.kind, e.new_value, e.reason)
+            for e in await session.scalars(
+                select(MemberEvent).where(MemberEvent.member_id == member).order_by(MemberEvent.id)
+            )
+        ]
+    assert row is not None and not row.active and row.left_reason == "Tự xin ra khỏi Đảng"
+    assert statuses == [("status", "exempt", None), ("removed", None, "Tự xin ra khỏi Đảng")]

@@ -218,10 +218,8 @@ async def month_of_person(
 
 async def event_of_notice(session: AsyncSession, offset_key: str) -> MemberEvent | None:
     """The change a member notice is about (its outbox key is "e<event id>")."""
-    if not offset_key.startswith("e") or not offset_key[1:].isascii():
-        return None
-    number = offset_key[1:]
-    return await session.get(MemberEvent, int(number)) if number.isdigit() else None
+    event_id = row_id(offset_key[1:]) if offset_key.startswith("e") else None
+    return await session.get(MemberEvent, event_id) if event_id is not None else None
 
 
 REMOVAL_REASON = "rmr:"  # a secretary's pending input: the reason to remove member N

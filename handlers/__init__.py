@@ -20,7 +20,16 @@ from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import linking, membership
 from bot.services.runtime import Runtime
-from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
+from handlers import (
+    assessment,
+    attendance,
+    committee,
+    evaluation,
+    meeting,
+    members,
+    onboarding,
+    secretary,
+)
 from handlers import callbacks as cb
 from handlers.callbacks import ButtonData
 from handlers.context import Audience, Handler, Turn, stale
@@ -69,6 +78,7 @@ COMMANDS = (
     Command("reopen", evaluation.reopen, N_("reopen a confirmed month, with a reason"), S),
     Command("report", evaluation.report, N_("the year: text, chart, Excel and CSV"), S),
     Command("invite", secretary.invite, N_("invite new members"), S),
+    Command("members", members.roster, N_("the cell's members: remove, move, status, role"), S),
     Command("cells", committee.cells, N_("the cells of your committee this month"), C),
 )
 
@@ -98,6 +108,11 @@ BUTTONS = {
         ButtonRoute(cb.ExcusalDecision, attendance.decide, S),
         ButtonRoute(cb.MonthAction, evaluation.button, S),
         ButtonRoute(cb.CellFactToggle, evaluation.toggle_fact, S),
+        ButtonRoute(cb.MembersPage, members.roster_page, S),
+        ButtonRoute(cb.MemberCard, members.card, S),
+        ButtonRoute(cb.MemberAction, members.action, S),
+        ButtonRoute(cb.MemberMove, members.move, S),
+        ButtonRoute(cb.MemberSet, members.set_value, S),
     )
 }
 
@@ -254,6 +269,8 @@ async def _on_text(turn: Turn, text: str) -> Outcome:
         )
     if meeting.wants_reason(turn):
         return await meeting.absence_reason(turn, text)
+    if members.wants_removal_reason(turn):
+        return await members.removal_reason(turn, text)
     answered = await assessment.typed(turn, text)
     if answered is not None:
         return answered

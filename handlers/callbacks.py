@@ -189,3 +189,52 @@ class ExcusePage(ButtonData):
     prefix: ClassVar[str] = "excp"
     period: int
     page: int
+
+
+@dataclass(frozen=True)
+class MembersPage(ButtonData):
+    """A page of the secretary's /members roster."""
+
+    prefix: ClassVar[str] = "mbp"
+    page: int
+
+
+@dataclass(frozen=True)
+class MemberCard(ButtonData):
+    prefix: ClassVar[str] = "mbc"
+    member: int
+
+
+@dataclass(frozen=True)
+class MemberAction(ButtonData):
+    """A step on a member's card: remove (ask the reason), confirm or cancel it, choose a
+    destination cell (a page of them), the status or the role menu."""
+
+    prefix: ClassVar[str] = "mba"
+    verb: Literal["rm", "rmok", "rmno", "mv", "st", "ro"]
+    member: int
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class MemberMove(ButtonData):
+    """Move a member to cell `cell` (0: a cell outside chibo), once `confirmed`."""
+
+    prefix: ClassVar[str] = "mbm"
+    member: int
+    cell: int
+    confirmed: bool = False
+
+
+MemberValue = Literal[
+    "official", "probationary", "exempt", "member", "deputy_secretary", "secretary"
+]
+
+
+@dataclass(frozen=True)
+class MemberSet(ButtonData):
+    """A member's new status or role."""
+
+    prefix: ClassVar[str] = "mbs"
+    member: int
+    value: MemberValue

@@ -10,10 +10,12 @@ from bot.core.chat import Button, Drawing, Outcome, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
 from bot.rules.framework import CriterionSource, FrameworkSpec, localized
-from bot.services import evaluation, reporting
+from bot.services import evaluation, lifecycle, reporting
 from bot.services.periods import Progress
 from handlers.callbacks import CellFactToggle, MonthAction
 from handlers.context import Turn, current_period, own_period, stale
+from storage import assessments
+from storage import members as member_store
 from storage.frameworks import load_spec
 from storage.models import Period
 
@@ -323,41 +325,47 @@ def _draw_year(suffix: str, spec: FrameworkSpec, data: reports.YearReport, t: Tr
 
 
 async def my_score(turn: Turn, args: list[str]) -> Outcome:
-    """/score: the member's own score for the month (nobody else's)."""
+    """/score: the member's own score for the month (nobody else's). A member who moved
+    cells keeps their history: a month they submitted in their previous cell shows there."""
     _ = turn._
     assert turn.member is not None
     period = await current_period(turn)
-    if period is None:
+    month = (period.year, period.month) if period is not None else None
+    for row in (await member_store.history_of(turn.session, turn.member))[1:]:
+        if month is not None:
+            break
+        earlier = await assessments.current_period(turn.session, row.org_id, turn.now)
+        month = (earlier.year, earlier.month) if earlier is not None else None
+    if month is None:
         return Outcome([Reply(_("No self-assessment has been opened yet."))])
-    computed = await evaluation.compute(turn.session, period)
-    score = computed.member_scores.get(turn.member.id)
-    submitted = any(
-        p.member.id == turn.member.id and p.progress is Progress.SUBMITTED
-        for p in computed.progress
-    )
-    if score is None or not submitted:
-        return Outcome(
-            [
-                Reply(
-                    _(
-                        "Your score appears once you have submitted this month's "
-                        "self-assessment (/assess)."
-                    )
-                )
-            ]
+    for row, month_period in await lifecycle.month_of_person(turn.session, turn.member, *month):
+        computed = await evaluation.compute(turn.session, month_period)
+        score = computed.member_scores.get(row.id)
+        submitted = any(
+            p.member.id == row.id and p.progress is Progress.SUBMITTED for p in computed.progress
         )
-    band = computed.spec.scoring.band_for(score.total)
+        if score is None or not submitted:
+            continue
+        band = computed.spec.scoring.band_for(score.total)
+        text = _(
+            "Your self-assessment {month}/{year}: {total} points, {level} "
+            "(a suggestion; the cell decides)."
+        ).format(
+            month=month_period.month,
+            year=month_period.year,
+            total=turn.t.number(round(score.total, 1)),
+            level=localized(band.label, turn.t.locale),
+        )
+        if row.id != turn.member.id:
+            await turn.session.refresh(row, ["org"])
+            text += "\n" + _("(submitted in {cell}, before you moved)").format(cell=row.org.name)
+        return Outcome([Reply(text)])
     return Outcome(
         [
             Reply(
                 _(
-                    "Your self-assessment {month}/{year}: {total} points, {level} "
-                    "(a suggestion; the cell decides)."
-                ).format(
-                    month=period.month,
-                    year=period.year,
-                    total=turn.t.number(round(score.total, 1)),
-                    level=localized(band.label, turn.t.locale),
+                    "Your score appears once you have submitted this month's "
+                    "self-assessment (/assess)."
                 )
             )
         ]

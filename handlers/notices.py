@@ -7,12 +7,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.chat import Button, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
-from bot.services import reporting
+from bot.services import lifecycle, reporting
 from bot.services.notify import Notice
 from bot.services.planner import Kind
 from handlers import views
 from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
-from storage.models import Excusal, Member, MemberStatus, Period
+from handlers.roles import role_name, status_name
+from storage.models import (
+    Excusal,
+    Member,
+    MemberEventKind,
+    MemberStatus,
+    Organization,
+    Period,
+)
 
 
 def start_button(t: Translator, period: Period) -> list[Button]:
@@ -61,6 +69,9 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
     t = Translator(member.locale or cell.locale, cell.timezone)
     _ = t.gettext
     kind = notice.notification.kind
+    if kind == Kind.MEMBER_NOTICE:
+        return await _member_notice(session, notice, t)
+    assert period is not None  # every other kind belongs to a month
     needs_assessment = member.status != MemberStatus.EXEMPT and not notice.submitted
     if kind == Kind.WINDOW_OPEN:
         text = _("The self-assessment for {month}/{year} is open. Deadline: {deadline}.").format(
@@ -131,3 +142,45 @@ async def _excusal_request(session: AsyncSession, notice: Notice, t: Translator)
         ]
     ]
     return Reply(text, buttons)
+
+
+async def _member_notice(session: AsyncSession, notice: Notice, t: Translator) -> Reply:
+    """The member is told what changed for them: removed, moved, status or role."""
+    _ = t.gettext
+    event = await lifecycle.event_of_notice(session, notice.notification.offset_key)
+    if event is None:
+        raise ValueError(f"no member event for notice {notice.notification.id}")
+    cell = notice.cell.name
+    if event.kind == MemberEventKind.REMOVED:
+        if event.new_value == lifecycle.MOVED_AWAY:
+            return Reply(
+                _(
+                    "You have moved to a cell outside chibo, so {cell} no longer lists you "
+                    "here. Thank you for your work in the cell."
+                ).format(cell=cell)
+            )
+        text = _("You are no longer a member of {cell} in chibo.").format(cell=cell)
+        if event.reason:
+            text += "\n" + _("Reason: {reason}").format(reason=event.reason)
+        return Reply(text)
+    if event.kind == MemberEventKind.MOVED_IN:
+        old = await session.get(Organization, int(event.old_value or 0))
+        return Reply(
+            _(
+                "Welcome to {cell}! Your party activities have moved here from {old_cell}. "
+                "Your earlier self-assessments stay with you; from now on /assess is for "
+                "{cell}."
+            ).format(cell=cell, old_cell=old.name if old else "?")
+        )
+    if event.kind == MemberEventKind.STATUS:
+        return Reply(
+            _("Your status in {cell} is now: {status}.").format(
+                cell=cell, status=status_name(t, event.new_value or "")
+            )
+        )
+    if event.kind == MemberEventKind.ROLE:
+        text = _("Your role in {cell} is now: {role}.").format(
+            cell=cell, role=role_name(t, event.new_value or "")
+        )
+        return Reply(text + "\n" + _("Send /help to see what you can do."))
+    raise ValueError(f"no notice for a member event of kind {event.kind!r}")

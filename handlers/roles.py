@@ -11,6 +11,16 @@ ROLE_NAMES = {
     "committee_officer": N_("committee officer"),
 }
 
+STATUS_NAMES = {
+    "official": N_("official member"),
+    "probationary": N_("probationary member"),
+    "exempt": N_("exempt from party activities"),
+}
+
+
+def status_name(t: Translator, status: str) -> str:
+    return t(STATUS_NAMES.get(status, status))
+
 
 def role_name(t: Translator, role: str) -> str:
     return t(ROLE_NAMES.get(role, role))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage import members
 from storage.db import dialect_insert
 from storage.models import (
     Answer,
@@ -207,26 +208,33 @@ async def member_questions(
 
 
 async def progress_of_cell(
-    session: AsyncSession, period_id: int, cell_id: int
-) -> list[tuple[Member, Assessment | None, int]]:
-    """Every active member of the cell with their assessment and answer count."""
+    session: AsyncSession, period: Period
+) -> list[tuple[Member, Assessment | None, int, str]]:
+    """Every member on the month's roll (`storage.members.on_roll`) with their assessment,
+    answer count and status for that month."""
     counts = (
         select(Answer.assessment_id, func.count(Answer.id).label("answered"))
         .join(Assessment, Assessment.id == Answer.assessment_id)
-        .where(Assessment.period_id == period_id)  # only this month's answers are counted
+        .where(Assessment.period_id == period.id)  # only this month's answers are counted
         .group_by(Answer.assessment_id)
         .subquery()
     )
     query = (
-        select(Member, Assessment, func.coalesce(counts.c.answered, 0))
+        select(
+            Member,
+            Assessment,
+            func.coalesce(counts.c.answered, 0),
+            members.status_at(period.deadline_at),
+        )
+        .select_from(Member)
         .outerjoin(
-            Assessment, (Assessment.member_id == Member.id) & (Assessment.period_id == period_id)
+            Assessment, (Assessment.member_id == Member.id) & (Assessment.period_id == period.id)
         )
         .outerjoin(counts, counts.c.assessment_id == Assessment.id)
-        .where(Member.org_id == cell_id, Member.active.is_(True))
+        .where(Member.org_id == period.cell_id, members.on_roll(period.id, period.deadline_at))
         .order_by(Member.full_name, Member.id)
     )
-    return [(m, a, int(n)) for m, a, n in (await session.execute(query)).all()]
+    return [(m, a, int(n), str(st)) for m, a, n, st in (await session.execute(query)).all()]
 
 
 async def drop_unconfirmed_record(session: AsyncSession, period_id: int) -> None:

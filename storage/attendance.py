@@ -5,15 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Attendance, Excusal, ExcusalStatus, Member, MemberStatus
+from storage import members
+from storage.models import Attendance, Excusal, ExcusalStatus, Member, MemberStatus, Period
 
 
-async def expected_members(session: AsyncSession, cell_id: int) -> list[Member]:
-    """Active members who are not exempt from activities, by name."""
+async def expected_members(session: AsyncSession, period: Period) -> list[Member]:
+    """Members on the month's roll who were not exempt from activities then, by name."""
     query = select(Member).where(
-        Member.org_id == cell_id,
-        Member.active.is_(True),
-        Member.status != MemberStatus.EXEMPT,
+        Member.org_id == period.cell_id,
+        members.on_roll(period.id, period.deadline_at),
+        members.status_at(period.deadline_at) != MemberStatus.EXEMPT,
     )
     return list(await session.scalars(query.order_by(Member.full_name, Member.id)))
 

@@ -14,6 +14,7 @@ from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from storage import members
 from storage.models import (
     Answer,
     Assessment,
@@ -23,6 +24,7 @@ from storage.models import (
     Excusal,
     ExcusalStatus,
     Member,
+    MemberStatus,
     Period,
     Question,
     QuestionOption,
@@ -136,14 +138,14 @@ async def attendance_counts(
 async def completion_counts(
     session: AsyncSession, period_ids: Sequence[int]
 ) -> dict[int, tuple[int, int]]:
-    """period → (members who must answer, members who submitted), by the rule of
+    """period → (members on the month's roll who must answer, who submitted), by the rule of
     `bot.services.periods.classify`: whoever submitted counts; otherwise exempt members, members
     excused for the month and members who joined after the window opened and never
     started are excused."""
     assessment = aliased(Assessment)
     submitted = assessment.state == AssessmentState.SUBMITTED
     excused = or_(
-        Member.status == "exempt",
+        members.status_at(Period.deadline_at) == MemberStatus.EXEMPT,
         Excusal.id.is_not(None),
         and_(  # NULL-safe: an unknown join date is not "late"
             Member.joined_at.is_not(None),
@@ -157,7 +159,11 @@ async def completion_counts(
             func.count(Member.id).filter(or_(submitted, ~excused)),
             func.count(Member.id).filter(submitted),
         )
-        .join(Member, and_(Member.org_id == Period.cell_id, Member.active.is_(True)))
+        .select_from(Period)
+        .join(
+            Member,
+            and_(Member.org_id == Period.cell_id, members.on_roll(Period.id, Period.deadline_at)),
+        )
         .outerjoin(
             assessment, and_(assessment.period_id == Period.id, assessment.member_id == Member.id)
         )

@@ -47,3 +47,12 @@ async def failed_attempts_since(
     )
     count, oldest = (await session.execute(query)).one()
     return int(count), oldest
+
+
+async def revoke_personal(session: AsyncSession, member_id: int, now: datetime) -> None:
+    """A member who left: their personal invites (not yet used) no longer work."""
+    await session.execute(
+        update(Invite)
+        .where(Invite.member_id == member_id, Invite.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

@@ -116,10 +116,49 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
     pending_input: Mapped[str | None] = mapped_column(String(64))
+    pending_text: Mapped[str | None] = mapped_column(Text)
+    """Text this person typed that waits for their confirmation (a removal's reason)."""
     joined_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column()
+    """When the member left this cell (removed or moved); the row then stays, inactive,
+    so that the cell's past months keep them."""
+    left_reason: Mapped[str | None] = mapped_column(Text)
+    moved_from_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    """The same person's row in the cell they came from (their history follows this chain)."""
 
     org: Mapped[Organization] = relationship()
+
+
+class MemberEventKind(StrEnum):
+    REMOVED = "removed"
+    MOVED_OUT = "moved_out"
+    MOVED_IN = "moved_in"
+    STATUS = "status"
+    ROLE = "role"
+
+
+class MemberEvent(Base):
+    """One change in a member's life in a cell: removed, moved, status or role changed.
+
+    Status changes are also what keeps past months as they were: a month whose deadline
+    passed before a change reads the status the member had then (`old_value`).
+    """
+
+    __tablename__ = "member_events"
+    __table_args__ = (Index("ix_member_events_member_kind_at", "member_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    old_value: Mapped[str | None] = mapped_column(String(64))
+    new_value: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    """The secretary who did it (None: an administrator on the CLI)."""
+    other_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    """For a move: the same person's row in the other cell."""
 
 
 class ChatIdentity(Base):
@@ -480,7 +519,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    """None for a notice about the member themselves (removed, moved…), of no month."""
     kind: Mapped[str] = mapped_column(String(32))
     offset_key: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -619,6 +659,8 @@ __all__ = [
     "JoinAttempt",
     "MeetingOverride",
     "Member",
+    "MemberEvent",
+    "MemberEventKind",
     "MemberStatus",
     "Notification",
     "NotificationStatus",

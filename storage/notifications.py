@@ -29,7 +29,7 @@ Status = NotificationStatus
 
 def row(
     member_id: int,
-    period_id: int,
+    period_id: int | None,
     kind: str,
     offset_key: str,
     due_at: datetime,
@@ -38,7 +38,8 @@ def row(
     version: int = 1,
     status: NotificationStatus = Status.PENDING,
 ) -> dict[str, Any]:
-    """One outbox row, keyed by (member, period, kind, offset_key, version)."""
+    """One outbox row, keyed by (member, period, kind, offset_key, version); a notice of
+    no month (`period_id` None) must have an offset key of its own (e.g. its event's id)."""
     return {
         "member_id": member_id,
         "period_id": period_id,
@@ -195,13 +196,13 @@ class Recipients:
 async def recipients(
     session: AsyncSession, member_ids: set[int], period_ids: set[int], channels: Collection[str]
 ) -> Recipients:
-    """Members, their months and cells, and for each member the account on `channels` they
-    used last (else the one linked last)."""
-    members = await session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    """Members, their months and cells (of the months, and the members' own), and for each
+    member the account on `channels` they used last (else the one linked last)."""
+    members = list(await session.scalars(select(Member).where(Member.id.in_(member_ids))))
     periods = {
         p.id: p for p in await session.scalars(select(Period).where(Period.id.in_(period_ids)))
     }
-    cell_ids = {p.cell_id for p in periods.values()}
+    cell_ids = {p.cell_id for p in periods.values()} | {m.org_id for m in members}
     cells = await session.scalars(select(Organization).where(Organization.id.in_(cell_ids)))
     identities = await session.scalars(
         select(ChatIdentity)

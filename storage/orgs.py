@@ -71,3 +71,13 @@ async def latest_month(session: AsyncSession, cell_ids: list[int]) -> tuple[int,
     query = select(func.max(Period.year * 100 + Period.month)).where(Period.cell_id.in_(cell_ids))
     latest = await session.scalar(query)
     return (int(latest) // 100, int(latest) % 100) if latest else None
+
+
+async def sibling_cells(session: AsyncSession, cell: Organization) -> list[Organization]:
+    """The other cells directly under the same committee, by name."""
+    query = select(Organization).where(
+        Organization.parent_id == cell.parent_id,
+        Organization.kind == OrgKind.CELL,
+        Organization.id != cell.id,
+    )
+    return list(await session.scalars(query.order_by(Organization.name, Organization.id)))

@@ -3,8 +3,11 @@
 A member may change their own member row (language, reminders, pending input), their own
 assessment and answers, RSVPs and excusal requests, and the notifications those send to
 their secretary. A secretary may also change their cell's data (periods, meetings,
-attendance, excusals, facts, records, invites, the audit log, notifications). Nobody
-changes another member's row or answers, another cell's data, a framework, or a role.
+attendance, excusals, facts, records, invites, the audit log, notifications) and their
+cell's members (/members: remove, move, status, role — with the member's events, chat
+accounts and notices, and the row a move makes in the other cell). Nobody else changes
+another member's row or answers, another cell's data, a framework, or a role; nobody
+changes the cell of a member row.
 """
 
 from __future__ import annotations
@@ -84,17 +87,28 @@ class Owners:
     member_org: dict[int, int]
     period_cell: dict[int, int]
     assessment_member: dict[int, int]
+    moved_from: dict[int, int | None]
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
         members: dict[int, int] = {}
         periods: dict[int, int] = {}
         assessments: dict[int, int] = {}
+        moved: dict[int, int | None] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
-        return cls(members, periods, assessments)
+            moved |= {r["id"]: r["moved_from_id"] for r in taken["members"].values()}
+        return cls(members, periods, assessments, moved)
+
+    def cells_of_member(self, member_id: int | None) -> set[int]:
+        """The member row's cell, and for a row a move made, the cell it came from."""
+        if member_id is None:
+            return set()
+        origin = self.moved_from.get(member_id)
+        cells = {self.member_org.get(member_id), self.member_org.get(origin or -1)}
+        return {c for c in cells if c is not None}
 
     def cell_of(self, table: str, row: Row) -> int | None:
         if table == "organizations":
@@ -116,6 +130,13 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
         return row["external_id"] == sender.user
     if sender.member_id is None:
         return False
+    member_rows = {"members": "id", "chat_identities": "member_id", "member_events": "member_id"}
+    if sender.secretary and table in member_rows | {"notifications": ""}:
+        key = member_rows.get(table, "member_id")
+        if (table != "notifications" or row["period_id"] is None) and sender.cell_id in (
+            owners.cells_of_member(row.get(key))
+        ):
+            return True  # /members: the secretary's cell's members and what follows them
     own_member = {
         "members": row.get("id"),
         "chat_identities": row.get("member_id"),
@@ -150,6 +171,10 @@ def violations(sender: Sender, before: Snapshot, after: Snapshot) -> list[str]:
                 found.append(f"{table} {key}: {was} → {now}")
     for key, was in before["members"].items():
         now = after["members"].get(key)
-        if now is None or (was["role"], was["org_id"]) != (now["role"], now["org_id"]):
-            found.append(f"members {key}: role or cell {was} → {now}")
+        if now is None or was["org_id"] != now["org_id"]:
+            found.append(f"members {key}: cell {was} → {now}")
+        elif was["role"] != now["role"] and not (
+            sender.secretary and sender.cell_id == was["org_id"]
+        ):
+            found.append(f"members {key}: role {was} → {now}")
     return found

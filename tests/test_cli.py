@@ -179,3 +179,33 @@ def test_member_import_cleans_names_and_writes_no_formulas(tmp_path: Path) -> No
     with sqlite3.connect(tmp_path / "chibo.sqlite3") as db:
         names = [row[0] for row in db.execute("SELECT full_name FROM members")]
     assert "Trần Thị Bình" in names
+
+
+def test_member_list_remove_move_and_set(tmp_path: Path) -> None:
+    """An administrator's member changes; refusals exit 2 and change nothing."""
+    env = sqlite_env(tmp_path)
+    ok(["migrate"], env, tmp_path)
+    for cell in ("Chi bộ 1", "Chi bộ 2"):
+        ok(["cell", "create", cell, "--committee", "Đảng bộ phường Đông Mai"], env, tmp_path)
+    members = tmp_path / "members.csv"
+    members.write_text("name,role\nBình,secretary\nCường,member\nDung,member\n")
+    ok(["member", "import", str(members), "--cell", "Chi bộ 1"], env, tmp_path)
+
+    listed = ok(["member", "list", "--cell", "Chi bộ 1"], env, tmp_path)
+    ids = {line.split()[1]: line.split()[0] for line in listed.splitlines()[1:]}
+    assert listed.startswith("Chi bộ 1: 3 members") and set(ids) == {"Bình", "Cường", "Dung"}
+
+    refused = run_cli(["member", "remove", ids["Bình"], "--reason", "x"], env, cwd=tmp_path)
+    assert refused.returncode == 2 and "no secretary left" in refused.stderr
+    assert "removed" in ok(["member", "remove", ids["Dung"], "--reason", "Nhầm"], env, tmp_path)
+    moved = ok(["member", "move", ids["Cường"], "--to-cell", "Chi bộ 2"], env, tmp_path)
+    assert "of Chi bộ 2" in moved
+    changed = ok(["member", "set", ids["Bình"], "--status", "exempt"], env, tmp_path)
+    assert "status exempt" in changed
+    again = run_cli(["member", "set", ids["Dung"], "--role", "member"], env, cwd=tmp_path)
+    assert again.returncode == 2 and "already left" in again.stderr
+
+    assert ok(["member", "list", "--cell", "Chi bộ 1"], env, tmp_path).startswith(
+        "Chi bộ 1: 1 members"
+    )
+    assert "Cường" in ok(["member", "list", "--cell", "Chi bộ 2"], env, tmp_path)

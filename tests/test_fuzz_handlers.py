@@ -72,6 +72,10 @@ AS_VERBS = ("ans", "skip", "nocomment", "back", "edit", "help", "review", "submi
 RULE_WORDS = ("ngày", "3", "31", "0", "thứ", "sáu", "đầu", "tiên", "last", "sat", "first", "fri")
 DATES = ("2026-12-18", "2027-01-10", "05/12/2026", "0001-01-01", "9999-12-31", "2026-02-30")
 TIMES = ("19:30", "00:00", "23:59", "25:61")
+MEMBER_VALUES = (
+    *("official", "probationary", "exempt", "member", "deputy_secretary", "secretary"),
+    *("committee_officer", "x"),
+)
 YEARS = ("2026", "2025", "1899", "3000", "0000", "9999", "2026-12", "2026-13", "2026-00", "2026-1")
 
 
@@ -103,6 +107,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         return st.sampled_from(sorted({str(v) for v in values}))
 
     periods, members = ids(world.period_ids), ids(list(world.member_ids.values()))
+    cells, pages = ids(list(world.cell_ids.values())), one_of_words("0", "1", "99")
     assessments, questions = ids(world.assessment_ids), ids(world.question_ids)
     excusals = ids(world.excusal_ids)
     options = st.sampled_from(sorted(world.option_values))
@@ -126,6 +131,11 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             periods | one_of_words(*YEARS),
         ),
         "cf": shaped(periods, keys),
+        "mbp": shaped(one_of_words("0", "1", "99", "-1")),
+        "mbc": shaped(members),
+        "mba": shaped(one_of_words("rm", "rmok", "rmno", "mv", "st", "ro"), members, pages),
+        "mbm": shaped(members, cells | one_of_words("0"), one_of_words("0", "1")),
+        "mbs": shaped(members, one_of_words(*MEMBER_VALUES)),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"

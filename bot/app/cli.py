@@ -544,6 +544,118 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
             click.echo(f"  {name}: {link or code} (code {code}, expires {expires})")
 
 
+REFUSALS = {
+    "gone": "the member has already left the cell",
+    "self": "a secretary cannot do this to themselves",
+    "last_secretary": "the cell would have no secretary left; give another member the role first",
+    "not_a_cell": "the member or the destination is not in a cell",
+    "same_cell": "the member is already in that cell",
+}
+
+
+async def _member_ref(session: Any, ref: int) -> Any:
+    from storage.models import Member
+
+    member = await session.get(Member, ref)
+    if member is None:
+        fail(f"no member {ref} (see: chibo member list --cell CELL)")
+    return member
+
+
+def _lifecycle(work: Callable[[Any], Awaitable[str]]) -> None:
+    """Run one member change in a transaction; a refusal changes nothing and exits 2."""
+    from bot.services.lifecycle import Refused
+
+    async def run(db: Database) -> str:
+        async with db.session() as session:
+            try:
+                return await work(session)
+            except Refused as exc:
+                fail(REFUSALS[exc.why])
+                raise
+
+    click.echo(with_db(settings_or_exit(), run))
+
+
+@member.command("list")
+@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+def member_list(cell_ref: str) -> None:
+    """The cell's current members: id, name, role, status, joined."""
+    from bot.services import lifecycle
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            members = await lifecycle.roster(session, org.id)
+        lines = [f"{org.name}: {len(members)} members"]
+        for m in members:
+            joined = m.joined_at.date().isoformat() if m.joined_at else "-"
+            lines.append(f"{m.id:>6}  {m.full_name}  {m.role}  {m.status}  joined {joined}")
+        return lines
+
+    click.echo("\n".join(with_db(settings_or_exit(), work)))
+
+
+@member.command("remove")
+@click.argument("member_id", type=int)
+@click.option("--reason", required=True, help="Why (kept, and told to the member).")
+def member_remove(member_id: int, reason: str) -> None:
+    """Remove a member from their cell; the cell's past months keep them."""
+    from bot.services import lifecycle
+
+    async def work(session: Any) -> str:
+        member = await _member_ref(session, member_id)
+        await lifecycle.remove(session, member, reason.strip() or None, utc_now())
+        return f"removed: member {member.id} {member.full_name}"
+
+    _lifecycle(work)
+
+
+@member.command("move")
+@click.argument("member_id", type=int)
+@click.option("--to-cell", "cell_ref", required=True, help="The new cell (name or id).")
+@click.option("--reason", default=None, help="Optional note kept with the move.")
+def member_move(member_id: int, cell_ref: str, reason: str | None) -> None:
+    """Move a member to another cell (chuyển sinh hoạt đảng); their history follows them."""
+    from bot.services import lifecycle
+
+    async def work(session: Any) -> str:
+        member = await _member_ref(session, member_id)
+        target = await _cell_ref(session, cell_ref)
+        moved = await lifecycle.move(session, member, target, utc_now(), reason=reason)
+        return (
+            f"moved: {moved.new.full_name} is member {moved.new.id} of {target.name} "
+            f"(was member {moved.old.id})"
+        )
+
+    _lifecycle(work)
+
+
+@member.command("set")
+@click.argument("member_id", type=int)
+@click.option("--status", type=click.Choice(["official", "probationary", "exempt"]))
+@click.option("--role", type=click.Choice(["member", "deputy_secretary", "secretary"]))
+def member_set(member_id: int, status: str | None, role: str | None) -> None:
+    """Change a member's status and/or role from now on; past months keep the old status."""
+    from bot.services import lifecycle
+
+    if status is None and role is None:
+        raise click.UsageError("give --status and/or --role")
+
+    async def work(session: Any) -> str:
+        member = await _member_ref(session, member_id)
+        now = utc_now()
+        changed = []
+        if status is not None and await lifecycle.set_status(session, member, status, now):
+            changed.append(f"status {status}")
+        if role is not None and await lifecycle.set_role(session, member, role, now):
+            changed.append(f"role {role}")
+        what = ", ".join(changed) or "nothing changed"
+        return f"member {member.id} {member.full_name}: {what}"
+
+    _lifecycle(work)
+
+
 @main.group()
 def framework() -> None:
     """Criteria frameworks."""

@@ -38,7 +38,7 @@ def mark_of(row: Attendance) -> str:
 
 async def expected(session: AsyncSession, period: Period) -> list[Member]:
     """Members expected at the meeting (exempt members are not)."""
-    return await attendance_store.expected_members(session, period.cell_id)
+    return await attendance_store.expected_members(session, period)
 
 
 async def sheet(

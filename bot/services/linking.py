@@ -92,6 +92,7 @@ async def redeem(
         return LinkResult(LinkStatus.INVALID)
     if await member_store.has_identity(session, member.id, channel):
         return LinkResult(LinkStatus.CHANNEL_TAKEN, member)
+    await member_store.release_identity(session, channel, external_id)  # a former member's
     identity = await member_store.link_identity(session, member, channel, external_id, bot)
     identity.last_seen_at = now  # notifications now come here
     await session.refresh(member, ["org"])

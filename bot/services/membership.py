@@ -120,6 +120,7 @@ async def join(
         return JoinResult(JoinStatus.USED_UP)
 
     member = await _member_for_invite(session, invite, display_name, now)
+    await member_store.release_identity(session, channel, external_id)  # a former member's
     identity = await member_store.link_identity(session, member, channel, external_id, bot)
     identity.last_seen_at = now
     await session.refresh(member, ["org"])

@@ -39,6 +39,7 @@ from storage.models import NotificationStatus as Status
 
 log = logging.getLogger(__name__)
 MUTABLE = frozenset({Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})
+TO_FORMER_MEMBERS = frozenset({Kind.MEMBER_NOTICE})  # "you were removed" reaches the removed
 MAX_ATTEMPTS = 6
 
 
@@ -99,8 +100,8 @@ class Notice:
 
     notification: Notification
     member: Member
-    cell: Organization
-    period: Period
+    cell: Organization  # the month's cell; for a notice of no month, the member's
+    period: Period | None  # None: a notice of no month (Kind.MEMBER_NOTICE)
     submitted: bool
 
 
@@ -225,7 +226,9 @@ class Dispatcher:
         member_ids = {j.notification.member_id for j in jobs}
         period_ids = {j.notification.period_id for j in jobs}
         channels = set(self.senders) | {sender.channel for sender in self.bots.values()}
-        found = await outbox.recipients(session, member_ids, period_ids, channels)
+        found = await outbox.recipients(
+            session, member_ids, {p for p in period_ids if p is not None}, channels
+        )
         members, periods, cells, accounts = (
             found.members,
             found.periods,
@@ -235,7 +238,8 @@ class Dispatcher:
         latest = _latest_of_a_kind([j for j in jobs if now < j.notification.expires_at])
         for job in jobs:
             n = job.notification
-            member, period = members[n.member_id], periods[n.period_id]
+            member = members[n.member_id]
+            period = periods[n.period_id] if n.period_id is not None else None
             done = (n.period_id, n.member_id) in found.done
             job.status = _decide(n, member, done, now)
             if job.status is None and n.id not in latest:
@@ -244,7 +248,7 @@ class Dispatcher:
             if job.status is None and (job.account is None or not self.sender_for(job.account)):
                 job.status = Status.SKIPPED  # no account on a channel this process serves
             if job.status is None:
-                cell = cells[period.cell_id]
+                cell = cells[period.cell_id if period is not None else member.org_id]
                 job.locale = member.locale or cell.locale
                 job.reply = await self.render(session, Notice(n, member, cell, period, done))
 
@@ -332,7 +336,7 @@ SUPERSEDED_BY_LATER = frozenset({Kind.MEETING_REMINDER, Kind.DEADLINE_NUDGE})
 
 def _latest_of_a_kind(jobs: Sequence[_Job]) -> set[int]:
     """After downtime several reminders may be due at once: only the latest is worth sending."""
-    keep: dict[tuple[int, int, str], Notification] = {}
+    keep: dict[tuple[int, int | None, str], Notification] = {}
     others: set[int] = set()
     for job in jobs:
         n = job.notification
@@ -349,7 +353,7 @@ def _decide(n: Notification, member: Member, submitted: bool, now: datetime) -> 
     """None when the notification should be sent; else the status it ends with."""
     if now >= n.expires_at:
         return Status.DROPPED
-    if not member.active or not member.reachable:
+    if not member.reachable or not (member.active or n.kind in TO_FORMER_MEMBERS):
         return Status.SKIPPED
     if n.kind in TO_REQUIRED_MEMBERS and member.status == MemberStatus.EXEMPT:
         return Status.SKIPPED
@@ -366,6 +370,8 @@ async def _mark_unreachable(session: AsyncSession, n: Notification, now: datetim
     if member is None or not member.reachable:
         return
     member.reachable = False
+    if n.period_id is None:
+        return  # a notice about the member themselves (e.g. removed): nothing to report
     await outbox.plan(
         session,
         [

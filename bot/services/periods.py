@@ -87,13 +87,19 @@ class MemberProgress:
     answered: int
 
 
-def classify(member: Member, period: Period, state: str | None, excused: bool = False) -> Progress:
+def classify(
+    member: Member,
+    period: Period,
+    state: str | None,
+    excused: bool = False,
+    status: str | None = None,
+) -> Progress:
     """The documented rule: exempt members are excused; so are members the secretary
     excused for the month, and members who joined after the window opened, unless
-    they submit anyway."""
+    they submit anyway. `status`: the member's status for that month, if not the current."""
     if state == AssessmentState.SUBMITTED:
         return Progress.SUBMITTED
-    if member.status == MemberStatus.EXEMPT:
+    if (status or member.status) == MemberStatus.EXEMPT:
         return Progress.EXCUSED_EXEMPT
     if excused:
         return Progress.EXCUSED_BY_SECRETARY
@@ -105,11 +111,14 @@ def classify(member: Member, period: Period, state: str | None, excused: bool = 
 
 
 async def cell_progress(session: AsyncSession, period: Period) -> list[MemberProgress]:
-    rows = await store.progress_of_cell(session, period.id, period.cell_id)
+    """Everyone on the month's roll, classified with their status of that month."""
+    rows = await store.progress_of_cell(session, period)
     excused = await attendance_store.excused_ids(session, period.id)
     return [
         MemberProgress(
-            member, classify(member, period, a.state if a else None, member.id in excused), answered
+            member,
+            classify(member, period, a.state if a else None, member.id in excused, status),
+            answered,
         )
-        for member, a, answered in rows
+        for member, a, answered, status in rows
     ]

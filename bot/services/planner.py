@@ -52,6 +52,7 @@ class Kind:
     SUMMARY = NotificationKind.SUMMARY.value
     MEMBER_UNREACHABLE = "member_unreachable"
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
+    MEMBER_NOTICE = "member_notice"  # of no month: removed, moved, status or role changed
 
 
 # kinds sent once per period whatever happens to the meeting

@@ -1,16 +1,7 @@
-"""Localized names of roles and member statuses."""
+"""Localized names of roles (kept in `bot.render.names`, where the renderers reach them)."""
 
 from __future__ import annotations
 
-from bot.core.i18n import N_, Translator
+from bot.render.names import ROLE_NAMES, role_name
 
-ROLE_NAMES = {
-    "member": N_("member"),
-    "secretary": N_("secretary"),
-    "deputy_secretary": N_("deputy secretary"),
-    "committee_officer": N_("committee officer"),
-}
-
-
-def role_name(t: Translator, role: str) -> str:
-    return t(ROLE_NAMES.get(role, role))
+__all__ = ["ROLE_NAMES", "role_name"]

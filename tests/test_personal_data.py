@@ -436,6 +436,7 @@ def test_export_and_erase_on_the_command_line(tmp_path: Path) -> None:
     def ok(*args: str) -> str:
         done = run_cli(list(args), env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
+        assert LEAVER not in done.stderr  # the log (INFO) names nobody
         return done.stdout
 
     ok("migrate")
@@ -443,8 +444,11 @@ def test_export_and_erase_on_the_command_line(tmp_path: Path) -> None:
     members = tmp_path / "members.csv"
     members.write_text(f"name\n{LEAVER}\n{STAYER}\n", encoding="utf-8")
     ok("member", "import", str(members), "--cell", "Chi bộ 1")
-    with sqlite3.connect(tmp_path / "chibo.sqlite3") as connection:
-        [(member_id,)] = connection.execute("select id from members where full_name = ?", (LEAVER,))
+    [member_id] = [
+        int(line.split()[0])
+        for line in ok("member", "list", "--cell", "Chi bộ 1").splitlines()
+        if line.endswith(LEAVER)
+    ]
 
     out = tmp_path / "export.json"
     ok("member", "export", str(member_id), "--out", str(out))
@@ -464,6 +468,8 @@ def test_export_and_erase_on_the_command_line(tmp_path: Path) -> None:
     assert asked.returncode != 0 and "Aborted" in asked.stderr
     assert "personal data erased" in ok("member", "erase", str(member_id), "--yes")
     assert "erased already" in ok("member", "erase", str(member_id), "--yes")
+    listed = ok("member", "list", "--cell", "Chi bộ 1")
+    assert f"{member_id:>6}  erased" in listed and LEAVER not in listed and STAYER in listed
     with sqlite3.connect(tmp_path / "chibo.sqlite3") as connection:
         names = [n for (n,) in connection.execute("select full_name from members")]
         revoked = connection.execute(

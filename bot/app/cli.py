@@ -543,6 +543,27 @@ def member_import(csv_file: Path, cell_ref: str, days: int, out: Path | None) ->
             click.echo(f"  {name}: {link or code} (code {code}, expires {expires})")
 
 
+@member.command("list")
+@click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
+def member_list(cell_ref: str) -> None:
+    """A cell's members with their ids, including those who left (for export and erase)."""
+    from sqlalchemy import select
+
+    from storage.models import Member
+
+    async def work(db: Database) -> list[str]:
+        async with db.session() as session:
+            org = await _cell_ref(session, cell_ref)
+            query = select(Member).where(Member.org_id == org.id).order_by(Member.id)
+            lines = []
+            for m in await session.scalars(query):
+                state = "erased" if m.erased_at else "active" if m.active else "left"
+                lines.append(f"{m.id:>6}  {state:<6}  {m.role:<16}  {m.full_name}")
+            return lines or [f"no members in {org.name} yet"]
+
+    click.echo("\n".join(with_db(settings_or_exit(), work)))
+
+
 @member.command("export")
 @click.argument("member_id", type=int)
 @click.option(

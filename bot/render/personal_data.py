@@ -124,7 +124,7 @@ def _assessment(t: Translator, row: dict[str, Any]) -> str:
     for n, answer in enumerate(row.get("answers", []), start=1):
         label = answer["label"] if answer["label"] is not None else t.gettext("skipped")
         comment = f" — {answer['comment']}" if answer["comment"] else ""
-        answers.append(f"    {n}. {answer['question']}: {label}{comment}")
+        answers += [f"    {n}. {answer['question']}", f"       → {label}{comment}"]
     return "\n".join([head, *answers])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 from bot.core.chat import Button, Outcome, Reply
+from bot.render.names import role_name, status_name
 from bot.services import lifecycle
 from bot.services.lifecycle import Refusal, Refused
 from bot.services.membership import is_secretary
@@ -24,7 +25,6 @@ from handlers.callbacks import (
     MemberValue,
 )
 from handlers.context import Turn, stale
-from handlers.roles import role_name, status_name
 from storage.models import Member, MemberStatus, Organization, Role
 
 OUTSIDE = 0  # MemberMove's cell for "a cell outside chibo"

@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.chat import Button, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
+from bot.render.names import role_name, status_name
 from bot.services import lifecycle, reporting
 from bot.services.notify import Notice
 from bot.services.planner import Kind
 from handlers import views
 from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
-from handlers.roles import role_name, status_name
 from storage.models import (
     Excusal,
     Member,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from bot.core.chat import Button, Outcome, Reply
 from bot.core.config import SUPPORTED_LOCALES
 from bot.core.i18n import LANGUAGE_NAMES, Translator
+from bot.render.names import role_name
 from bot.services import linking, membership
 from bot.services.linking import LinkStatus
 from bot.services.membership import JoinStatus
 from handlers.callbacks import Language
 from handlers.context import Audience, Turn, stale
-from handlers.roles import role_name
 
 
 async def start(turn: Turn, args: list[str]) -> Outcome:

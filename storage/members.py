@@ -181,6 +181,19 @@ async def history_of(session: AsyncSession, member: Member, limit: int = 50) -> 
     return rows
 
 
+async def rows_of_person(session: AsyncSession, member: Member, limit: int = 50) -> list[Member]:
+    """Every row of the person: the cells they moved from and the cells they moved to."""
+    rows = await history_of(session, member, limit)
+    newest = member
+    while len(rows) < limit:
+        later = await session.scalar(select(Member).where(Member.moved_from_id == newest.id))
+        if later is None or later in rows:
+            break
+        rows.append(later)
+        newest = later
+    return rows
+
+
 async def release_identity(session: AsyncSession, channel: str, external_id: str) -> None:
     """Free a chat account still linked to a member who left (to join or link again)."""
     gone = select(Member.id).where(Member.active.is_(False))

@@ -126,6 +126,8 @@ class Member(Base):
     left_reason: Mapped[str | None] = mapped_column(Text)
     moved_from_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     """The same person's row in the cell they came from (their history follows this chain)."""
+    erased_at: Mapped[datetime | None] = mapped_column()
+    """When `chibo member erase` removed their personal data (the name is then a placeholder)."""
 
     org: Mapped[Organization] = relationship()
 
@@ -414,6 +416,8 @@ class Period(Base):
     state: Mapped[str] = mapped_column(String(16), default=PeriodState.OPEN)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    free_text_cleared_at: Mapped[datetime | None] = mapped_column()
+    """When the retention sweep blanked the month's free text (FREE_TEXT_RETENTION_MONTHS)."""
 
 
 class AssessmentState(StrEnum):
@@ -626,12 +630,15 @@ class CellEvaluation(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what in a cell's record, when and why."""
+    """Who changed what in a cell's record, when and why; entries without a month are about
+    people (an erasure of personal data)."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    period_id: Mapped[int | None] = mapped_column(
+        ForeignKey("periods.id", ondelete="CASCADE"), index=True
+    )
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(32))

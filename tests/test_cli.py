@@ -192,7 +192,7 @@ def test_member_list_remove_move_and_set(tmp_path: Path) -> None:
     ok(["member", "import", str(members), "--cell", "Chi bộ 1"], env, tmp_path)
 
     listed = ok(["member", "list", "--cell", "Chi bộ 1"], env, tmp_path)
-    ids = {line.split()[1]: line.split()[0] for line in listed.splitlines()[1:]}
+    ids = {line.split()[-1]: line.split()[0] for line in listed.splitlines()[1:]}
     assert listed.startswith("Chi bộ 1: 3 members") and set(ids) == {"Bình", "Cường", "Dung"}
 
     refused = run_cli(["member", "remove", ids["Bình"], "--reason", "x"], env, cwd=tmp_path)

@@ -579,18 +579,26 @@ def _lifecycle(work: Callable[[Any], Awaitable[str]]) -> None:
 
 @member.command("list")
 @click.option("--cell", "cell_ref", required=True, help="Cell name or id.")
-def member_list(cell_ref: str) -> None:
-    """The cell's current members: id, name, role, status, joined."""
+@click.option("--all", "everyone", is_flag=True, help="Also those who left (for export, erase).")
+def member_list(cell_ref: str, everyone: bool) -> None:
+    """The cell's members: id, state, role, status, name (--all: those who left too)."""
+    from sqlalchemy import select
+
     from bot.services import lifecycle
+    from storage.models import Member
 
     async def work(db: Database) -> list[str]:
         async with db.session() as session:
             org = await _cell_ref(session, cell_ref)
-            members = await lifecycle.roster(session, org.id)
+            if everyone:
+                query = select(Member).where(Member.org_id == org.id).order_by(Member.id)
+                members = list(await session.scalars(query))
+            else:
+                members = await lifecycle.roster(session, org.id)
         lines = [f"{org.name}: {len(members)} members"]
         for m in members:
-            joined = m.joined_at.date().isoformat() if m.joined_at else "-"
-            lines.append(f"{m.id:>6}  {m.full_name}  {m.role}  {m.status}  joined {joined}")
+            state = "erased" if m.erased_at else "active" if m.active else "left"
+            lines.append(f"{m.id:>6}  {state:<6}  {m.role:<16}  {m.status:<12}  {m.full_name}")
         return lines
 
     click.echo("\n".join(with_db(settings_or_exit(), work)))
@@ -654,6 +662,96 @@ def member_set(member_id: int, status: str | None, role: str | None) -> None:
         return f"member {member.id} {member.full_name}: {what}"
 
     _lifecycle(work)
+
+
+@member.command("export")
+@click.argument("member_id", type=int)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not the screen."
+)
+@click.option("--format", "form", type=click.Choice(["json", "text"]), default="json")
+@click.option(
+    "--locale",
+    type=click.Choice(SUPPORTED_LOCALES),
+    default=None,
+    help="Language of the text and the question texts (default: the member's).",
+)
+def member_export(member_id: int, out: Path | None, form: str, locale: str | None) -> None:
+    """Everything chibo stores about one member (for their request to see their data)."""
+    from bot.core.i18n import Translator
+    from bot.render.personal_data import export_text
+    from bot.services import privacy
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            data = await privacy.export(session, member_id, utc_now(), locale)
+        if data is None:
+            fail(f"no member {member_id}")
+            raise AssertionError
+        if form == "json":
+            return privacy.to_json(data)
+        return export_text(data, Translator(data["locale"], data["cell"]["timezone"]))
+
+    text = with_db(settings_or_exit(), work)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+@member.command("erase")
+@click.argument("member_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def member_erase(member_id: int, yes: bool) -> None:
+    """Erase the personal data of a member who left: name, chat accounts, free text.
+
+    The values the cell's records count (answers to closed questions, attendance) stay,
+    so the cell's months and years do not change. Running it again changes nothing.
+    """
+    from sqlalchemy.orm import joinedload
+
+    from bot.services import privacy
+    from storage.models import Member, Organization
+
+    settings = settings_or_exit()
+
+    async def look(db: Database) -> tuple[str, str, str | None]:
+        async with db.session() as session:
+            found = await session.get(Member, member_id, options=[joinedload(Member.org)])
+            if found is None:
+                fail(f"no member {member_id}")
+                raise AssertionError
+            active = await privacy.still_active(session, found)
+            where = await session.get(Organization, active.org_id) if active else None
+            return found.full_name, found.org.name, where.name if where else None
+
+    name, cell_name, active_in = with_db(settings, look)
+    if active_in is not None:
+        fail(
+            f"member {member_id} is still an active member of {active_in}: only the data of "
+            "someone who left can be erased; remove them from the cell first"
+        )
+    if not yes:
+        click.confirm(
+            f"Erase the personal data of member {member_id} ({name}, {cell_name})? "
+            "This cannot be undone",
+            abort=True,
+        )
+
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            result = await privacy.erase(session, member_id, utc_now())
+        if result.outcome is privacy.Erasure.ACTIVE:  # became active meanwhile
+            fail(f"member {member_id} is active again; nothing was erased")
+        if result.outcome is privacy.Erasure.ALREADY:
+            return f"member {member_id}: personal data had been erased already; nothing left"
+        return (
+            f"member {member_id}: personal data erased (name, chat accounts, free text); "
+            "the cell's records are unchanged"
+        )
+
+    click.echo(with_db(settings, work))
 
 
 @main.group()

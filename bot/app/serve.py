@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from starlette.routing import BaseRoute
@@ -25,7 +25,7 @@ from bot.app.web import FileRoute, WebhookRoute, build_app, serving
 from bot.channels import telegram, zalo
 from bot.core.chat import Attachment
 from bot.core.config import Settings, UpdateMode
-from bot.services import files
+from bot.services import files, privacy
 from bot.services.evaluation import close_months
 from bot.services.notify import Dispatcher, Sender
 from bot.services.planner import plan_all
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    """One tick: plan what the calendar says is due, close months, dispatch the outbox."""
+    """One tick: plan what the calendar says is due, close months, dispatch the outbox;
+    once a day, the retention sweep of personal data (`bot.services.privacy.sweep`)."""
 
     def __init__(
         self, runtime: Runtime, senders: list[Sender], heartbeat: Heartbeat | None = None
@@ -48,6 +49,7 @@ class Scheduler:
         `heartbeat`: where it notes each finished tick (read by /healthz)."""
         self.runtime = runtime
         self.heartbeat = heartbeat or Heartbeat(started=runtime.clock())
+        self.next_sweep: datetime | None = None  # the retention sweep: on start, then daily
         self.dispatcher = Dispatcher(
             runtime.db,
             {s.channel: s for s in senders if getattr(s, "bot_id", None) is None},
@@ -65,6 +67,15 @@ class Scheduler:
             await close_months(session, now)
         async with self.runtime.db.session() as session:
             await prompts.forget_processed(session, now - prompts.REPLAY_WINDOW)
+        if self.next_sweep is None or now >= self.next_sweep:
+            settings = self.runtime.settings
+            await privacy.sweep(
+                self.runtime.db,
+                now,
+                settings.free_text_retention_months,
+                timedelta(minutes=settings.invite_attempt_window_minutes),
+            )
+            self.next_sweep = now + privacy.SWEEP_EVERY
         stats = await self.dispatcher.run_once()
         self.heartbeat.last = self.runtime.clock()
         if any(vars(stats).values()):

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # connections to the Bot API: httpx checks every pooled connection on each request
     telegram_connections: int = Field(default=8, ge=1, le=256)
     log_level: str = "INFO"
+    # months a free-text answer, comment or reason is kept after its month ended; 0: forever
+    free_text_retention_months: int = Field(default=24, ge=0, le=1200)
 
     zalo_bot_token: str = ""
     zalo_api_url: str = "https://bot-api.zaloplatforms.com/bot"

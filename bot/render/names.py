@@ -11,6 +11,11 @@ ROLE_NAMES = {
     "committee_officer": N_("committee officer"),
 }
 
+
+def role_name(t: Translator, role: str) -> str:
+    return t(ROLE_NAMES.get(role, role))
+
+
 STATUS_NAMES = {
     "official": N_("official member"),
     "probationary": N_("probationary member"),
@@ -20,7 +25,3 @@ STATUS_NAMES = {
 
 def status_name(t: Translator, status: str) -> str:
     return t(STATUS_NAMES.get(status, status))
-
-
-def role_name(t: Translator, role: str) -> str:
-    return t(ROLE_NAMES.get(role, role))

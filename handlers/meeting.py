@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.core.chat import Button, Outcome, Reply
+from bot.render.names import meeting_rule_text
 from bot.services import meetings
 from handlers import notices
 from handlers.assessment import assess
@@ -45,7 +46,8 @@ async def schedule(turn: Turn, args: list[str]) -> Outcome:
                 )
             ]
         )
-    return Outcome([Reply(_("Regular meeting set: {rule}.").format(rule=rule.to_text()))])
+    text = meeting_rule_text(turn.t, rule)
+    return Outcome([Reply(_("Regular meeting set: {rule}.").format(rule=text))])
 
 
 async def meeting(turn: Turn, args: list[str]) -> Outcome:

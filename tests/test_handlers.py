@@ -250,3 +250,15 @@ async def test_a_secretary_cannot_take_the_next_shipped_version(
         assert created and stored.owner_org_id is None
         new_cell = await create_cell(session, "Chi bộ mới", None, timezone="UTC", locale="vi")
         assert new_cell.framework_id is not None and new_cell.framework_id != own.id
+
+
+async def test_the_regular_meeting_is_read_back_in_the_secretarys_language(
+    runtime: Runtime, secretary: str
+) -> None:
+    set_day = text_of(await say(runtime, secretary, "/schedule ngày 3 19:30"))
+    assert set_day == "Đã đặt lịch sinh hoạt định kỳ: ngày 3 hằng tháng, lúc 19:30."
+    weekday = text_of(await say(runtime, secretary, "/schedule thứ sáu đầu tiên 14:00"))
+    assert weekday == "Đã đặt lịch sinh hoạt định kỳ: Thứ Sáu tuần đầu tiên hằng tháng, lúc 14:00."
+    await say(runtime, secretary, "/language de")
+    last = text_of(await say(runtime, secretary, "/schedule last sat 08:00"))
+    assert "am letzten Samstag jedes Monats um 08:00" in last

@@ -496,13 +496,38 @@ def test_cell_criterion_has_at_most_one_question(data: dict[str, Any]) -> None:
     )
 
 
-def test_metric_criterion_takes_no_question(data: dict[str, Any]) -> None:
+def test_metric_criterion_may_keep_the_secretarys_question(data: dict[str, Any]) -> None:
+    """The question is the fallback for a month without the data (e.g. no documents sent)."""
+    prepared = data["groups"][1]["criteria"][6]
+    assert prepared["metric"] == "documents_lead_hours" and prepared["questions"]
     data["groups"][1]["criteria"][5]["questions"] = [question(data, 1, 4, 0) | {"key": "g2_x"}]
+    spec = parse_framework(data)
+    assert spec.groups[1].criteria[5].questions[0].key == "g2_x"
+
+
+def test_min_hours_only_for_the_documents_metric(data: dict[str, Any]) -> None:
+    data["groups"][1]["criteria"][5]["min_hours"] = 12
     assert_problem(
         data,
-        "groups[1].criteria[5].questions: a criterion filled from data"
-        " (metric 'attendance_rate') takes no question",
+        "groups[1].criteria[5].min_hours: only a criterion with metric"
+        " 'documents_lead_hours' has a threshold in hours",
     )
+
+
+def test_suggestion_only_on_member_questions_with_options(data: dict[str, Any]) -> None:
+    question(data, 1, 6, 0)["suggest"] = "documents_read"  # the secretary's question
+    question(data, 3, 3, 0)["suggest"] = "documents_read"  # free text
+    question(data, 1, 3, 0)["suggest"] = "mind_reading"
+    found = problems_of(data)
+    assert (
+        "groups[1].criteria[6].questions[0].suggest: only a member question with options"
+        " can have a suggested answer"
+    ) in found
+    assert (
+        "groups[3].criteria[3].questions[0].suggest: only a member question with options"
+        " can have a suggested answer"
+    ) in found
+    assert any("unknown suggestion 'mind_reading'" in problem for problem in found)
 
 
 def test_text_needs_vietnamese(data: dict[str, Any]) -> None:

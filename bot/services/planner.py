@@ -52,6 +52,7 @@ class Kind:
     SUMMARY = NotificationKind.SUMMARY.value
     MEMBER_UNREACHABLE = "member_unreachable"
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
+    DOCUMENTS = "documents"  # the meeting's documents, to every member (offset: the document)
 
 
 # kinds sent once per period whatever happens to the meeting

@@ -65,8 +65,8 @@ def full_inputs(
         for criterion in group.criteria:
             if criterion.source is CriterionSource.MEMBER:
                 members[criterion.key] = [1.0, 1.0, 1.0]
-            elif criterion.metric is None:
-                facts[criterion.key] = 1.0
+            elif criterion.metric is None or criterion.questions:
+                facts[criterion.key] = 1.0  # the secretary's answer (a metric's fallback)
     metrics: dict[str, float | None] = {"completion_rate": 1.0, "attendance_rate": 1.0}
     return members, facts, metrics
 

@@ -24,6 +24,7 @@ from handlers import (
     assessment,
     attendance,
     committee,
+    documents,
     evaluation,
     meeting,
     members,
@@ -64,6 +65,12 @@ COMMANDS = (
     Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
     Command("excuse", attendance.excuse, N_("ask to be excused this month (with a reason)"), M),
     Command("score", evaluation.my_score, N_("your own score this month"), M),
+    Command(
+        "docs",
+        documents.docs,
+        N_("the meeting's documents (secretaries: /docs TEXT or LINK sends one)"),
+        M,
+    ),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
@@ -113,6 +120,9 @@ BUTTONS = {
         ButtonRoute(cb.MemberAction, members.action, S),
         ButtonRoute(cb.MemberMove, members.move, S),
         ButtonRoute(cb.MemberSet, members.set_value, S),
+        ButtonRoute(cb.DocRead, documents.read, M),
+        ButtonRoute(cb.DocSend, documents.decide, S),
+        ButtonRoute(cb.DocReaders, documents.readers_of, S),
     )
 }
 
@@ -203,7 +213,7 @@ async def _route(turn: Turn) -> Outcome:
     if event.callback_data is not None:
         return await _on_button(turn, event.callback_data)
     if event.document is not None and allowed(Audience.SECRETARY, turn.member):
-        return await secretary.import_framework(turn, event.document)
+        return await documents.uploaded(turn, event.document, event.caption)
     if event.text is None:
         return Outcome([Reply(_("I can only read text messages and buttons."))])
     if len(event.text) > turn.runtime.settings.max_text_length:

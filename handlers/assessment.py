@@ -7,7 +7,15 @@ it is checked again against the database by `bot.services.assessment`.
 from __future__ import annotations
 
 from bot.core.chat import Button, Outcome, Reply
-from bot.rules.flow import Ask, AskComment, Problem, QuestionView, Review, StoredAnswer
+from bot.rules.flow import (
+    Ask,
+    AskComment,
+    OptionView,
+    Problem,
+    QuestionView,
+    Review,
+    StoredAnswer,
+)
 from bot.rules.framework import localized
 from bot.services import assessment
 from bot.services.assessment import Denied, Refusal, Screen
@@ -149,6 +157,7 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
     if screen.help_shown and question.help:
         lines += ["", "ℹ️ " + localized(question.help, turn.t.locale)]
     current = screen.answers.get(question.id)
+    suggested = _suggestion(turn, screen, question, lines)
     if current is not None:
         lines += [
             "",
@@ -159,6 +168,8 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
     if question.options:
         for option in question.options:
             mark = "✓ " if current is not None and current.value == option.value else ""
+            if current is None and suggested is not None and option.value == suggested.value:
+                mark = "👉 "
             label = mark + localized(option.label, turn.t.locale)
             buttons.append([Button(label, data("ans", aid, question.id, option.value))])
     elif question.kind == "score" and question.max_value is not None and question.max_value <= 10:
@@ -185,6 +196,28 @@ def _question(turn: Turn, screen: Screen, question: QuestionView, edit: bool) ->
         buttons.append([Button(_("Skip") + " ▶", data("skip", aid, question.id))])
     buttons.append(navigation)
     return Reply("\n".join(lines), buttons, edit=edit, typed=typed)
+
+
+def _suggestion(
+    turn: Turn, screen: Screen, question: QuestionView, lines: list[str]
+) -> OptionView | None:
+    """What chibo's records suggest for this question (a hint; the member still chooses)."""
+    hint = screen.read_hint
+    suggested = question.best_option() if hint is not None else None
+    if hint is None or suggested is None:
+        return None
+    text = turn._('You pressed "Read" on the meeting documents at {time}.').format(
+        time=turn.t.when(hint.last_read_at)
+    )
+    if hint.read < hint.total:
+        text += " " + turn._("({read} of {total} documents)").format(
+            read=hint.read, total=hint.total
+        )
+    suggestion = turn._("Suggested answer: {answer} (the choice is yours).").format(
+        answer=localized(suggested.label, turn.t.locale)
+    )
+    lines += ["", "💡 " + text, suggestion]
+    return suggested
 
 
 def _comment(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> Reply:

@@ -238,3 +238,28 @@ class MemberSet(ButtonData):
     prefix: ClassVar[str] = "mbs"
     member: int
     value: MemberValue
+
+
+@dataclass(frozen=True)
+class DocRead(ButtonData):
+    """A member's "Read" under a meeting document; the handler checks the document's cell."""
+
+    prefix: ClassVar[str] = "dr"
+    document: int
+
+
+@dataclass(frozen=True)
+class DocSend(ButtonData):
+    """The secretary's choice for a file sent without a caption: send it, or not."""
+
+    prefix: ClassVar[str] = "ds"
+    document: int
+    answer: Literal["y", "n"]
+
+
+@dataclass(frozen=True)
+class DocReaders(ButtonData):
+    """Who has read one of the month's documents (the secretary's /docs)."""
+
+    prefix: ClassVar[str] = "dw"
+    document: int

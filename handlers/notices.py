@@ -13,8 +13,10 @@ from bot.services.notify import Notice
 from bot.services.planner import Kind
 from handlers import views
 from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
+from handlers.documents import document_reply
 from storage.models import (
     Excusal,
+    MeetingDocument,
     Member,
     MemberEventKind,
     MemberStatus,
@@ -123,6 +125,12 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
         )
     if kind == Kind.EXCUSAL_REQUEST:
         return await _excusal_request(session, notice, t)
+    if kind == Kind.DOCUMENTS:
+        document_id = int(notice.notification.offset_key.lstrip("d"))
+        document = await session.get(MeetingDocument, document_id)
+        if document is None or document.period_id != period.id or document.sent_at is None:
+            raise ValueError(f"no sent document {document_id} in period {period.id}")
+        return document_reply(t, document, period)
     raise ValueError(f"unknown notification kind {kind!r}")
 
 

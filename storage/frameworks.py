@@ -21,9 +21,26 @@ class FrameworkCodeReserved(Exception):
     """An organisation's own framework uses the code of a shipped (global) one."""
 
 
+# Fields added after frameworks were first stored: left out of the digest while unset, so
+# that a file stored before they existed keeps its digest (and its version stays valid).
+_LATER_FIELDS = {"criteria": ("min_hours",), "questions": ("suggest",)}
+
+
 def spec_digest(spec: FrameworkSpec) -> str:
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    data = spec.model_dump(mode="json")
+    for group in data["groups"]:
+        for criterion in group["criteria"]:
+            _drop_unset(criterion, _LATER_FIELDS["criteria"])
+            for question in criterion["questions"]:
+                _drop_unset(question, _LATER_FIELDS["questions"])
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _drop_unset(data: dict[str, object], names: tuple[str, ...]) -> None:
+    for name in names:
+        if data.get(name) is None:
+            data.pop(name, None)
 
 
 def _owned_by(owner_id: int | None) -> ColumnElement[bool]:
@@ -109,6 +126,7 @@ async def store(
                     points=criterion.points,
                     source=str(criterion.source),
                     metric=criterion.metric,
+                    min_hours=criterion.min_hours,
                     title=dict(criterion.title),
                     questions=[
                         _question_row(framework.id, q_pos, question)
@@ -135,6 +153,7 @@ def _question_row(framework_id: int, position: int, question: QuestionSpec) -> Q
         optional=question.optional,
         comment_below=question.comment_below,
         max_value=question.max,
+        suggest=question.suggest,
         options=[
             QuestionOption(
                 value=option.value, position=o_pos, score=option.score, label=dict(option.label)
@@ -184,6 +203,7 @@ async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
                             "points": c.points,
                             "source": c.source,
                             "metric": c.metric,
+                            "min_hours": c.min_hours,
                             "questions": [_question_dict(q) for q in c.questions],
                         }
                         for c in g.criteria
@@ -214,4 +234,6 @@ def _question_dict(question: Question) -> dict[str, object]:
         data["comment_below"] = question.comment_below
     if question.max_value is not None:
         data["max"] = question.max_value
+    if question.suggest is not None:
+        data["suggest"] = question.suggest
     return data

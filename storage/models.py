@@ -346,6 +346,7 @@ class Criterion(Base):
     points: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16))
     metric: Mapped[str | None] = mapped_column(String(32))
+    min_hours: Mapped[float | None] = mapped_column(Float)  # the documents_lead_hours threshold
     title: Mapped[dict[str, str]] = mapped_column()
 
     questions: Mapped[list[Question]] = relationship(
@@ -368,6 +369,7 @@ class Question(Base):
     optional: Mapped[bool] = mapped_column(Boolean, default=False)
     comment_below: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[int | None] = mapped_column(Integer)
+    suggest: Mapped[str | None] = mapped_column(String(32))  # a `Suggestion` from chibo's records
 
     options: Mapped[list[QuestionOption]] = relationship(
         order_by="QuestionOption.position", cascade="all, delete-orphan"
@@ -646,6 +648,43 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class MeetingDocument(Base):
+    """A document of the month's meeting, sent by a secretary to every member of the cell.
+
+    A text, a link, or a Telegram file (kept by its file_id, never downloaded for good);
+    `sent_at` is when the fan-out was queued (None: a file waiting for the secretary's choice).
+    """
+
+    __tablename__ = "meeting_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    file_link: Mapped[str | None] = mapped_column(Text)  # a public copy, for channels without files
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class DocumentRead(Base):
+    """A member pressed "Read" on a meeting document (once; pressing again changes nothing)."""
+
+    __tablename__ = "document_reads"
+    __table_args__ = (
+        UniqueConstraint("document_id", "member_id", name="uq_document_reads_document_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("meeting_documents.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Answer",
     "Assessment",
@@ -659,11 +698,13 @@ __all__ = [
     "ChatIdentity",
     "Criterion",
     "CriterionGroup",
+    "DocumentRead",
     "Excusal",
     "ExcusalStatus",
     "Framework",
     "Invite",
     "JoinAttempt",
+    "MeetingDocument",
     "MeetingOverride",
     "Member",
     "MemberEvent",

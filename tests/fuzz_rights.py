@@ -1,13 +1,13 @@
 """What one chat turn may change: a snapshot of every table and the sender's rights over rows.
 
 A member may change their own member row (language, reminders, pending input), their own
-assessment and answers, RSVPs and excusal requests, and the notifications those send to
-their secretary. A secretary may also change their cell's data (periods, meetings,
-attendance, excusals, facts, records, invites, the audit log, notifications) and their
-cell's members (/members: remove, move, status, role — with the member's events, chat
-accounts and notices, and the row a move makes in the other cell). Nobody else changes
-another member's row or answers, another cell's data, a framework, or a role; nobody
-changes the cell of a member row.
+assessment and answers, RSVPs, excusal requests and "Read" marks on their cell's documents,
+and the notifications those send to their secretary. A secretary may also change their
+cell's data (periods, meetings, documents, attendance, excusals, facts, records, invites,
+the audit log, notifications) and their cell's members (/members: remove, move, status,
+role — with the member's events, chat accounts and notices, and the row a move makes in
+the other cell). Nobody else changes another member's row or answers, another cell's data,
+a framework, or a role; nobody changes the cell of a member row.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ CELL_TABLES = frozenset(
         "notifications",
         "rsvps",
         "excusals",
+        "meeting_documents",
     }
 )
 OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
@@ -88,6 +89,7 @@ class Owners:
     period_cell: dict[int, int]
     assessment_member: dict[int, int]
     moved_from: dict[int, int | None]
+    document_cell: dict[int, int]
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
@@ -95,12 +97,16 @@ class Owners:
         periods: dict[int, int] = {}
         assessments: dict[int, int] = {}
         moved: dict[int, int | None] = {}
+        documents: dict[int, int] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
             moved |= {r["id"]: r["moved_from_id"] for r in taken["members"].values()}
-        return cls(members, periods, assessments, moved)
+        for taken in snapshots:
+            for r in taken["meeting_documents"].values():
+                documents[r["id"]] = periods.get(r["period_id"], -1)
+        return cls(members, periods, assessments, moved, documents)
 
     def cells_of_member(self, member_id: int | None) -> set[int]:
         """The member row's cell, and for a row a move made, the cell it came from."""
@@ -137,6 +143,9 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
             owners.cells_of_member(row.get(key))
         ):
             return True  # /members: the secretary's cell's members and what follows them
+    if table == "document_reads":  # a mark of the member's own, on their cell's document
+        document_cell = owners.document_cell.get(row["document_id"])
+        return row["member_id"] == sender.member_id and document_cell == sender.cell_id
     own_member = {
         "members": row.get("id"),
         "chat_identities": row.get("member_id"),

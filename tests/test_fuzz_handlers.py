@@ -110,6 +110,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     cells, pages = ids(list(world.cell_ids.values())), one_of_words("0", "1", "99")
     assessments, questions = ids(world.assessment_ids), ids(world.question_ids)
     excusals = ids(world.excusal_ids)
+    documents = ids(world.document_ids)
     options = st.sampled_from(sorted(world.option_values))
     keys = st.sampled_from(sorted(world.question_keys))
     yes_no = one_of_words("y", "n")
@@ -136,6 +137,9 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "mba": shaped(one_of_words("rm", "rmok", "rmno", "mv", "st", "ro"), members, pages),
         "mbm": shaped(members, cells | one_of_words("0"), one_of_words("0", "1")),
         "mbs": shaped(members, one_of_words(*MEMBER_VALUES)),
+        "dr": shaped(documents),
+        "ds": shaped(documents, yes_no),
+        "dw": shaped(documents),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"
@@ -161,6 +165,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "report": shaped(one_of_words(*YEARS)),
         "invite": shaped(one_of_words("1", "5", "200", "201"), one_of_words("1", "30", "31")),
         "cells": shaped(one_of_words(*YEARS)),
+        "docs": st.one_of(shaped(words), shaped(one_of_words("https://example.org/a.pdf"))),
     }
     unknown = set(commands) - {c.name for c in handlers.COMMANDS}
     assert not unknown, unknown

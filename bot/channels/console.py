@@ -107,7 +107,12 @@ class ConsoleChat:
         for text in rendered.texts:
             self.write("chibo › " + text.replace("\n", "\n        "))
         for reply in outcome.replies:
-            if reply.attachment is not None:
+            if reply.attachment is not None and not reply.attachment.content:
+                where = reply.attachment.link or "Telegram"  # a file only Telegram holds
+                self.write(
+                    f"        [{reply.attachment.kind}: {reply.attachment.filename}, {where}]"
+                )
+            elif reply.attachment is not None:
                 saved = self.files / reply.attachment.filename
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 saved.write_bytes(reply.attachment.content)

@@ -229,8 +229,15 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         if size <= MAX_DOCUMENT_BYTES:
             content = bytes(await (await document.get_file()).download_as_bytearray())
         name = document.file_name or "file"
-        attachment = Attachment("document", name, content, size=size or len(content))
-        event = dataclasses.replace(event, document=attachment)
+        attachment = Attachment(
+            "document",
+            name,
+            content,
+            size=size or len(content),
+            file_id=document.file_id,
+            mime_type=document.mime_type,
+        )
+        event = dataclasses.replace(event, document=attachment, caption=message.caption)
     outcome = await handlers.handle(_runtime(context), event)
     async with _shown():
         await _render(update, context, outcome)
@@ -317,7 +324,9 @@ async def send(bot: Bot, chat_id: int | str, reply: Reply) -> Message:
     attachment = reply.attachment
     if attachment is None:
         return await bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
-    file = InputFile(attachment.content, filename=attachment.filename)
+    file: InputFile | str = InputFile(attachment.content, filename=attachment.filename)
+    if attachment.file_id is not None:
+        file = attachment.file_id  # a file Telegram holds: sent again by its id
     if attachment.kind == "photo":
         return await bot.send_photo(
             chat_id, file, caption=reply.text or None, reply_markup=keyboard(reply)

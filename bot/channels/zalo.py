@@ -138,6 +138,17 @@ class ZaloSender:
 
     async def _attachment(self, attachment: Attachment, t: Translator) -> Part:
         _ = t.gettext
+        if attachment.link is not None:  # published already (a meeting document)
+            return Part(
+                _("Download {name}: {url}").format(name=attachment.filename, url=attachment.link)
+            )
+        if attachment.file_id is not None and not attachment.content:
+            return Part(
+                _(
+                    "(The file {name} was sent on Telegram and cannot be sent on Zalo. Open it "
+                    "on Telegram, or ask the secretary for a copy.)"
+                ).format(name=attachment.filename)
+            )
         if self.publish is None:
             return Part(
                 _(

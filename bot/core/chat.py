@@ -48,6 +48,11 @@ class Attachment:
     content: bytes
     size: int | None = None
     """The size the channel announced; a file over MAX_DOCUMENT_BYTES is not downloaded."""
+    file_id: str | None = None
+    """Telegram's id of a file it already holds: sent again by id, without its bytes."""
+    mime_type: str | None = None
+    link: str | None = None
+    """A public copy of the file, for channels that cannot send files (Zalo)."""
 
     @property
     def byte_size(self) -> int:
@@ -130,6 +135,7 @@ class ChatEvent:
     text: str | None = None
     callback_data: str | None = None
     document: Attachment | None = None
+    caption: str | None = None  # the text sent with a file
     message_id: str | None = None  # set on channels that may deliver a message twice (Zalo)
     bot: int | None = None  # the extra bot it came through (None: the channel's default bot)
     edits: bool = True  # False where a reply edited in place arrives as a new message (Zalo)
@@ -139,6 +145,8 @@ class ChatEvent:
         object.__setattr__(self, "display_name", clean_text(self.display_name))
         if self.text is not None:
             object.__setattr__(self, "text", clean_text(self.text))
+        if self.caption is not None:
+            object.__setattr__(self, "caption", clean_text(self.caption))
 
     @property
     def command(self) -> tuple[str, list[str]] | None:

@@ -39,6 +39,7 @@ class QuestionView:
     options: tuple[OptionView, ...]
     group_number: int
     group_title: Mapping[str, str]
+    suggest: str | None = None  # a `Suggestion` of the framework: chibo may suggest an answer
 
     def option(self, value: str) -> OptionView | None:
         return next((o for o in self.options if o.value == value), None)
@@ -51,6 +52,10 @@ class QuestionView:
             return float(value) / self.max_value if self.max_value else None
         option = self.option(value)
         return option.score if option is not None else None
+
+    def best_option(self) -> OptionView | None:
+        """The option a suggestion points to: the highest score (e.g. "Có")."""
+        return max(self.options, key=lambda o: o.score, default=None)
 
     def asks_why(self, value: str | None) -> bool:
         """A low answer (`bot.rules.scoring.is_low`) asks for a short comment."""

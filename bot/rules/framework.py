@@ -95,6 +95,13 @@ class CellMetric(StrEnum):
     ATTENDANCE_RATE = "attendance_rate"  # share of members present at the monthly meeting
     UNEXCUSED_ABSENCES = "unexcused_absences"  # count of absences without reason
     UNREACHABLE_MEMBERS = "unreachable_members"  # count of members the bot cannot reach
+    DOCUMENTS_LEAD_HOURS = "documents_lead_hours"  # hours from the first document to the meeting
+
+
+class Suggestion(StrEnum):
+    """What chibo's own records can suggest as a member's answer (still the member's choice)."""
+
+    DOCUMENTS_READ = "documents_read"  # the member pressed "Read" on the month's documents
 
 
 # --- field types ------------------------------------------------------------
@@ -212,6 +219,8 @@ class QuestionSpec(_Spec):
     """Ask the member why when the answer's score (0–1) is below this (`scoring.is_low`)."""
     max: int | None = None
     """For ``score`` questions: the highest number a member may give (the lowest is 0)."""
+    suggest: Annotated[Suggestion, _enum_checker(Suggestion, "suggestion")] | None = None
+    """Suggest the best option when chibo's records show it (e.g. ``documents_read``)."""
 
     def option(self, value: str) -> OptionSpec | None:
         return next((o for o in self.options if o.value == value), None)
@@ -223,7 +232,11 @@ class CriterionSpec(_Spec):
     points: Annotated[float, Field(gt=0.0)]
     source: Annotated[CriterionSource, _enum_checker(CriterionSource, "criterion source")]
     metric: Annotated[CellMetric, _enum_checker(CellMetric, "metric")] | None = None
-    """For ``cell`` criteria filled from data; ``None`` means the secretary confirms it."""
+    """For ``cell`` criteria filled from data; ``None`` means the secretary confirms it.
+    With a question too, the secretary's answer counts in a month without the data."""
+    min_hours: Annotated[float, Field(ge=0.0, le=24 * 31)] | None = None
+    """For ``documents_lead_hours``: hours before the meeting the first document must go out
+    (default ``scoring.DOCUMENTS_MIN_HOURS``, 24)."""
     help: LocalizedText | None = None
     questions: list[QuestionSpec] = Field(default_factory=list)
 
@@ -618,6 +631,19 @@ def _check_scoring(scoring: ScoringSpec) -> list[str]:
 
 def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
     problems: list[str] = []
+    if criterion.min_hours is not None and criterion.metric is not CellMetric.DOCUMENTS_LEAD_HOURS:
+        problems.append(
+            f"{loc}.min_hours: only a criterion with metric"
+            f" '{CellMetric.DOCUMENTS_LEAD_HOURS}' has a threshold in hours"
+        )
+    for number, question in enumerate(criterion.questions):
+        if question.suggest is not None and (
+            criterion.source is not CriterionSource.MEMBER or not question.kind.has_options
+        ):
+            problems.append(
+                f"{loc}.questions[{number}].suggest: only a member question with options"
+                " can have a suggested answer"
+            )
     if criterion.source is CriterionSource.MEMBER:
         if criterion.metric is not None:
             problems.append(
@@ -632,11 +658,6 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
         problems.append(
             f"{loc}.questions: a cell criterion has at most one question (for the secretary),"
             f" found {len(criterion.questions)}"
-        )
-    elif criterion.metric is not None and criterion.questions:
-        problems.append(
-            f"{loc}.questions: a criterion filled from data (metric '{criterion.metric}')"
-            " takes no question"
         )
     elif criterion.questions and not criterion.questions[0].kind.is_scored:
         problems.append(f"{loc}.questions[0].kind: the secretary's question must be scored")
@@ -698,6 +719,7 @@ __all__ = [
     "QuestionKind",
     "QuestionSpec",
     "ScoringSpec",
+    "Suggestion",
     "YearEndSpec",
     "default_framework_path",
     "load_framework",

@@ -66,6 +66,11 @@ Metrics (**default**, module constants)
     meeting rule) or more, below it proportional: ``rate / 0.85``.
     ``unexcused_absences`` and ``unreachable_members`` (counts): 1.0 when 0,
     then ``COUNT_STEP`` (0.25) less per case, never below 0 (0 from 4 on).
+    ``documents_lead_hours`` (:func:`documents_lead_hours`: hours from the first
+    document chibo sent to the meeting's start): 1.0 when at least the criterion's
+    ``min_hours`` (**default** ``DOCUMENTS_MIN_HOURS``, 24: "at least one day before"),
+    else 0 — the yes/no the secretary would answer.  A month without documents or
+    without a meeting time has no value, and the secretary's answer counts instead.
 
 The year (:func:`year_result`, :func:`member_year`)
     Up to ``year_end.months`` months in order, ``None`` for a month without a
@@ -85,6 +90,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bot.rules.framework import (
@@ -100,6 +106,8 @@ ATTENDANCE_FULL_AT = 0.85
 """**Default**: an attendance rate at or above this scores 1.0; below it, ``rate / this``."""
 COUNT_STEP = 0.25
 """**Default**: each unexcused absence / unreachable member takes this much off 1.0."""
+DOCUMENTS_MIN_HOURS = 24.0
+"""**Default** of a criterion's ``min_hours``: documents go out at least a day before."""
 TOLERANCE = 1e-9
 """Float tolerance for "at least" comparisons (a group at exactly 70 % meets)."""
 
@@ -321,10 +329,29 @@ def collect_member_fractions(results: Iterable[MemberResult]) -> dict[str, list[
 # --- the cell's month ---------------------------------------------------------------------
 
 
-def metric_score(metric: CellMetric, value: float) -> float:
-    """The score (0–1) of a metric's value; see the module notes for the default rules."""
+def documents_lead_hours(
+    meeting_at: datetime | None, sent_at: Iterable[datetime | None]
+) -> float | None:
+    """Hours from the first document sent to the meeting (negative: sent after it started).
+
+    None without a meeting time or without a sent document.  The SQL path passes the
+    earliest ``sent_at`` it found; the reference passes them all.
+    """
+    sent = [moment for moment in sent_at if moment is not None]
+    if meeting_at is None or not sent:
+        return None
+    return (meeting_at - min(sent)).total_seconds() / 3600
+
+
+def metric_score(metric: CellMetric, value: float, min_hours: float | None = None) -> float:
+    """The score (0–1) of a metric's value; see the module notes for the default rules.
+
+    ``min_hours``: the criterion's threshold for ``documents_lead_hours``."""
     if not math.isfinite(value):
         raise ScoringError(f"metric '{metric}': {value} is not a number")
+    if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
+        threshold = DOCUMENTS_MIN_HOURS if min_hours is None else min_hours
+        return 1.0 if value >= threshold - TOLERANCE else 0.0
     if metric in RATE_METRICS:
         rate = _unit(value, f"metric '{metric}'")
         if metric is CellMetric.ATTENDANCE_RATE:
@@ -528,7 +555,7 @@ def _cell_fraction(
     if criterion.metric is not None:
         value = metrics.get(criterion.metric.value)
         if value is not None:
-            return metric_score(criterion.metric, value)
+            return metric_score(criterion.metric, value, criterion.min_hours)
     fact = facts.get(criterion.key)
     return _unit(fact, f"cell_facts['{criterion.key}']") if fact is not None else None
 
@@ -640,6 +667,7 @@ def _find(items: Sequence[_T], key: str) -> _T:
 __all__ = [
     "ATTENDANCE_FULL_AT",
     "COUNT_STEP",
+    "DOCUMENTS_MIN_HOURS",
     "Adjustment",
     "AdjustmentError",
     "CellCriterion",
@@ -655,6 +683,7 @@ __all__ = [
     "cell_facts_from_answers",
     "cell_month",
     "collect_member_fractions",
+    "documents_lead_hours",
     "is_low",
     "low_answer",
     "member_from_fractions",

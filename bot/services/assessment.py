@@ -27,6 +27,8 @@ from bot.rules.flow import (
     next_step,
     parse_answer,
 )
+from bot.rules.framework import Suggestion
+from bot.services import documents
 from storage import assessments as store
 from storage.models import Assessment, AssessmentState, Member, MemberStatus, Period
 
@@ -54,6 +56,7 @@ async def questionnaire(session: AsyncSession, framework_id: int) -> Questionnai
                 options=tuple(OptionView(o.value, o.label, o.score) for o in q.options),
                 group_number=g.position + 1,
                 group_title=g.title,
+                suggest=q.suggest,
             )
             for q, g in rows
         ),
@@ -82,6 +85,8 @@ class Screen:
     step: Step
     help_shown: bool = False
     read_only: bool = False  # past the deadline, or the month is confirmed
+    read_hint: documents.ReadHint | None = None
+    """On a question with `suggest: documents_read`: the member pressed "Read" (a hint)."""
 
     @property
     def submitted(self) -> bool:
@@ -328,7 +333,10 @@ async def _screen(
     else:
         comment_for = assessment.cursor_question_id if assessment.awaiting_comment else None
         step = next_step(form, answers, comment_for)
-    return Screen(period, assessment, form, answers, step)
+    screen = Screen(period, assessment, form, answers, step)
+    if isinstance(step, Ask) and step.question.suggest == Suggestion.DOCUMENTS_READ:
+        screen.read_hint = await documents.read_hint(session, period.id, assessment.member_id)
+    return screen
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ from bot.rules.scoring import (
     CriterionAnswers,
     cell_facts_from_answers,
     cell_month,
+    documents_lead_hours,
     member_from_fractions,
 )
 from bot.services import periods
+from storage import documents as document_store
 from storage import evaluation as aggregates
 from storage import records
 from storage.db import chunks
@@ -282,6 +284,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
     completion = await aggregates.completion_counts(session, ids)
     attendance = await aggregates.attendance_counts(session, ids)
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
+    first_documents = await document_store.first_sent(session, ids)
     facts = await records.facts_of(session, ids)
     stored = await records.records_of(session, ids)
     results: dict[int, _Month] = {}
@@ -296,6 +299,9 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             else None,
             CellMetric.UNEXCUSED_ABSENCES: seen.unexcused if seen else None,
             CellMetric.UNREACHABLE_MEMBERS: float(unreachable.get(period.cell_id, 0)),
+            CellMetric.DOCUMENTS_LEAD_HOURS: documents_lead_hours(
+                period.meeting_at, [first_documents.get(period.id)]
+            ),
         }
         record = stored.get(period.id)
         adjustments = {

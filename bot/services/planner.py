@@ -53,6 +53,7 @@ class Kind:
     MEMBER_UNREACHABLE = "member_unreachable"
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
     MEMBER_NOTICE = "member_notice"  # of no month: removed, moved, status or role changed
+    DOCUMENTS = "documents"  # the meeting's documents, to every member (offset: the document)
 
 
 # kinds sent once per period whatever happens to the meeting

@@ -96,8 +96,7 @@ def test_answer_rate_metric_and_its_threshold() -> None:
     assert metric_score(metric, 0.5, min_share=0.5) == 1.0
 
 
-async def test_three_answers_reminder_and_tally(world: World) -> None:
-    clock = world.runtime.clock
+async def test_three_answers_reminder_and_tally(world: World, clock: FakeClock) -> None:
     asked = await world.say(SECRETARY_A, "/consult 5/12 17:00 | Dự thảo nghị quyết tháng 12")
     assert "3 đảng viên" in text_of(asked), text_of(asked)
     (cid,) = await consultation_ids(world)

@@ -9,7 +9,7 @@ from bot.core import numbers
 from bot.core.chat import Button, Drawing, Outcome, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
-from bot.rules.framework import CriterionSource, FrameworkSpec, localized
+from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec, localized
 from bot.services import evaluation, reporting
 from bot.services.periods import Progress
 from handlers.callbacks import CellFactToggle, MonthAction
@@ -131,19 +131,13 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
         for criterion in group.criteria:
             if criterion.source is not CriterionSource.CELL:
                 continue
-            if criterion.metric is not None:
-                value = computed.metrics.get(criterion.metric)
-                shown = (
-                    _("not recorded yet")
-                    if value is None
-                    else (
-                        turn.t.percent(value)
-                        if "rate" in criterion.metric
-                        else turn.t.number(value)
-                    )
+            value = computed.metrics.get(criterion.metric) if criterion.metric else None
+            if criterion.metric is not None and (value is not None or not criterion.questions):
+                lines.append(
+                    f"• {localized(criterion.title, turn.t.locale)}: "
+                    + _metric_text(turn.t, criterion.metric, value)
                 )
-                lines.append(f"• {localized(criterion.title, turn.t.locale)}: {shown}")
-                continue
+                continue  # a figure chibo computed; without one, the secretary's question
             for question in criterion.questions:
                 answer = facts.get(question.key)
                 option = question.option(answer) if answer else None
@@ -173,6 +167,16 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
     return Outcome([Reply("\n".join(lines), buttons, edit=edit)])
 
 
+def _metric_text(t: Translator, metric: CellMetric, value: float | None) -> str:
+    if value is None:
+        return t.gettext("not recorded yet")
+    if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
+        return t.gettext("the first document went out {hours} hours before the meeting").format(
+            hours=t.number(round(value, 1))
+        )
+    return t.percent(value) if "rate" in metric else t.number(value)
+
+
 async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:
     """Cycle the secretary's answer for a cell criterion on the checklist."""
     assert turn.member is not None
@@ -184,7 +188,7 @@ async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:
         (
             c.questions[0]
             for _, c in spec.cell_criteria()
-            if c.metric is None and c.questions and c.questions[0].key == data.key
+            if c.questions and c.questions[0].key == data.key
         ),
         None,
     )

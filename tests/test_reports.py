@@ -77,7 +77,7 @@ def month_result(
             )
             if criterion.source is CriterionSource.MEMBER:
                 members[criterion.key] = value
-            elif criterion.metric is None:
+            elif criterion.metric is None or criterion.questions:  # a fallback answer too
                 facts[criterion.key] = value
     if metrics is None:
         metrics = {"attendance_rate": 0.9, "completion_rate": 0.95}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.core.config import load_settings
+from bot.core.i18n import Translator
+from bot.render.exports import year_workbook
 from bot.rules.framework import CellMetric
 from bot.rules.scoring import consultation_answer_rate, metric_score
-from bot.services import consultations, evaluation
+from bot.services import consultations, evaluation, reporting
 from bot.services.notify import Notice
 from bot.services.planner import Kind
 from bot.services.runtime import Runtime
@@ -195,3 +199,31 @@ async def test_rights_and_bad_input(world: World) -> None:
         reply = text_of(await world.say(SECRETARY_A, bad))
         assert "/consult" in reply or "hạn" in reply.lower(), (bad, reply)
     assert await consultation_ids(world) == [cid]
+
+
+async def test_year_workbook_has_the_consultations_sheet(world: World, clock: FakeClock) -> None:
+    await world.say(SECRETARY_A, "/consult 5/12 17:00 | Dự thảo nghị quyết tháng 12")
+    (cid,) = await consultation_ids(world)
+    await world.say(MEMBER_A, data=f"ka:{cid}:y")
+    await world.say(SECRETARY_A, data=f"ka:{cid}:o")
+    await world.say(SECRETARY_A, "Bổ sung nhiệm vụ cho tổ 2")
+    clock.now = datetime(2026, 12, 6, tzinfo=UTC)
+    async with world.runtime.db.session() as session:
+        cell = await session.get(Organization, world.cell_ids["A"])
+        assert cell is not None
+        built = await reporting.year_report(session, cell, 2026, Translator("vi"))
+    assert built is not None
+    spec, report = built
+    book = load_workbook(io.BytesIO(year_workbook(spec, report, Translator("vi"))))
+    assert "Góp ý dự thảo" in book.sheetnames
+    sheet = book["Góp ý dự thảo"]
+    header = [c.value for c in sheet[4]]
+    assert header[:3] == ["STT", "Tháng", "Dự thảo"]
+    first = [c.value for c in sheet[5]]
+    roll = await roll_of(world, cid)
+    assert first[1] == 12 and first[2] == "Dự thảo nghị quyết tháng 12"
+    assert first[5:10] == [roll, 1, 0, 1, roll - 2]
+    assert first[10] == pytest.approx(2 / roll)
+    answers = [[c.value for c in row][:4] for row in sheet.iter_rows(min_row=7)]
+    assert [1, "Đồng ý", None, "User 2"] in answers
+    assert [1, "Ý kiến khác", "Bổ sung nhiệm vụ cho tổ 2", "User 1"] in answers

@@ -126,6 +126,8 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             periods | one_of_words(*YEARS),
         ),
         "cf": shaped(periods, keys),
+        "ka": shaped(one_of_words("1", "2", "99", "0"), one_of_words("y", "n", "o", "x")),
+        "kt": shaped(one_of_words("1", "2", "99", "0")),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"

@@ -1,9 +1,10 @@
 """What one chat turn may change: a snapshot of every table and the sender's rights over rows.
 
 A member may change their own member row (language, reminders, pending input), their own
-assessment and answers, RSVPs and excusal requests, and the notifications those send to
-their secretary. A secretary may also change their cell's data (periods, meetings,
-attendance, excusals, facts, records, invites, the audit log, notifications). Nobody
+assessment and answers, RSVPs, excusal requests and "Read" marks on their cell's documents,
+and the notifications those send to their secretary. A secretary may also change their
+cell's data (periods, meetings, documents, attendance, excusals, facts, records, invites,
+the audit log, notifications). Nobody
 changes another member's row or answers, another cell's data, a framework, or a role.
 """
 
@@ -40,6 +41,7 @@ CELL_TABLES = frozenset(
         "notifications",
         "rsvps",
         "excusals",
+        "meeting_documents",
     }
 )
 OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
@@ -84,17 +86,22 @@ class Owners:
     member_org: dict[int, int]
     period_cell: dict[int, int]
     assessment_member: dict[int, int]
+    document_cell: dict[int, int]
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
         members: dict[int, int] = {}
         periods: dict[int, int] = {}
         assessments: dict[int, int] = {}
+        documents: dict[int, int] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
-        return cls(members, periods, assessments)
+        for taken in snapshots:
+            for r in taken["meeting_documents"].values():
+                documents[r["id"]] = periods.get(r["period_id"], -1)
+        return cls(members, periods, assessments, documents)
 
     def cell_of(self, table: str, row: Row) -> int | None:
         if table == "organizations":
@@ -116,6 +123,9 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
         return row["external_id"] == sender.user
     if sender.member_id is None:
         return False
+    if table == "document_reads":  # a mark of the member's own, on their cell's document
+        document_cell = owners.document_cell.get(row["document_id"])
+        return row["member_id"] == sender.member_id and document_cell == sender.cell_id
     own_member = {
         "members": row.get("id"),
         "chat_identities": row.get("member_id"),

@@ -105,6 +105,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     periods, members = ids(world.period_ids), ids(list(world.member_ids.values()))
     assessments, questions = ids(world.assessment_ids), ids(world.question_ids)
     excusals = ids(world.excusal_ids)
+    documents = ids(world.document_ids)
     options = st.sampled_from(sorted(world.option_values))
     keys = st.sampled_from(sorted(world.question_keys))
     yes_no = one_of_words("y", "n")
@@ -126,9 +127,9 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             periods | one_of_words(*YEARS),
         ),
         "cf": shaped(periods, keys),
-        "dr": shaped(one_of_words("1", "2", "99", "0")),
-        "ds": shaped(one_of_words("1", "2", "99", "0"), yes_no),
-        "dw": shaped(one_of_words("1", "2", "99", "0")),
+        "dr": shaped(documents),
+        "ds": shaped(documents, yes_no),
+        "dw": shaped(documents),
         "ka": shaped(one_of_words("1", "2", "99", "0"), one_of_words("y", "n", "o", "x")),
         "kt": shaped(one_of_words("1", "2", "99", "0")),
         "zz": shaped(words),
@@ -156,6 +157,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "report": shaped(one_of_words(*YEARS)),
         "invite": shaped(one_of_words("1", "5", "200", "201"), one_of_words("1", "30", "31")),
         "cells": shaped(one_of_words(*YEARS)),
+        "docs": st.one_of(shaped(words), shaped(one_of_words("https://example.org/a.pdf"))),
     }
     unknown = set(commands) - {c.name for c in handlers.COMMANDS}
     assert not unknown, unknown

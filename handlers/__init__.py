@@ -24,6 +24,7 @@ from handlers import (
     assessment,
     attendance,
     committee,
+    consultations,
     documents,
     evaluation,
     meeting,
@@ -69,6 +70,12 @@ COMMANDS = (
         "docs",
         documents.docs,
         N_("the meeting's documents (secretaries: /docs TEXT or LINK sends one)"),
+        M,
+    ),
+    Command(
+        "consult",
+        consultations.consult,
+        N_("opinions on a draft (secretaries: /consult DEADLINE | TEXT asks every member)"),
         M,
     ),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
@@ -123,6 +130,8 @@ BUTTONS = {
         ButtonRoute(cb.DocRead, documents.read, M),
         ButtonRoute(cb.DocSend, documents.decide, S),
         ButtonRoute(cb.DocReaders, documents.readers_of, S),
+        ButtonRoute(cb.ConsultAnswer, consultations.answer, M),
+        ButtonRoute(cb.ConsultTally, consultations.tally_of, S),
     )
 }
 
@@ -212,6 +221,12 @@ async def _route(turn: Turn) -> Outcome:
     event = turn.event
     if event.callback_data is not None:
         return await _on_button(turn, event.callback_data)
+    if (
+        event.document is not None
+        and allowed(Audience.SECRETARY, turn.member)
+        and consultations.is_consult_caption(event.caption)
+    ):
+        return await consultations.uploaded(turn, event.document, event.caption)
     if event.document is not None and allowed(Audience.SECRETARY, turn.member):
         return await documents.uploaded(turn, event.document, event.caption)
     if event.text is None:
@@ -277,6 +292,8 @@ async def _on_text(turn: Turn, text: str) -> Outcome:
                 )
             ]
         )
+    if consultations.wants_comment(turn):
+        return await consultations.comment(turn, text)
     if meeting.wants_reason(turn):
         return await meeting.absence_reason(turn, text)
     if members.wants_removal_reason(turn):

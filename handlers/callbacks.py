@@ -263,3 +263,20 @@ class DocReaders(ButtonData):
 
     prefix: ClassVar[str] = "dw"
     document: int
+
+
+@dataclass(frozen=True)
+class ConsultAnswer(ButtonData):
+    """A member's answer to a consultation: agree, disagree, or another opinion (typed next)."""
+
+    prefix: ClassVar[str] = "ka"
+    consultation: int
+    choice: Literal["y", "n", "o"]
+
+
+@dataclass(frozen=True)
+class ConsultTally(ButtonData):
+    """The secretary's tally of one consultation, with every comment and its author."""
+
+    prefix: ClassVar[str] = "kt"
+    consultation: int

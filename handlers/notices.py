@@ -8,11 +8,12 @@ from bot.core.chat import Button, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
 from bot.render.names import role_name, status_name
-from bot.services import lifecycle, reporting
+from bot.services import consultations, lifecycle, reporting
 from bot.services.notify import Notice
 from bot.services.planner import Kind
 from handlers import views
 from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
+from handlers.consultations import consultation_reply, tally_text
 from handlers.documents import document_reply
 from storage.models import (
     Excusal,
@@ -131,7 +132,32 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
         if document is None or document.period_id != period.id or document.sent_at is None:
             raise ValueError(f"no sent document {document_id} in period {period.id}")
         return document_reply(t, document, period)
+    if kind in {Kind.CONSULTATION, Kind.CONSULTATION_REMINDER, Kind.CONSULTATION_TALLY}:
+        return await _consultation(session, notice, t)
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+async def _consultation(session: AsyncSession, notice: Notice, t: Translator) -> Reply:
+    """A draft for the member's opinion, its reminder, or the secretaries' tally."""
+    n, period = notice.notification, notice.period
+    if period is None:
+        raise ValueError(f"consultation notice {n.id} without its month")
+    consultation = await consultations.for_notice(session, n.offset_key, period)
+    if consultation is None:
+        raise ValueError(f"no consultation {n.offset_key!r} in period {period.id}")
+    if n.kind == Kind.CONSULTATION_TALLY:
+        tally = await consultations.tally(session, consultation, period.cell_id, detailed=True)
+        heading = t.gettext("The consultation is closed. Result:")
+        return Reply(heading + "\n" + tally_text(t, tally))
+    response = await consultations.response_of(session, consultation, notice.member)
+    return consultation_reply(
+        t,
+        consultation,
+        period,
+        response,
+        is_open=True,
+        reminder=n.kind == Kind.CONSULTATION_REMINDER,
+    )
 
 
 async def _excusal_request(session: AsyncSession, notice: Notice, t: Translator) -> Reply:

@@ -23,7 +23,7 @@ class FrameworkCodeReserved(Exception):
 
 # Fields added after frameworks were first stored: left out of the digest while unset, so
 # that a file stored before they existed keeps its digest (and its version stays valid).
-_LATER_FIELDS = {"criteria": ("min_hours",), "questions": ("suggest",)}
+_LATER_FIELDS = {"criteria": ("min_hours", "min_share"), "questions": ("suggest",)}
 
 
 def spec_digest(spec: FrameworkSpec) -> str:
@@ -127,6 +127,7 @@ async def store(
                     source=str(criterion.source),
                     metric=criterion.metric,
                     min_hours=criterion.min_hours,
+                    min_share=criterion.min_share,
                     title=dict(criterion.title),
                     questions=[
                         _question_row(framework.id, q_pos, question)
@@ -204,6 +205,7 @@ async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
                             "source": c.source,
                             "metric": c.metric,
                             "min_hours": c.min_hours,
+                            "min_share": c.min_share,
                             "questions": [_question_dict(q) for q in c.questions],
                         }
                         for c in g.criteria

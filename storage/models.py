@@ -347,6 +347,7 @@ class Criterion(Base):
     source: Mapped[str] = mapped_column(String(16))
     metric: Mapped[str | None] = mapped_column(String(32))
     min_hours: Mapped[float | None] = mapped_column(Float)  # the documents_lead_hours threshold
+    min_share: Mapped[float | None] = mapped_column(Float)  # consultation_answer_rate threshold
     title: Mapped[dict[str, str]] = mapped_column()
 
     questions: Mapped[list[Question]] = relationship(
@@ -685,6 +686,60 @@ class DocumentRead(Base):
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConsultationChoice(StrEnum):
+    """A member's answer to a draft: Đồng ý / Không đồng ý / Ý kiến khác (with a text)."""
+
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    OTHER = "other"
+
+
+class Consultation(Base):
+    """A draft the secretary puts to every member of the cell (góp ý dự thảo), until a deadline.
+
+    A text, optionally with a Telegram file (kept by its file_id, as meeting documents);
+    `roll` is the number of members who must answer (not exempt) when it went out, the
+    denominator of the `consultation_answer_rate` metric. `reminded_at` and `tallied_at`
+    record that the scheduler planned the reminder and the secretaries' tally (once).
+    """
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    text: Mapped[str] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    file_link: Mapped[str | None] = mapped_column(Text)  # a public copy, for channels without files
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column()
+    remind_at: Mapped[datetime] = mapped_column()
+    roll: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    tallied_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConsultationResponse(Base):
+    """One member's answer to a consultation; changed in place until the deadline."""
+
+    __tablename__ = "consultation_responses"
+    __table_args__ = (
+        UniqueConstraint(
+            "consultation_id", "member_id", name="uq_consultation_responses_consultation_member"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    choice: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Answer",
     "Assessment",
@@ -696,6 +751,9 @@ __all__ = [
     "CellFact",
     "CellSchedule",
     "ChatIdentity",
+    "Consultation",
+    "ConsultationChoice",
+    "ConsultationResponse",
     "Criterion",
     "CriterionGroup",
     "DocumentRead",

@@ -154,8 +154,11 @@ async def finish_many(
     )
 
 
-async def void_pending(session: AsyncSession, period_id: int, before_version: int) -> None:
-    """The meeting moved: pending rows of older schedule versions are never sent."""
+async def void_pending(
+    session: AsyncSession, period_id: int, before_version: int, keep: Collection[str] = ()
+) -> None:
+    """The meeting moved: pending rows of older schedule versions are never sent
+    (except those of the kinds in `keep`, which do not depend on the meeting's time)."""
     await session.execute(
         update(Notification)
         .where(
@@ -163,6 +166,7 @@ async def void_pending(session: AsyncSession, period_id: int, before_version: in
                 Notification.period_id == period_id,
                 Notification.version < before_version,
                 Notification.status == Status.PENDING,
+                Notification.kind.not_in(list(keep)),
             )
         )
         .values(status=Status.VOID)

@@ -26,6 +26,8 @@ from storage.models import (
     Base,
     ChatIdentity,
     ChatPrompt,
+    Consultation,
+    ConsultationResponse,
     Excusal,
     Invite,
     JoinAttempt,
@@ -94,6 +96,17 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ),
     ("member_events", "by_member_id"): Reference(
         "member_changes_made", "kept", ("id", "kind", "at")
+    ),
+    # the month's cycle: documents read, opinions on drafts
+    ("document_reads", "member_id"): Reference("documents_read", "kept"),
+    ("consultation_responses", "member_id"): Reference(
+        "consultation_answers", "kept; comment blanked"
+    ),
+    ("meeting_documents", "sent_by_id"): Reference(
+        "documents_sent", "kept", ("id", "period_id", "created_at", "sent_at")
+    ),
+    ("consultations", "created_by_id"): Reference(
+        "consultations_asked", "kept", ("id", "period_id", "created_at", "deadline_at")
     ),
 }
 NOT_EXPORTED: dict[tuple[str, str], str] = {}
@@ -233,6 +246,13 @@ async def erase(session: AsyncSession, member: Member, placeholder: str, now: da
         .where(MemberEvent.member_id == member.id, MemberEvent.reason.is_not(None))
         .values(reason=None)
     )
+    await session.execute(
+        update(ConsultationResponse)
+        .where(
+            ConsultationResponse.member_id == member.id, ConsultationResponse.comment.is_not(None)
+        )
+        .values(comment=None)
+    )
     member.full_name = placeholder
     member.pending_input = None
     member.pending_text = None
@@ -315,7 +335,7 @@ async def periods_past_retention(
 
 async def clear_free_text(session: AsyncSession, period_ids: Sequence[int], now: datetime) -> None:
     """Blank the free text of these months: answers' text and comments, RSVP and excusal
-    reasons; mark them swept."""
+    reasons, opinions on drafts; mark them swept."""
     if not period_ids:
         return
     of_months = select(Assessment.id).where(Assessment.period_id.in_(period_ids))
@@ -326,6 +346,15 @@ async def clear_free_text(session: AsyncSession, period_ids: Sequence[int], now:
             .where(model.period_id.in_(period_ids), model.reason.is_not(None))
             .values(reason=None)
         )
+    asked = select(Consultation.id).where(Consultation.period_id.in_(period_ids))
+    await session.execute(
+        update(ConsultationResponse)
+        .where(
+            ConsultationResponse.consultation_id.in_(asked.scalar_subquery()),
+            ConsultationResponse.comment.is_not(None),
+        )
+        .values(comment=None)
+    )
     await session.execute(
         update(Period).where(Period.id.in_(period_ids)).values(free_text_cleared_at=now)
     )

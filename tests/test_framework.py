@@ -91,7 +91,7 @@ def test_default_path_is_the_shipped_file() -> None:
 
 def test_default_loads_with_identity(spec: FrameworkSpec) -> None:
     assert spec.code == "four-good-cell"
-    assert spec.version == 2
+    assert spec.version == 3
     assert localized(spec.title, "vi").startswith("Chi bộ 4 tốt")
 
 
@@ -172,18 +172,24 @@ def test_default_cell_criteria(spec: FrameworkSpec) -> None:
     cell = {c.key: (g.key, c) for g, c in spec.cell_criteria()}
     assert set(cell) == {
         "g1_resolution", "g2_on_schedule", "g2_attendance", "g2_prepared", "g2_minutes",
-        "g2_thematic", "g2_self_assess", "g3_dues_full", "g3_no_discipline",
+        "g2_thematic", "g2_self_assess", "g3_dues_full", "g3_no_discipline", "g3_consulted",
     }  # fmt: skip
     assert cell["g2_attendance"][1].metric is CellMetric.ATTENDANCE_RATE
     assert cell["g2_self_assess"][1].metric is CellMetric.COMPLETION_RATE
     prepared = cell["g2_prepared"][1]
     assert prepared.metric is CellMetric.DOCUMENTS_LEAD_HOURS and prepared.min_hours == 24
+    consulted = cell["g3_consulted"][1]
+    assert consulted.metric is CellMetric.CONSULTATION_ANSWER_RATE and consulted.min_share == 0.8
+    assert [o.score for o in consulted.questions[0].options] == [1.0, 1.0, 0.0]  # no draft: met
     for _, criterion in cell.values():
         # Filled from data, or one scored question for the secretary, or both (the
-        # documents' time; the secretary answers in a month without documents).
+        # documents' time, the consultations' answers; the secretary answers in a
+        # month without them).
         if criterion.metric is None or criterion is prepared:
             assert len(criterion.questions) == 1
             assert criterion.questions[0].kind is QuestionKind.YES_NO
+        elif criterion is consulted:
+            assert criterion.questions[0].kind is QuestionKind.CHOICE
         else:
             assert criterion.questions == []
     member = {q.key: q for _, _, q in spec.member_questions()}
@@ -466,7 +472,9 @@ def test_key_syntax(
 def test_at_least_one_member_question(data: dict[str, Any]) -> None:
     for group in data["groups"]:
         for criterion in group["criteria"]:
-            criterion.update(source="cell", questions=[], metric=None, min_hours=None)
+            criterion.update(
+                source="cell", questions=[], metric=None, min_hours=None, min_share=None
+            )
     assert problems_of(data) == [
         "groups: no member questions; at least one criterion with source 'member' needs questions"
     ]
@@ -592,7 +600,7 @@ def test_yaml_syntax_error_is_a_framework_error() -> None:
 
 def test_yaml_duplicate_mapping_key() -> None:
     text = default_framework_path().read_text(encoding="utf-8")
-    broken = text.replace("version: 2", "version: 2\nversion: 3  #", 1)
+    broken = text.replace("version: 3", "version: 3\nversion: 4  #", 1)
     found = problems_of(broken)
     assert len(found) == 1
     assert re.fullmatch(

@@ -140,6 +140,8 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "dr": shaped(documents),
         "ds": shaped(documents, yes_no),
         "dw": shaped(documents),
+        "ka": shaped(one_of_words("1", "2", "99", "0"), one_of_words("y", "n", "o", "x")),
+        "kt": shaped(one_of_words("1", "2", "99", "0")),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"

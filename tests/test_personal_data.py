@@ -31,6 +31,8 @@ from storage.models import (
     Base,
     ChatIdentity,
     ChatPrompt,
+    Consultation,
+    ConsultationResponse,
     Criterion,
     Excusal,
     Invite,
@@ -59,6 +61,7 @@ LEAVER_TEXTS = (
     "7001234567",  # Telegram account
     "zalo-b1nh-42",  # Zalo account
 )
+OPINION = "Nên thêm mục vệ sinh môi trường"  # a comment on a draft
 STAYER_TEXTS = ("Đề xuất sửa nhà văn hóa", "Bận việc nhà máy", "Họp tổ dân phố")
 
 
@@ -308,12 +311,30 @@ async def test_erase_keeps_the_records_and_leaves_no_trace_of_the_person(db: Dat
     assert await text_columns_holding(db, LEAVER) != []  # refused: nothing changed
 
     await leave(db, cell.leaver_id)
+    async with db.session() as session:  # an opinion on a draft, with a comment
+        asked = Consultation(
+            period_id=cell.period_ids[1],
+            created_by_id=cell.secretary_id,
+            text="Dự thảo nghị quyết tháng 12",
+            deadline_at=NOW,
+            remind_at=NOW,
+        )
+        session.add(asked)
+        await session.flush()
+        session.add(
+            ConsultationResponse(
+                consultation_id=asked.id,
+                member_id=cell.leaver_id,
+                choice="other",
+                comment=OPINION,
+            )
+        )
     before = await records(db, cell)
     async with db.session() as session:
         done = await privacy.erase(session, cell.leaver_id, NOW)
     assert done.outcome is privacy.Erasure.ERASED
     assert await records(db, cell) == before
-    for text in (LEAVER, *LEAVER_TEXTS):
+    for text in (LEAVER, OPINION, *LEAVER_TEXTS):
         assert await text_columns_holding(db, text) == [], text
     for text in (STAYER, *STAYER_TEXTS):  # the others' data stays
         assert await text_columns_holding(db, text) != [], text

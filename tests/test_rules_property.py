@@ -366,6 +366,7 @@ async def _check(
         CellMetric.DOCUMENTS_LEAD_HOURS.value: documents_lead_hours(
             _meeting(docs), _sent_times(docs)
         ),
+        CellMetric.CONSULTATION_ANSWER_RATE.value: None,  # no consultation in these months
     }
     answers = {k: v for k, v in (("q2_held", held), ("q2_docs", docs.answer)) if v is not None}
     expected = cell_month(

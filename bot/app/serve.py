@@ -26,6 +26,7 @@ from bot.channels import telegram, zalo
 from bot.core.chat import Attachment
 from bot.core.config import Settings, UpdateMode
 from bot.services import files, privacy
+from bot.services.consultations import plan_due as plan_consultations
 from bot.services.evaluation import close_months
 from bot.services.notify import Dispatcher, Sender
 from bot.services.planner import plan_all
@@ -63,6 +64,8 @@ class Scheduler:
         now = self.runtime.clock()
         async with self.runtime.db.session() as session:
             await plan_all(session, now)
+        async with self.runtime.db.session() as session:
+            await plan_consultations(session, now)
         async with self.runtime.db.session() as session:
             await close_months(session, now)
         async with self.runtime.db.session() as session:

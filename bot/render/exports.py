@@ -60,7 +60,65 @@ def year_workbook(spec: FrameworkSpec, report: YearReport, t: Translator) -> byt
         name = _sheet_title(_("Month {month}").format(month=month.month), used)
         used.add(name)
         _month_sheet(spec, month, month.result, t, book.create_sheet(name))
+    if report.consultations:
+        name = _sheet_title(_("Consultations"), used)
+        used.add(name)
+        _consultation_sheet(report, t, book.create_sheet(name))
     return workbook_bytes(book)
+
+
+def _consultation_sheet(report: YearReport, t: Translator, sheet: Worksheet) -> None:
+    """The year's consultations on drafts: the counts of each, then every answer."""
+    _ = t.gettext
+    _titles(
+        sheet,
+        _("Opinions on drafts {year} — {cell}").format(year=report.year, cell=report.cell_name),
+        _("Members who had to answer: the roll when the draft went out (not exempt)."),
+    )
+    header = [
+        _("No."),
+        _("Month"),
+        _("Draft"),
+        _("Sent"),
+        _("Deadline"),
+        _("Members who had to answer"),
+        _("Agree"),
+        _("Disagree"),
+        _("Other opinion"),
+        _("Not answered"),
+        _("Answered"),
+    ]
+    _header(sheet, _HEADER_ROW, header)
+    row = _HEADER_ROW + 1
+    for number, line in enumerate(report.consultations, 1):
+        share = min(1.0, line.answered / line.roll) if line.roll else None
+        draft = line.text if not line.file_name else f"{line.text} [{line.file_name}]"
+        values: list[object] = [
+            number,
+            line.month,
+            draft,
+            t.when(line.created_at),
+            t.when(line.deadline_at),
+            line.roll,
+            line.agree,
+            line.disagree,
+            line.other,
+            max(0, line.roll - line.answered),
+            share,
+        ]
+        _row(sheet, row, values)
+        if share is not None:
+            sheet.cell(row, len(values)).number_format = "0%"
+        row += 1
+    row += 1
+    _header(sheet, row, [_("No."), _("Answer"), _("Opinion"), _("Member")])
+    labels = {"agree": _("Agree"), "disagree": _("Disagree"), "other": _("Other opinion")}
+    for number, line in enumerate(report.consultations, 1):
+        for name, choice, comment in line.answers:
+            row += 1
+            _row(sheet, row, [number, labels.get(choice, choice), comment or "", name])
+    _widths(sheet, [6, 14, 48, 22, 18, 12, 10, 12, 12, 12, 10])
+    _print_setup(sheet)
 
 
 def _year_sheet(spec: FrameworkSpec, report: YearReport, t: Translator, sheet: Worksheet) -> None:

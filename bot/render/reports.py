@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal, format_percent
@@ -111,12 +112,33 @@ class MonthReport:
 
 
 @dataclass(frozen=True)
+class ConsultationLine:
+    """One consultation of the year (góp ý dự thảo): its counts and every answer."""
+
+    month: int
+    text: str
+    created_at: datetime
+    deadline_at: datetime
+    file_name: str | None
+    roll: int  # members who had to answer when it went out
+    agree: int
+    disagree: int
+    other: int
+    answers: tuple[tuple[str, str, str | None], ...]  # (member, choice, comment) in order
+
+    @property
+    def answered(self) -> int:
+        return self.agree + self.disagree + self.other
+
+
+@dataclass(frozen=True)
 class YearReport:
     cell_name: str
     year: int
     months: tuple[MonthReport | None, ...]  # 12 entries, January first
     result: YearResult
     member_years: tuple[tuple[str, YearResult], ...]  # (member name, their year)
+    consultations: tuple[ConsultationLine, ...] = ()  # the year's drafts put to the members
 
     def __post_init__(self) -> None:
         if len(self.months) != 12:

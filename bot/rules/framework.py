@@ -96,6 +96,7 @@ class CellMetric(StrEnum):
     UNEXCUSED_ABSENCES = "unexcused_absences"  # count of absences without reason
     UNREACHABLE_MEMBERS = "unreachable_members"  # count of members the bot cannot reach
     DOCUMENTS_LEAD_HOURS = "documents_lead_hours"  # hours from the first document to the meeting
+    CONSULTATION_ANSWER_RATE = "consultation_answer_rate"  # share of the roll who gave opinions
 
 
 class Suggestion(StrEnum):
@@ -237,6 +238,9 @@ class CriterionSpec(_Spec):
     min_hours: Annotated[float, Field(ge=0.0, le=24 * 31)] | None = None
     """For ``documents_lead_hours``: hours before the meeting the first document must go out
     (default ``scoring.DOCUMENTS_MIN_HOURS``, 24)."""
+    min_share: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """For ``consultation_answer_rate``: the share of members answering that earns full
+    points (default ``scoring.CONSULTATION_MIN_SHARE``, 0.8); below it, proportionally."""
     help: LocalizedText | None = None
     questions: list[QuestionSpec] = Field(default_factory=list)
 
@@ -635,6 +639,14 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
         problems.append(
             f"{loc}.min_hours: only a criterion with metric"
             f" '{CellMetric.DOCUMENTS_LEAD_HOURS}' has a threshold in hours"
+        )
+    if (
+        criterion.min_share is not None
+        and criterion.metric is not CellMetric.CONSULTATION_ANSWER_RATE
+    ):
+        problems.append(
+            f"{loc}.min_share: only a criterion with metric"
+            f" '{CellMetric.CONSULTATION_ANSWER_RATE}' has a threshold share"
         )
     for number, question in enumerate(criterion.questions):
         if question.suggest is not None and (

@@ -71,6 +71,11 @@ Metrics (**default**, module constants)
     ``min_hours`` (**default** ``DOCUMENTS_MIN_HOURS``, 24: "at least one day before"),
     else 0 — the yes/no the secretary would answer.  A month without documents or
     without a meeting time has no value, and the secretary's answer counts instead.
+    ``consultation_answer_rate`` (:func:`consultation_answer_rate`: over the month's
+    consultations, the mean share of the roll — members not exempt when it went out —
+    who answered, each at most 1): 1.0 at the criterion's ``min_share`` (**default**
+    ``CONSULTATION_MIN_SHARE``, 0.8) or more, below it ``rate / min_share``.  A month
+    without a consultation has no value, and the secretary's answer counts instead.
 
 The year (:func:`year_result`, :func:`member_year`)
     Up to ``year_end.months`` months in order, ``None`` for a month without a
@@ -108,6 +113,8 @@ COUNT_STEP = 0.25
 """**Default**: each unexcused absence / unreachable member takes this much off 1.0."""
 DOCUMENTS_MIN_HOURS = 24.0
 """**Default** of a criterion's ``min_hours``: documents go out at least a day before."""
+CONSULTATION_MIN_SHARE = 0.8
+"""**Default** of a criterion's ``min_share``: 80 % of the roll answering earns full points."""
 TOLERANCE = 1e-9
 """Float tolerance for "at least" comparisons (a group at exactly 70 % meets)."""
 
@@ -343,12 +350,29 @@ def documents_lead_hours(
     return (meeting_at - min(sent)).total_seconds() / 3600
 
 
-def metric_score(metric: CellMetric, value: float, min_hours: float | None = None) -> float:
+def consultation_answer_rate(answered_of_roll: Iterable[tuple[int, int]]) -> float | None:
+    """The mean, over the month's consultations, of (members who answered) / roll, each at
+    most 1 (an exempt member may answer too).  None without a consultation with a roll."""
+    rates = [min(1.0, answered / roll) for answered, roll in answered_of_roll if roll > 0]
+    return _mean(rates) if rates else None
+
+
+def metric_score(
+    metric: CellMetric,
+    value: float,
+    min_hours: float | None = None,
+    min_share: float | None = None,
+) -> float:
     """The score (0–1) of a metric's value; see the module notes for the default rules.
 
-    ``min_hours``: the criterion's threshold for ``documents_lead_hours``."""
+    ``min_hours``: the criterion's threshold for ``documents_lead_hours``; ``min_share``:
+    for ``consultation_answer_rate``."""
     if not math.isfinite(value):
         raise ScoringError(f"metric '{metric}': {value} is not a number")
+    if metric is CellMetric.CONSULTATION_ANSWER_RATE:
+        rate = _unit(value, f"metric '{metric}'")
+        threshold = CONSULTATION_MIN_SHARE if min_share is None else min_share
+        return 1.0 if _at_least(rate, threshold) else rate / threshold
     if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
         threshold = DOCUMENTS_MIN_HOURS if min_hours is None else min_hours
         return 1.0 if value >= threshold - TOLERANCE else 0.0
@@ -555,7 +579,7 @@ def _cell_fraction(
     if criterion.metric is not None:
         value = metrics.get(criterion.metric.value)
         if value is not None:
-            return metric_score(criterion.metric, value, criterion.min_hours)
+            return metric_score(criterion.metric, value, criterion.min_hours, criterion.min_share)
     fact = facts.get(criterion.key)
     return _unit(fact, f"cell_facts['{criterion.key}']") if fact is not None else None
 
@@ -666,6 +690,7 @@ def _find(items: Sequence[_T], key: str) -> _T:
 
 __all__ = [
     "ATTENDANCE_FULL_AT",
+    "CONSULTATION_MIN_SHARE",
     "COUNT_STEP",
     "DOCUMENTS_MIN_HOURS",
     "Adjustment",
@@ -683,6 +708,7 @@ __all__ = [
     "cell_facts_from_answers",
     "cell_month",
     "collect_member_fractions",
+    "consultation_answer_rate",
     "documents_lead_hours",
     "is_low",
     "low_answer",

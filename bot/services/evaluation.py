@@ -23,10 +23,12 @@ from bot.rules.scoring import (
     CriterionAnswers,
     cell_facts_from_answers,
     cell_month,
+    consultation_answer_rate,
     documents_lead_hours,
     member_from_fractions,
 )
 from bot.services import periods
+from storage import consultations as consultation_store
 from storage import documents as document_store
 from storage import evaluation as aggregates
 from storage import records
@@ -285,6 +287,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
     attendance = await aggregates.attendance_counts(session, ids)
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
     first_documents = await document_store.first_sent(session, ids)
+    consulted = await consultation_store.answer_rates(session, ids)
     facts = await records.facts_of(session, ids)
     stored = await records.records_of(session, ids)
     results: dict[int, _Month] = {}
@@ -301,6 +304,9 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             CellMetric.UNREACHABLE_MEMBERS: float(unreachable.get(period.cell_id, 0)),
             CellMetric.DOCUMENTS_LEAD_HOURS: documents_lead_hours(
                 period.meeting_at, [first_documents.get(period.id)]
+            ),
+            CellMetric.CONSULTATION_ANSWER_RATE: consultation_answer_rate(
+                consulted.get(period.id, [])
             ),
         }
         record = stored.get(period.id)

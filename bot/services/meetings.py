@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.numbers import row_id
 from bot.rules.calendar import MeetingRule
 from bot.services import periods
-from bot.services.planner import Kind, plan_period, schedule_settings
+from bot.services.planner import NOT_OF_THE_MEETING, Kind, plan_period, schedule_settings
 from storage import assessments as assessment_store
 from storage import meetings as meeting_store
 from storage import members as member_store
@@ -86,7 +86,7 @@ async def set_meeting(
     period.thematic = thematic
     period.schedule_version += 1
     period.schedule_changed_at = now
-    await outbox.void_pending(session, period.id, period.schedule_version)
+    await outbox.void_pending(session, period.id, period.schedule_version, keep=NOT_OF_THE_MEETING)
     schedule = await session.get(CellSchedule, cell.id)
     await plan_period(session, period, cell, schedule_settings(schedule), now)
     members = await member_store.in_org(session, cell.id)
@@ -123,7 +123,9 @@ async def skip_month(
     if period is not None:
         period.schedule_version += 1
         period.schedule_changed_at = now
-        await outbox.void_pending(session, period.id, period.schedule_version)
+        await outbox.void_pending(
+            session, period.id, period.schedule_version, keep=NOT_OF_THE_MEETING
+        )
 
 
 def ask_absence_reason(member: Member, period: Period) -> None:

@@ -54,6 +54,9 @@ class Kind:
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
     MEMBER_NOTICE = "member_notice"  # of no month: removed, moved, status or role changed
     DOCUMENTS = "documents"  # the meeting's documents, to every member (offset: the document)
+    CONSULTATION = "consultation"  # a draft for opinions, to every member (offset: c<id>)
+    CONSULTATION_REMINDER = "consult_reminder"  # to members who have not answered, once
+    CONSULTATION_TALLY = "consult_tally"  # to secretaries at the deadline
 
 
 # kinds sent once per period whatever happens to the meeting
@@ -68,6 +71,17 @@ TO_SECRETARIES = frozenset(
     }
 )
 TO_REQUIRED_MEMBERS = frozenset({Kind.WINDOW_OPEN, Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})
+# kinds that do not depend on the meeting's time: moving the meeting leaves them pending
+NOT_OF_THE_MEETING = frozenset(
+    {
+        Kind.MEMBER_UNREACHABLE,
+        Kind.EXCUSAL_REQUEST,
+        Kind.DOCUMENTS,
+        Kind.CONSULTATION,
+        Kind.CONSULTATION_REMINDER,
+        Kind.CONSULTATION_TALLY,
+    }
+)
 
 
 def schedule_settings(schedule: CellSchedule | None) -> ScheduleSettings:

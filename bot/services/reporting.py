@@ -13,10 +13,10 @@ from bot.core.i18n import Translator
 from bot.render import reports
 from bot.rules.framework import FrameworkSpec, localized
 from bot.rules.scoring import year_from_months, year_result
-from bot.services import evaluation
+from bot.services import consultations, evaluation
 from bot.services.periods import Progress
 from storage import evaluation as aggregates
-from storage.models import Organization, Period
+from storage.models import ConsultationChoice, Organization, Period
 
 PROGRESS_WORDS = {
     Progress.SUBMITTED: reports.SUBMITTED,
@@ -108,4 +108,19 @@ async def year_report(
         )
         for member_id in sorted(names, key=lambda i: names[i])
     )
-    return spec, reports.YearReport(cell.name, year, months, result, member_years)
+    lines = tuple(
+        reports.ConsultationLine(
+            month=line.month,
+            text=line.consultation.text,
+            created_at=line.consultation.created_at,
+            deadline_at=line.consultation.deadline_at,
+            file_name=line.consultation.file_name,
+            roll=line.consultation.roll,
+            agree=line.counts.get(ConsultationChoice.AGREE, 0),
+            disagree=line.counts.get(ConsultationChoice.DISAGREE, 0),
+            other=line.counts.get(ConsultationChoice.OTHER, 0),
+            answers=tuple((m.full_name, r.choice, r.comment) for r, m in line.responses),
+        )
+        for line in await consultations.of_year(session, periods)
+    )
+    return spec, reports.YearReport(cell.name, year, months, result, member_years, lines)

@@ -9,13 +9,17 @@ from bot.core import numbers
 from bot.core.chat import Button, Drawing, Outcome, Reply
 from bot.core.i18n import Translator
 from bot.render import reports
-from bot.rules.framework import CriterionSource, FrameworkSpec, localized
+from bot.rules.framework import CellMetric, CriterionSource, FrameworkSpec, localized
 from bot.services import evaluation, reporting
 from bot.services.periods import Progress
 from handlers.callbacks import CellFactToggle, MonthAction
 from handlers.context import Turn, current_period, own_period, stale
 from storage.frameworks import load_spec
 from storage.models import Period
+
+SHARE_METRICS = frozenset(
+    {CellMetric.COMPLETION_RATE, CellMetric.ATTENDANCE_RATE, CellMetric.TASKS_ON_TIME}
+)
 
 
 async def summary(turn: Turn, args: list[str]) -> Outcome:
@@ -104,6 +108,14 @@ async def button(turn: Turn, data: MonthAction) -> Outcome:
     return await _confirm(turn, period)
 
 
+def _metric_value(turn: Turn, metric: CellMetric, value: float) -> str:
+    if metric in SHARE_METRICS:
+        return turn.t.percent(value)
+    if metric is CellMetric.RESOLUTION_TASKS:
+        return "✅" if value >= 1 else "❌"
+    return turn.t.number(value)
+
+
 def _confirmable_from(period: Period) -> datetime:
     return period.meeting_at or period.deadline_at
 
@@ -131,16 +143,12 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
         for criterion in group.criteria:
             if criterion.source is not CriterionSource.CELL:
                 continue
-            if criterion.metric is not None:
-                value = computed.metrics.get(criterion.metric)
+            value = computed.metrics.get(criterion.metric) if criterion.metric else None
+            if criterion.metric is not None and (value is not None or not criterion.questions):
                 shown = (
                     _("not recorded yet")
                     if value is None
-                    else (
-                        turn.t.percent(value)
-                        if "rate" in criterion.metric
-                        else turn.t.number(value)
-                    )
+                    else _metric_value(turn, criterion.metric, value)
                 )
                 lines.append(f"• {localized(criterion.title, turn.t.locale)}: {shown}")
                 continue

@@ -96,12 +96,15 @@ class CellMetric(StrEnum):
     UNEXCUSED_ABSENCES = "unexcused_absences"  # count of absences without reason
     UNREACHABLE_MEMBERS = "unreachable_members"  # count of members the bot cannot reach
     DOCUMENTS_LEAD_HOURS = "documents_lead_hours"  # hours from the first document to the meeting
+    TASKS_ON_TIME = "tasks_on_time"  # share of last month's resolution's tasks done on time
+    RESOLUTION_TASKS = "resolution_tasks"  # 1 when the month's resolution has tasks, else 0
 
 
 class Suggestion(StrEnum):
     """What chibo's own records can suggest as a member's answer (still the member's choice)."""
 
     DOCUMENTS_READ = "documents_read"  # the member pressed "Read" on the month's documents
+    TASKS_DONE = "tasks_done"  # the member's tasks of last month's resolution, done on time
 
 
 # --- field types ------------------------------------------------------------
@@ -208,6 +211,13 @@ class OptionSpec(_Spec):
     score: Unit
 
 
+class SuggestLevelSpec(_Spec):
+    """For ``suggest: tasks_done``: at least this share of tasks done on time → this option."""
+
+    min: Unit
+    value: OptionValue
+
+
 class QuestionSpec(_Spec):
     key: Key
     kind: Annotated[QuestionKind, _enum_checker(QuestionKind, "question type")]
@@ -221,6 +231,10 @@ class QuestionSpec(_Spec):
     """For ``score`` questions: the highest number a member may give (the lowest is 0)."""
     suggest: Annotated[Suggestion, _enum_checker(Suggestion, "suggestion")] | None = None
     """Suggest the best option when chibo's records show it (e.g. ``documents_read``)."""
+    suggest_levels: list[SuggestLevelSpec] | None = None
+    """For ``tasks_done``: the option suggested for a share of the member's tasks done on
+    time, highest ``min`` first, the last at 0 (default: the highest-scoring option at 1.0,
+    the lowest below)."""
 
     def option(self, value: str) -> OptionSpec | None:
         return next((o for o in self.options if o.value == value), None)
@@ -237,6 +251,9 @@ class CriterionSpec(_Spec):
     min_hours: Annotated[float, Field(ge=0.0, le=24 * 31)] | None = None
     """For ``documents_lead_hours``: hours before the meeting the first document must go out
     (default ``scoring.DOCUMENTS_MIN_HOURS``, 24)."""
+    full_at: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """For ``tasks_on_time``: the share of tasks done on time that earns full points; below it
+    the points are proportional (default ``scoring.TASKS_FULL_AT``)."""
     help: LocalizedText | None = None
     questions: list[QuestionSpec] = Field(default_factory=list)
 
@@ -636,7 +653,13 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
             f"{loc}.min_hours: only a criterion with metric"
             f" '{CellMetric.DOCUMENTS_LEAD_HOURS}' has a threshold in hours"
         )
+    if criterion.full_at is not None and criterion.metric is not CellMetric.TASKS_ON_TIME:
+        problems.append(
+            f"{loc}.full_at: only a criterion with metric"
+            f" '{CellMetric.TASKS_ON_TIME}' has a share for full points"
+        )
     for number, question in enumerate(criterion.questions):
+        problems += _check_suggest_levels(question, f"{loc}.questions[{number}]")
         if question.suggest is not None and (
             criterion.source is not CriterionSource.MEMBER or not question.kind.has_options
         ):
@@ -661,6 +684,27 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
         )
     elif criterion.questions and not criterion.questions[0].kind.is_scored:
         problems.append(f"{loc}.questions[0].kind: the secretary's question must be scored")
+    return problems
+
+
+def _check_suggest_levels(question: QuestionSpec, loc: str) -> list[str]:
+    levels = question.suggest_levels
+    if levels is None:
+        return []
+    if question.suggest is not Suggestion.TASKS_DONE:
+        return [f"{loc}.suggest_levels: only a question with suggest '{Suggestion.TASKS_DONE}'"]
+    problems: list[str] = []
+    mins = [level.min for level in levels]
+    if not levels or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        problems.append(f"{loc}.suggest_levels: give shares from the highest down, each once")
+    elif mins[-1] != 0:
+        problems.append(f"{loc}.suggest_levels: the last level needs min 0 (every share)")
+    for number, level in enumerate(levels):
+        if question.option(level.value) is None:
+            problems.append(
+                f"{loc}.suggest_levels[{number}].value: '{level.value}' is not an option"
+                " of the question"
+            )
     return problems
 
 
@@ -719,6 +763,7 @@ __all__ = [
     "QuestionKind",
     "QuestionSpec",
     "ScoringSpec",
+    "SuggestLevelSpec",
     "Suggestion",
     "YearEndSpec",
     "default_framework_path",

@@ -71,6 +71,20 @@ Metrics (**default**, module constants)
     ``min_hours`` (**default** ``DOCUMENTS_MIN_HOURS``, 24: "at least one day before"),
     else 0 — the yes/no the secretary would answer.  A month without documents or
     without a meeting time has no value, and the secretary's answer counts instead.
+    ``tasks_on_time`` (``bot.rules.tasks.on_time_share``: of the previous month's
+    resolution's tasks, one per assignee and not cancelled, the share reported done by
+    the due time): 1.0 at the criterion's ``full_at`` (**default** ``TASKS_FULL_AT``, 0.9)
+    or more, below it proportional.  ``resolution_tasks``: 1.0 when the month's
+    resolution recorded in chibo has a task (not cancelled), 0 when it has none; a month
+    without a resolution in chibo has no value (the secretary's answer counts).
+
+Suggested answers (:func:`suggested_option`)
+    ``suggest: tasks_done`` on a member question: the share of the member's tasks of the
+    previous month's resolution done on time picks the option of the first of the
+    question's ``suggest_levels`` whose ``min`` it reaches (**default**: the best option
+    at 1.0, i.e. all done on time, the lowest-scoring option below).  A member without
+    tasks gets no suggestion.  The member still chooses; an answer scoring below the
+    suggested one asks why.
 
 The year (:func:`year_result`, :func:`member_year`)
     Up to ``year_end.months`` months in order, ``None`` for a month without a
@@ -108,6 +122,8 @@ COUNT_STEP = 0.25
 """**Default**: each unexcused absence / unreachable member takes this much off 1.0."""
 DOCUMENTS_MIN_HOURS = 24.0
 """**Default** of a criterion's ``min_hours``: documents go out at least a day before."""
+TASKS_FULL_AT = 0.9
+"""**Default** of a criterion's ``full_at``: 90 % of tasks done on time earns full points."""
 TOLERANCE = 1e-9
 """Float tolerance for "at least" comparisons (a group at exactly 70 % meets)."""
 
@@ -343,12 +359,24 @@ def documents_lead_hours(
     return (meeting_at - min(sent)).total_seconds() / 3600
 
 
-def metric_score(metric: CellMetric, value: float, min_hours: float | None = None) -> float:
+def metric_score(
+    metric: CellMetric,
+    value: float,
+    min_hours: float | None = None,
+    full_at: float | None = None,
+) -> float:
     """The score (0–1) of a metric's value; see the module notes for the default rules.
 
-    ``min_hours``: the criterion's threshold for ``documents_lead_hours``."""
+    ``min_hours``: the criterion's threshold for ``documents_lead_hours``; ``full_at``: the
+    share of ``tasks_on_time`` that earns full points."""
     if not math.isfinite(value):
         raise ScoringError(f"metric '{metric}': {value} is not a number")
+    if metric is CellMetric.TASKS_ON_TIME:
+        rate = _unit(value, f"metric '{metric}'")
+        threshold = TASKS_FULL_AT if full_at is None else full_at
+        return 1.0 if _at_least(rate, threshold) else rate / threshold
+    if metric is CellMetric.RESOLUTION_TASKS:
+        return _unit(value, f"metric '{metric}'")
     if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
         threshold = DOCUMENTS_MIN_HOURS if min_hours is None else min_hours
         return 1.0 if value >= threshold - TOLERANCE else 0.0
@@ -360,6 +388,19 @@ def metric_score(metric: CellMetric, value: float, min_hours: float | None = Non
     if value < 0:
         raise ScoringError(f"metric '{metric}': a count cannot be negative ({value})")
     return max(0.0, 1.0 - COUNT_STEP * value)
+
+
+def suggested_option(question: QuestionSpec, share: float | None) -> str | None:
+    """The option suggested for a share of tasks done on time (see the module notes)."""
+    if share is None or not question.options:
+        return None
+    if question.suggest_levels:
+        for level in question.suggest_levels:
+            if _at_least(share, level.min):
+                return level.value
+        return None
+    ranked = sorted(question.options, key=lambda o: o.score)
+    return ranked[-1].value if _at_least(share, 1.0) else ranked[0].value
 
 
 def cell_facts_from_answers(
@@ -555,7 +596,7 @@ def _cell_fraction(
     if criterion.metric is not None:
         value = metrics.get(criterion.metric.value)
         if value is not None:
-            return metric_score(criterion.metric, value, criterion.min_hours)
+            return metric_score(criterion.metric, value, criterion.min_hours, criterion.full_at)
     fact = facts.get(criterion.key)
     return _unit(fact, f"cell_facts['{criterion.key}']") if fact is not None else None
 
@@ -668,6 +709,7 @@ __all__ = [
     "ATTENDANCE_FULL_AT",
     "COUNT_STEP",
     "DOCUMENTS_MIN_HOURS",
+    "TASKS_FULL_AT",
     "Adjustment",
     "AdjustmentError",
     "CellCriterion",
@@ -690,5 +732,6 @@ __all__ = [
     "member_result",
     "member_year",
     "metric_score",
+    "suggested_option",
     "year_result",
 ]

@@ -27,6 +27,7 @@ from bot.rules.scoring import (
     member_from_fractions,
 )
 from bot.services import periods
+from bot.services import tasks as task_service
 from storage import documents as document_store
 from storage import evaluation as aggregates
 from storage import records
@@ -285,6 +286,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
     attendance = await aggregates.attendance_counts(session, ids)
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
     first_documents = await document_store.first_sent(session, ids)
+    task_figures = await task_service.month_metrics(session, list(batch))
     facts = await records.facts_of(session, ids)
     stored = await records.records_of(session, ids)
     results: dict[int, _Month] = {}
@@ -302,6 +304,8 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             CellMetric.DOCUMENTS_LEAD_HOURS: documents_lead_hours(
                 period.meeting_at, [first_documents.get(period.id)]
             ),
+            CellMetric.TASKS_ON_TIME: task_figures[period.id].on_time,
+            CellMetric.RESOLUTION_TASKS: task_figures[period.id].has_tasks,
         }
         record = stored.get(period.id)
         adjustments = {

@@ -53,6 +53,9 @@ class Kind:
     MEMBER_UNREACHABLE = "member_unreachable"
     EXCUSAL_REQUEST = "excusal_request"  # to secretaries: approve with one tap
     DOCUMENTS = "documents"  # the meeting's documents, to every member (offset: the document)
+    TASK_ASSIGNED = "task_assigned"  # a resolution's task, to each assignee (offset: t<task>)
+    TASK_DUE = "task_due"  # before a task falls due, to assignees who have not finished it
+    TASKS_OVERDUE = "tasks_overdue"  # to secretaries, when tasks fall due (offset: o<day>)
 
 
 # kinds sent once per period whatever happens to the meeting
@@ -64,6 +67,7 @@ TO_SECRETARIES = frozenset(
         Kind.SUMMARY,
         Kind.MEMBER_UNREACHABLE,
         Kind.EXCUSAL_REQUEST,
+        Kind.TASKS_OVERDUE,
     }
 )
 TO_REQUIRED_MEMBERS = frozenset({Kind.WINDOW_OPEN, Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})

@@ -108,14 +108,6 @@ async def button(turn: Turn, data: MonthAction) -> Outcome:
     return await _confirm(turn, period)
 
 
-def _metric_value(turn: Turn, metric: CellMetric, value: float) -> str:
-    if metric in SHARE_METRICS:
-        return turn.t.percent(value)
-    if metric is CellMetric.RESOLUTION_TASKS:
-        return "✅" if value >= 1 else "❌"
-    return turn.t.number(value)
-
-
 def _confirmable_from(period: Period) -> datetime:
     return period.meeting_at or period.deadline_at
 
@@ -145,13 +137,11 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
                 continue
             value = computed.metrics.get(criterion.metric) if criterion.metric else None
             if criterion.metric is not None and (value is not None or not criterion.questions):
-                shown = (
-                    _("not recorded yet")
-                    if value is None
-                    else _metric_value(turn, criterion.metric, value)
+                lines.append(
+                    f"• {localized(criterion.title, turn.t.locale)}: "
+                    + _metric_text(turn.t, criterion.metric, value)
                 )
-                lines.append(f"• {localized(criterion.title, turn.t.locale)}: {shown}")
-                continue
+                continue  # a figure chibo computed; without one, the secretary's question
             for question in criterion.questions:
                 answer = facts.get(question.key)
                 option = question.option(answer) if answer else None
@@ -181,6 +171,18 @@ async def _checklist(turn: Turn, period: Period, edit: bool) -> Outcome:
     return Outcome([Reply("\n".join(lines), buttons, edit=edit)])
 
 
+def _metric_text(t: Translator, metric: CellMetric, value: float | None) -> str:
+    if value is None:
+        return t.gettext("not recorded yet")
+    if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
+        return t.gettext("the first document went out {hours} hours before the meeting").format(
+            hours=t.number(round(value, 1))
+        )
+    if metric is CellMetric.RESOLUTION_TASKS:
+        return "✅" if value >= 1 else "❌"
+    return t.percent(value) if metric in SHARE_METRICS else t.number(value)
+
+
 async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:
     """Cycle the secretary's answer for a cell criterion on the checklist."""
     assert turn.member is not None
@@ -192,7 +194,7 @@ async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:
         (
             c.questions[0]
             for _, c in spec.cell_criteria()
-            if c.metric is None and c.questions and c.questions[0].key == data.key
+            if c.questions and c.questions[0].key == data.key
         ),
         None,
     )

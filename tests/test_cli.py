@@ -25,7 +25,7 @@ def ok(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 def test_tree_cells_invites_and_imports(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert "default framework four-good-cell v1" in ok(["migrate"], env, tmp_path)
+    assert "default framework four-good-cell v2" in ok(["migrate"], env, tmp_path)
     ok(["committee", "create", "Đảng bộ phường Đông Mai"], env, tmp_path)
     created = ok(
         ["cell", "create", "Chi bộ khu Biểu Nghi", "--committee", "Đảng bộ phường Đông Mai"],
@@ -97,7 +97,7 @@ def test_framework_import_keeps_the_shipped_code_for_the_shipped_file(tmp_path: 
     assert done.returncode == 2 and "reserved for the framework shipped" in done.stderr
     data["code"] = "tinh-ninh-binh"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert "stored: framework tinh-ninh-binh v2" in ok(
+    assert "stored: framework tinh-ninh-binh v3" in ok(
         ["framework", "import", str(path)], env, tmp_path
     )
     shipped = str(default_framework_path())

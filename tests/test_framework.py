@@ -91,7 +91,7 @@ def test_default_path_is_the_shipped_file() -> None:
 
 def test_default_loads_with_identity(spec: FrameworkSpec) -> None:
     assert spec.code == "four-good-cell"
-    assert spec.version == 1
+    assert spec.version == 2
     assert localized(spec.title, "vi").startswith("Chi bộ 4 tốt")
 
 
@@ -176,13 +176,18 @@ def test_default_cell_criteria(spec: FrameworkSpec) -> None:
     }  # fmt: skip
     assert cell["g2_attendance"][1].metric is CellMetric.ATTENDANCE_RATE
     assert cell["g2_self_assess"][1].metric is CellMetric.COMPLETION_RATE
+    prepared = cell["g2_prepared"][1]
+    assert prepared.metric is CellMetric.DOCUMENTS_LEAD_HOURS and prepared.min_hours == 24
     for _, criterion in cell.values():
-        # Either filled from data, or one scored question for the secretary.
-        if criterion.metric is None:
+        # Filled from data, or one scored question for the secretary, or both (the
+        # documents' time; the secretary answers in a month without documents).
+        if criterion.metric is None or criterion is prepared:
             assert len(criterion.questions) == 1
             assert criterion.questions[0].kind is QuestionKind.YES_NO
         else:
             assert criterion.questions == []
+    member = {q.key: q for _, _, q in spec.member_questions()}
+    assert [k for k, q in member.items() if q.suggest] == ["g2_study_documents"]
 
 
 def test_every_text_is_in_vi_en_de(raw: dict[str, Any], spec: FrameworkSpec) -> None:
@@ -461,7 +466,7 @@ def test_key_syntax(
 def test_at_least_one_member_question(data: dict[str, Any]) -> None:
     for group in data["groups"]:
         for criterion in group["criteria"]:
-            criterion.update(source="cell", questions=[], metric=None)
+            criterion.update(source="cell", questions=[], metric=None, min_hours=None)
     assert problems_of(data) == [
         "groups: no member questions; at least one criterion with source 'member' needs questions"
     ]
@@ -516,18 +521,25 @@ def test_min_hours_only_for_the_documents_metric(data: dict[str, Any]) -> None:
 
 def test_suggestion_only_on_member_questions_with_options(data: dict[str, Any]) -> None:
     question(data, 1, 6, 0)["suggest"] = "documents_read"  # the secretary's question
-    question(data, 3, 3, 0)["suggest"] = "documents_read"  # free text
-    question(data, 1, 3, 0)["suggest"] = "mind_reading"
+    question(data, 3, 2, 1)["suggest"] = "documents_read"  # free text
     found = problems_of(data)
     assert (
         "groups[1].criteria[6].questions[0].suggest: only a member question with options"
         " can have a suggested answer"
     ) in found
     assert (
-        "groups[3].criteria[3].questions[0].suggest: only a member question with options"
+        "groups[3].criteria[2].questions[1].suggest: only a member question with options"
         " can have a suggested answer"
     ) in found
-    assert any("unknown suggestion 'mind_reading'" in problem for problem in found)
+
+
+def test_unknown_suggestion(data: dict[str, Any]) -> None:
+    question(data, 1, 3, 0)["suggest"] = "mind_reading"
+    assert_problem(
+        data,
+        "groups[1].criteria[3].questions[0].suggest: unknown suggestion 'mind_reading'"
+        " (expected one of documents_read)",
+    )
 
 
 def test_text_needs_vietnamese(data: dict[str, Any]) -> None:
@@ -580,7 +592,7 @@ def test_yaml_syntax_error_is_a_framework_error() -> None:
 
 def test_yaml_duplicate_mapping_key() -> None:
     text = default_framework_path().read_text(encoding="utf-8")
-    broken = text.replace("version: 1\n", "version: 1\nversion: 2\n", 1)
+    broken = text.replace("version: 2", "version: 2\nversion: 3  #", 1)
     found = problems_of(broken)
     assert len(found) == 1
     assert re.fullmatch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from bot.rules.scoring import (
     cell_facts_from_answers,
     cell_month,
     collect_member_fractions,
+    documents_lead_hours,
     member_result,
     member_year,
     metric_score,
@@ -65,8 +67,8 @@ def full_inputs(
         for criterion in group.criteria:
             if criterion.source is CriterionSource.MEMBER:
                 members[criterion.key] = [1.0, 1.0, 1.0]
-            elif criterion.metric is None:
-                facts[criterion.key] = 1.0
+            elif criterion.metric is None or criterion.questions:
+                facts[criterion.key] = 1.0  # the secretary's answer (a metric's fallback)
     metrics: dict[str, float | None] = {"completion_rate": 1.0, "attendance_rate": 1.0}
     return members, facts, metrics
 
@@ -630,3 +632,56 @@ def test_custom_framework_cell_month_and_year() -> None:
     assert year_result(custom, [month, month, weak]).forbidden_months == (2,)
     assert year_result(custom, [month, month, poor]).forbidden_months == (2,)
     assert not year_result(custom, [month, month, poor]).recognised
+
+
+# --- the documents' time ------------------------------------------------------------------
+
+MEETING = datetime(2026, 12, 5, 12, 30, tzinfo=UTC)
+
+
+def test_documents_lead_hours_counts_from_the_first_document() -> None:
+    sent = [MEETING - timedelta(hours=10), MEETING - timedelta(hours=30), None]
+    assert documents_lead_hours(MEETING, sent) == pytest.approx(30)
+    assert documents_lead_hours(MEETING, [MEETING + timedelta(minutes=90)]) == pytest.approx(-1.5)
+    assert documents_lead_hours(None, sent) is None  # no meeting time: no figure
+    assert documents_lead_hours(MEETING, []) is None
+    assert documents_lead_hours(MEETING, [None]) is None  # a file still waiting for a choice
+
+
+def test_documents_metric_meets_at_the_threshold() -> None:
+    lead = CellMetric.DOCUMENTS_LEAD_HOURS
+    assert metric_score(lead, 24) == 1.0  # the default: at least a day before
+    assert metric_score(lead, 23.99) == 0.0
+    assert metric_score(lead, -3) == 0.0  # sent after the meeting started
+    assert metric_score(lead, 12, min_hours=12) == 1.0
+    assert metric_score(lead, 47, min_hours=48) == 0.0
+    with pytest.raises(ScoringError):
+        metric_score(lead, math.nan)
+
+
+def test_documents_fill_the_criterion_else_the_secretary_answers(spec: FrameworkSpec) -> None:
+    members, facts, metrics = full_inputs(spec)
+    facts["g2_prepared"] = 1.0  # the secretary's ✅
+    late = cell_month(spec, members, facts, metrics | {"documents_lead_hours": 5.0})
+    assert late.criterion("g2_prepared").points == 0  # the documents' time wins
+    assert not late.criterion("g2_prepared").missing
+    early = cell_month(
+        spec, members, {**facts, "g2_prepared": 0.0}, {**metrics, "documents_lead_hours": 30.0}
+    )
+    assert early.criterion("g2_prepared").points == early.criterion("g2_prepared").max_points
+    manual = cell_month(spec, members, facts, metrics | {"documents_lead_hours": None})
+    assert manual.criterion("g2_prepared").points == manual.criterion("g2_prepared").max_points
+    neither = cell_month(spec, members, {**facts, "g2_prepared": None}, metrics)
+    assert neither.criterion("g2_prepared").missing
+
+
+def test_a_framework_sets_its_own_threshold(spec: FrameworkSpec) -> None:
+    data = spec.model_dump(mode="json")
+    for group in data["groups"]:
+        for criterion in group["criteria"]:
+            if criterion["key"] == "g2_prepared":
+                criterion["min_hours"] = 48
+    strict = parse_framework(data)
+    members, facts, metrics = full_inputs(strict)
+    month = cell_month(strict, members, facts, metrics | {"documents_lead_hours": 30.0})
+    assert month.criterion("g2_prepared").points == 0

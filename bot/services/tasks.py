@@ -449,7 +449,9 @@ async def _settle_done(session: AsyncSession, found: store.Assigned, member: Mem
     )
     await session.flush()
     if await store.open_on_day(session, found.resolution.id, task.due_at) == 0:
-        zone = ZoneInfo(member.org.timezone)
+        cell = await session.get(Organization, found.period.cell_id)
+        assert cell is not None
+        zone = ZoneInfo(cell.timezone)
         await outbox.settle_pending(
             session,
             period_id,

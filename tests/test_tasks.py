@@ -294,3 +294,19 @@ def test_dates_in_the_quick_form() -> None:
     people = [rules.Person(1, "Trần Thị Bình"), rules.Person(2, "Nguyễn Văn Bình")]
     assert [p.id for p in rules.match_name("TRAN THI BINH", people)] == [1]
     assert len(rules.match_name("bình", people)) == 2
+
+
+async def test_stored_framework_keeps_the_task_fields(db: Database) -> None:
+    from storage import frameworks as framework_store
+
+    spec = load_framework()
+    async with db.session() as session:
+        stored, _created = await framework_store.store(session, spec)
+        framework_store._specs.clear()
+        loaded = await framework_store.load_spec(session, stored.id)
+    assert loaded.question("g1_tasks_resolution").suggest_levels == (
+        spec.question("g1_tasks_resolution").suggest_levels
+    )
+    on_time = next(c for _g, c in loaded.cell_criteria() if c.key == "g1_tasks_on_time")
+    assert on_time.full_at == 0.9
+    assert framework_store.spec_digest(loaded) == framework_store.spec_digest(spec)

@@ -171,8 +171,9 @@ def test_default_scales(spec: FrameworkSpec) -> None:
 def test_default_cell_criteria(spec: FrameworkSpec) -> None:
     cell = {c.key: (g.key, c) for g, c in spec.cell_criteria()}
     assert set(cell) == {
-        "g1_resolution", "g1_tasks_on_time", "g2_on_schedule", "g2_attendance", "g2_prepared", "g2_minutes",
-        "g2_thematic", "g2_self_assess", "g3_dues_full", "g3_no_discipline",
+        "g1_resolution", "g1_tasks_on_time", "g2_on_schedule", "g2_attendance",
+        "g2_prepared", "g2_minutes", "g2_thematic", "g2_self_assess", "g3_dues_full",
+        "g3_no_discipline",
     }  # fmt: skip
     assert cell["g2_attendance"][1].metric is CellMetric.ATTENDANCE_RATE
     assert cell["g2_self_assess"][1].metric is CellMetric.COMPLETION_RATE

@@ -229,7 +229,7 @@ async def overview(turn: Turn, period: Period | None, shown: MeetingDocument | N
                 title=_short(document.title),
                 time=turn.t.when(document.sent_at),
                 read=month.read_counts.get(document.id, 0),
-                members=month.members,
+                members=month.audiences[document.id],
             )
         )
     lead = await _lead_line(turn, period, month.documents)

@@ -90,10 +90,8 @@ async def test_a_document_goes_to_every_member_once(db: Database) -> None:
         rows = (
             await session.scalars(select(Notification).where(Notification.kind == Kind.DOCUMENTS))
         ).all()
-    # the secretary and both active members (the exempt one too), once each
-    assert sorted(r.member_id for r in rows) == sorted(
-        [cell.secretary_id, cell.member_ids[0], cell.member_ids[1]]
-    )
+    # both active members (the exempt one too), once each; not the secretary who sent it
+    assert sorted(r.member_id for r in rows) == sorted(cell.member_ids[:2])
     assert {(r.offset_key, r.due_at, r.period_id) for r in rows} == {
         (f"d{document_id}", NOW, cell.period_id)
     }
@@ -119,7 +117,7 @@ async def test_read_is_recorded_once_and_only_in_the_own_cell(db: Database) -> N
         assert document is not None
         who = await documents.readers(session, document, cell.id)
         assert [m.full_name for m, _at in who.read] == ["Trần Thị Bình"]
-        assert [m.full_name for m in who.unread] == ["Lê Văn Cường", "Nguyễn Văn An"]
+        assert [m.full_name for m in who.unread] == ["Lê Văn Cường"]
 
 
 async def test_a_file_waiting_for_the_choice_is_not_sent_nor_readable(db: Database) -> None:

@@ -4,7 +4,8 @@ PostgreSQL.
 
 A small framework covers what the default one does not: a number question, optional
 questions, a group whose questions are all optional (so a member may leave it without
-any answer), a metric and a secretary's fact.
+any answer), a metric, a secretary's fact, and the documents' time (a metric with the
+secretary's answer as its fallback).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.rules.scoring import (
     cell_facts_from_answers,
     cell_month,
     collect_member_fractions,
+    documents_lead_hours,
     low_answer,
     member_result,
 )
@@ -42,6 +44,7 @@ from storage.models import (
     CellFact,
     Excusal,
     ExcusalStatus,
+    MeetingDocument,
     Member,
     MemberStatus,
     OrgKind,
@@ -113,13 +116,21 @@ FRAMEWORK: dict[str, Any] = {
             "criteria": [
                 _c(
                     "c2_attend",
-                    20,
+                    15,
                     questions=[
                         _q("q2_attend", "yes_no", options=YES_NO, comment_below=1.0),
                         _q("q2_spoke", "yes_no", options=YES_NO, optional=True),
                     ],
                 ),
                 _c("c2_held", 10, "cell", questions=[_q("q2_held", "yes_no", options=YES_NO)]),
+                _c(
+                    "c2_docs",
+                    5,
+                    "cell",
+                    metric="documents_lead_hours",
+                    min_hours=24,
+                    questions=[_q("q2_docs", "yes_no", options=YES_NO)],
+                ),
             ],
         },
         {
@@ -191,10 +202,41 @@ member_cases = st.builds(
     answers=st.fixed_dictionaries({q.key: _answer(q) for q in QUESTIONS}),
     stored_skips=st.booleans(),
 )
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The meeting time and the documents of a month (hours before the meeting, None: a file
+    still waiting for the secretary's choice), and the secretary's answer about them."""
+
+    meeting_hours: int | None  # the meeting, hours after the window opened (None: no time)
+    sent: list[int | None]  # each document's hours before the meeting
+    answer: str | None
+
+
+documents_cases = st.builds(
+    Documents,
+    meeting_hours=st.one_of(st.integers(24, 400), st.none()),
+    sent=st.one_of(
+        st.lists(st.integers(-20, 60), min_size=2, max_size=4),  # the earliest one counts
+        st.lists(st.one_of(st.none(), st.integers(-20, 60)), max_size=2),
+    ),
+    answer=st.sampled_from([None, "yes", "no"]),
+)
 months = st.tuples(
     st.lists(member_cases, max_size=6),
     st.sampled_from([None, "yes", "no"]),  # the secretary's answer to q2_held
+    documents_cases,
 )
+
+
+def _meeting(docs: Documents) -> datetime | None:
+    return OPENS + timedelta(hours=docs.meeting_hours) if docs.meeting_hours is not None else None
+
+
+def _sent_times(docs: Documents) -> list[datetime | None]:
+    meeting = _meeting(docs) or DEADLINE
+    return [meeting - timedelta(hours=h) if h is not None else None for h in docs.sent]
 
 
 @dataclass
@@ -204,7 +246,12 @@ class Stored:
 
 
 async def _store_month(
-    db: Database, framework_id: int, cases: list[MemberCase], held: str | None, n: int
+    db: Database,
+    framework_id: int,
+    cases: list[MemberCase],
+    held: str | None,
+    docs: Documents,
+    n: int,
 ) -> Stored:
     async with db.session() as session:
         cell = await orgs.create(session, f"Chi bộ {n}", OrgKind.CELL, framework_id=framework_id)
@@ -215,6 +262,7 @@ async def _store_month(
             framework_id=framework_id,
             opens_at=OPENS,
             deadline_at=DEADLINE,
+            meeting_at=_meeting(docs),
         )
         session.add(period)
         await session.flush()
@@ -223,14 +271,25 @@ async def _store_month(
         secretary = Member(org_id=cell.id, full_name="Bí thư", status=MemberStatus.EXEMPT)
         session.add(secretary)
         await session.flush()
-        if held is not None:
+        for key, value in (("q2_held", held), ("q2_docs", docs.answer)):
+            if value is not None:
+                session.add(
+                    CellFact(
+                        period_id=period.id,
+                        question_key=key,
+                        value=value,
+                        set_by_id=secretary.id,
+                        set_at=OPENS,
+                    )
+                )
+        for number, sent_at in enumerate(_sent_times(docs)):
             session.add(
-                CellFact(
+                MeetingDocument(
                     period_id=period.id,
-                    question_key="q2_held",
-                    value=held,
-                    set_by_id=secretary.id,
-                    set_at=OPENS,
+                    sent_by_id=secretary.id,
+                    title=f"Tài liệu {number}",
+                    created_at=OPENS,
+                    sent_at=sent_at,
                 )
             )
         stored: dict[int, MemberCase] = {}
@@ -289,7 +348,9 @@ def _expected_progress(case: MemberCase, period: Period) -> Progress:
     return classify(member, period, case.state, case.excusal == ExcusalStatus.APPROVED)
 
 
-async def _check(db: Database, spec: FrameworkSpec, stored: Stored, held: str | None) -> None:
+async def _check(
+    db: Database, spec: FrameworkSpec, stored: Stored, held: str | None, docs: Documents
+) -> None:
     submitted = {m: c for m, c in stored.members.items() if c.state == "submitted"}
     expected_members = {m: member_result(spec, c.answers) for m, c in submitted.items()}
     progress = {m: _expected_progress(c, stored.period) for m, c in stored.members.items()}
@@ -302,11 +363,15 @@ async def _check(db: Database, spec: FrameworkSpec, stored: Stored, held: str | 
         CellMetric.UNREACHABLE_MEMBERS.value: float(
             sum(1 for c in stored.members.values() if not c.reachable)
         ),
+        CellMetric.DOCUMENTS_LEAD_HOURS.value: documents_lead_hours(
+            _meeting(docs), _sent_times(docs)
+        ),
     }
+    answers = {k: v for k, v in (("q2_held", held), ("q2_docs", docs.answer)) if v is not None}
     expected = cell_month(
         spec,
         collect_member_fractions(expected_members.values()),
-        cell_facts_from_answers(spec, {"q2_held": held} if held else {}),
+        cell_facts_from_answers(spec, answers),
         metrics,
     )
     expected_low = sorted(
@@ -388,12 +453,12 @@ def test_sql_path_equals_the_reference_on_random_months(
         database=None,
     )
     @given(months)
-    def check(month: tuple[list[MemberCase], str | None]) -> None:
-        cases, held = month
+    def check(month: tuple[list[MemberCase], str | None, Documents]) -> None:
+        cases, held, docs = month
 
         async def run() -> None:
-            stored = await _store_month(db, fid, cases, held, next(numbers))
-            await _check(db, SPEC, stored, held)
+            stored = await _store_month(db, fid, cases, held, docs, next(numbers))
+            await _check(db, SPEC, stored, held, docs)
 
         loop.run_until_complete(run())
 

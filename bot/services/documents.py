@@ -1,7 +1,7 @@
 """Meeting documents: a secretary sends them, every member gets them once, reads are recorded.
 
 A document is a text, a link or a Telegram file of one cell's month. Sending it puts one
-outbox row per member of the cell (exempt members too: they may still read) with the
+outbox row per member of the cell but its sender (exempt members too: they may read) with the
 document's id as the row's offset, so the dispatcher delivers it at most once, within
 the channels' limits, to whichever app each member uses. The time it went out fills
 the cell criterion with the `documents_lead_hours` metric (`bot.rules.scoring`).
@@ -152,11 +152,11 @@ async def _public_copy(
 async def send(
     session: AsyncSession, document: MeetingDocument, cell_id: int, now: datetime
 ) -> int:
-    """Queue the document to every member of the cell, once; returns how many.
+    """Queue the document to every member of the cell but its sender, once; returns how many.
 
     Sending it again (a double tap) queues nothing new: the rows' natural key is the same.
     """
-    members = await member_store.in_org(session, cell_id)
+    members = await audience(session, document, cell_id)
     if document.sent_at is None:
         document.sent_at = now
     expires = document.sent_at + timedelta(days=NOTICE_DAYS)
@@ -175,6 +175,12 @@ async def send(
         ],
     )
     return len(members)
+
+
+async def audience(session: AsyncSession, document: MeetingDocument, cell_id: int) -> list[Member]:
+    """Who the document is for: the cell's active members, but not whoever sent it."""
+    members = await member_store.in_org(session, cell_id)
+    return [m for m in members if m.id != document.sent_by_id]
 
 
 def offset_key(document: MeetingDocument) -> str:
@@ -225,8 +231,8 @@ class Readers:
 
 
 async def readers(session: AsyncSession, document: MeetingDocument, cell_id: int) -> Readers:
-    """Who of the cell's members pressed "Read", and who has not yet."""
-    members = await member_store.in_org(session, cell_id)
+    """Who of the document's audience pressed "Read", and who has not yet."""
+    members = await audience(session, document, cell_id)
     read = await store.readers(session, document.id)
     return Readers(
         document,
@@ -240,14 +246,15 @@ class MonthDocuments:
     period: Period
     documents: list[MeetingDocument]
     read_counts: dict[int, int]
-    members: int
+    audiences: dict[int, int]  # document → how many members it went to
 
 
 async def of_month(session: AsyncSession, period: Period) -> MonthDocuments:
     documents = await store.sent_in(session, period.id)
     counts = await store.read_counts(session, [d.id for d in documents])
-    members = len(await member_store.in_org(session, period.cell_id))
-    return MonthDocuments(period, documents, counts, members)
+    members = await member_store.in_org(session, period.cell_id)
+    audiences = {d.id: sum(1 for m in members if m.id != d.sent_by_id) for d in documents}
+    return MonthDocuments(period, documents, counts, audiences)
 
 
 async def reads_of(session: AsyncSession, period_id: int, member_id: int) -> dict[int, datetime]:

@@ -77,8 +77,8 @@ def month_result(
             )
             if criterion.source is CriterionSource.MEMBER:
                 members[criterion.key] = value
-            elif criterion.metric is None:
-                facts[criterion.key] = value
+            elif criterion.metric is None or criterion.questions:
+                facts[criterion.key] = value  # a metric's fallback: the secretary's answer
     if metrics is None:
         metrics = {"attendance_rate": 0.9, "completion_rate": 0.95}
     return cell_month(spec, members, facts, metrics, adjustments)

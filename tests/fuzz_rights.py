@@ -40,9 +40,14 @@ CELL_TABLES = frozenset(
         "notifications",
         "rsvps",
         "excusals",
+        "resolutions",
+        "resolution_tasks",
+        "task_assignments",
     }
 )
-OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
+OWN_ROW_TABLES = frozenset(
+    {"rsvps", "excusals", "task_assignments"}
+)  # besides the secretary, the member it is of
 
 
 BOOKKEEPING = {"chat_identities": {"last_seen_at"}, "processed_messages": {"at"}}
@@ -84,21 +89,34 @@ class Owners:
     member_org: dict[int, int]
     period_cell: dict[int, int]
     assessment_member: dict[int, int]
+    resolution_period: dict[int, int]
+    task_resolution: dict[int, int]
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
         members: dict[int, int] = {}
         periods: dict[int, int] = {}
         assessments: dict[int, int] = {}
+        resolutions: dict[int, int] = {}
+        tasks: dict[int, int] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
-        return cls(members, periods, assessments)
+            resolutions |= {r["id"]: r["period_id"] for r in taken["resolutions"].values()}
+            tasks |= {r["id"]: r["resolution_id"] for r in taken["resolution_tasks"].values()}
+        return cls(members, periods, assessments, resolutions, tasks)
 
     def cell_of(self, table: str, row: Row) -> int | None:
         if table == "organizations":
             return int(row["id"])
+        if table == "task_assignments":
+            return self.cell_of(
+                "resolution_tasks", {"resolution_id": self.task_resolution.get(row["task_id"], -1)}
+            )
+        if table == "resolution_tasks":
+            period = self.resolution_period.get(row["resolution_id"], -1)
+            return self.period_cell.get(period)
         if "cell_id" in row:
             return row["cell_id"]
         if "period_id" in row:
@@ -131,8 +149,11 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
         return table in CELL_TABLES or table == "organizations"
     if table in OWN_ROW_TABLES:
         return row["member_id"] == sender.member_id
-    if table == "notifications":  # a member's excusal request is sent to the secretaries
-        return row["kind"] == Kind.EXCUSAL_REQUEST or row["member_id"] == sender.member_id
+    if table == "notifications":
+        # a member's excusal request is sent to the secretaries; a task reported done
+        # settles the secretaries' overdue list of its day
+        told = {Kind.EXCUSAL_REQUEST, Kind.TASKS_OVERDUE}
+        return row["kind"] in told or row["member_id"] == sender.member_id
     return False
 
 

@@ -108,6 +108,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     options = st.sampled_from(sorted(world.option_values))
     keys = st.sampled_from(sorted(world.question_keys))
     yes_no = one_of_words("y", "n")
+    small = one_of_words("1", "2", "3", "4", "5")  # documents, tasks, assignments: any cell's
     words = text(min_size=1, max_size=30)
     buttons = {  # each prefix of handlers.BUTTONS with the fields its handler reads
         "lang": shaped(one_of_words("vi", "en", "de", "fr", "VI")),
@@ -126,6 +127,13 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             periods | one_of_words(*YEARS),
         ),
         "cf": shaped(periods, keys),
+        "dr": shaped(small),
+        "ds": shaped(small, yes_no),
+        "dw": shaped(small),
+        "ta": shaped(small),
+        "tr": shaped(small, one_of_words("done", "doing", "unable", "open")),
+        "tn": shaped(small),
+        "tw": shaped(small, one_of_words("0", "1", "99", "-1")),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"
@@ -151,6 +159,14 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "report": shaped(one_of_words(*YEARS)),
         "invite": shaped(one_of_words("1", "5", "200", "201"), one_of_words("1", "30", "31")),
         "cells": shaped(one_of_words(*YEARS)),
+        "resolution": st.lists(
+            one_of_words("Nghị", "quyết", "|", "tất cả", "20/12", "\n"), max_size=8
+        ),
+        "task": st.one_of(
+            shaped(one_of_words("cancel", "delete", "hủy"), one_of_words(*ODD, "1", "2"), words),
+            shaped(words, one_of_words("|"), words, one_of_words("|"), date),
+        ),
+        "tasks": shaped(one_of_words("mine", "x")),
     }
     unknown = set(commands) - {c.name for c in handlers.COMMANDS}
     assert not unknown, unknown

@@ -1,7 +1,7 @@
 """A small committee with two cells in mid-month, for tests that attack the handlers.
 
 Cell A and cell B each have a secretary, members with answers in progress, an open
-period with a meeting and an excusal request; a committee officer sits above both and a
+period with a meeting, a document and an excusal request; a committee officer sits above both and a
 stranger has no cell. `World` keeps every id a forged button could name.
 """
 
@@ -22,6 +22,7 @@ from storage.models import (
     Assessment,
     ChatIdentity,
     Excusal,
+    MeetingDocument,
     OrgKind,
     Period,
     Question,
@@ -45,6 +46,7 @@ class World:
     question_ids: list[int] = field(default_factory=list)
     question_keys: list[str] = field(default_factory=list)
     excusal_ids: list[int] = field(default_factory=list)
+    document_ids: list[int] = field(default_factory=list)
     option_values: list[str] = field(default_factory=list)
 
     async def say(self, user: str, text: str | None = None, data: str | None = None) -> Outcome:
@@ -92,6 +94,7 @@ async def build_world(runtime: Runtime) -> World:
     for secretary in (SECRETARY_A, SECRETARY_B):
         await world.say(secretary, "/open 2026-12-20 19:30")
         await world.say(secretary, "/meeting 2026-12-15 19:30 | Nhà văn hóa | Nghị quyết")
+        await world.say(secretary, "/docs Nghị quyết tháng 12: https://example.org/nq12.pdf")
     for user in (MEMBER_A, OTHER_MEMBER_A, MEMBER_B, SECRETARY_A):
         await world.answer_some(user, 3)
     await world.say(OTHER_MEMBER_A, "/excuse Đi công tác cả tháng")
@@ -109,6 +112,7 @@ async def build_world(runtime: Runtime) -> World:
         world.question_ids = list(await session.scalars(select(Question.id).limit(40)))
         world.question_keys = list(await session.scalars(select(Question.key).limit(40)))
         world.excusal_ids = list(await session.scalars(select(Excusal.id)))
+        world.document_ids = list(await session.scalars(select(MeetingDocument.id)))
         world.option_values = list(await session.scalars(select(QuestionOption.value).distinct()))
     return world
 

@@ -1,9 +1,10 @@
 """What one chat turn may change: a snapshot of every table and the sender's rights over rows.
 
 A member may change their own member row (language, reminders, pending input), their own
-assessment and answers, RSVPs and excusal requests, and the notifications those send to
-their secretary. A secretary may also change their cell's data (periods, meetings,
-attendance, excusals, facts, records, invites, the audit log, notifications). Nobody
+assessment and answers, RSVPs, excusal requests and "Read" marks on their cell's documents,
+and the notifications those send to their secretary. A secretary may also change their
+cell's data (periods, meetings, documents, attendance, excusals, facts, records, invites,
+the audit log, notifications). Nobody
 changes another member's row or answers, another cell's data, a framework, or a role.
 """
 
@@ -43,6 +44,7 @@ CELL_TABLES = frozenset(
         "resolutions",
         "resolution_tasks",
         "task_assignments",
+        "meeting_documents",
     }
 )
 OWN_ROW_TABLES = frozenset(
@@ -89,6 +91,7 @@ class Owners:
     member_org: dict[int, int]
     period_cell: dict[int, int]
     assessment_member: dict[int, int]
+    document_cell: dict[int, int]
     resolution_period: dict[int, int]
     task_resolution: dict[int, int]
 
@@ -97,6 +100,7 @@ class Owners:
         members: dict[int, int] = {}
         periods: dict[int, int] = {}
         assessments: dict[int, int] = {}
+        documents: dict[int, int] = {}
         resolutions: dict[int, int] = {}
         tasks: dict[int, int] = {}
         for taken in snapshots:
@@ -105,7 +109,10 @@ class Owners:
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
             resolutions |= {r["id"]: r["period_id"] for r in taken["resolutions"].values()}
             tasks |= {r["id"]: r["resolution_id"] for r in taken["resolution_tasks"].values()}
-        return cls(members, periods, assessments, resolutions, tasks)
+        for taken in snapshots:
+            for r in taken["meeting_documents"].values():
+                documents[r["id"]] = periods.get(r["period_id"], -1)
+        return cls(members, periods, assessments, documents, resolutions, tasks)
 
     def cell_of(self, table: str, row: Row) -> int | None:
         if table == "organizations":
@@ -134,6 +141,9 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
         return row["external_id"] == sender.user
     if sender.member_id is None:
         return False
+    if table == "document_reads":  # a mark of the member's own, on their cell's document
+        document_cell = owners.document_cell.get(row["document_id"])
+        return row["member_id"] == sender.member_id and document_cell == sender.cell_id
     own_member = {
         "members": row.get("id"),
         "chat_identities": row.get("member_id"),

@@ -277,7 +277,9 @@ async def test_a_period_keeps_its_framework_version(runtime: Runtime, secretary:
     await binh.press("Tốt")
     spec = load_framework(default_framework_path())
     first_group = spec.groups[0].model_copy(update={"title": {"vi": "Nhóm mới"}})
-    changed = spec.model_copy(update={"version": 2, "groups": [first_group, *spec.groups[1:]]})
+    changed = spec.model_copy(
+        update={"version": spec.version + 1, "groups": [first_group, *spec.groups[1:]]}
+    )
     async with runtime.db.session() as session:
         stored, _ = await framework_store.store(session, changed)
         await session.execute(update(Organization).values(framework_id=stored.id))

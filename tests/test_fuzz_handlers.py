@@ -105,10 +105,11 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     periods, members = ids(world.period_ids), ids(list(world.member_ids.values()))
     assessments, questions = ids(world.assessment_ids), ids(world.question_ids)
     excusals = ids(world.excusal_ids)
+    documents = ids(world.document_ids)
     options = st.sampled_from(sorted(world.option_values))
     keys = st.sampled_from(sorted(world.question_keys))
     yes_no = one_of_words("y", "n")
-    small = one_of_words("1", "2", "3", "4", "5")  # documents, tasks, assignments: any cell's
+    small = one_of_words("1", "2", "3", "4", "5")  # tasks and assignments of any cell (none exist)
     words = text(min_size=1, max_size=30)
     buttons = {  # each prefix of handlers.BUTTONS with the fields its handler reads
         "lang": shaped(one_of_words("vi", "en", "de", "fr", "VI")),
@@ -127,13 +128,13 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             periods | one_of_words(*YEARS),
         ),
         "cf": shaped(periods, keys),
-        "dr": shaped(small),
-        "ds": shaped(small, yes_no),
-        "dw": shaped(small),
         "ta": shaped(small),
         "tr": shaped(small, one_of_words("done", "doing", "unable", "open")),
         "tn": shaped(small),
         "tw": shaped(small, one_of_words("0", "1", "99", "-1")),
+        "dr": shaped(documents),
+        "ds": shaped(documents, yes_no),
+        "dw": shaped(documents),
         "zz": shaped(words),
     }
     assert set(buttons) - {"zz"} == set(handlers.BUTTONS), "a new button prefix: shape it here"
@@ -167,6 +168,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
             shaped(words, one_of_words("|"), words, one_of_words("|"), date),
         ),
         "tasks": shaped(one_of_words("mine", "x")),
+        "docs": st.one_of(shaped(words), shaped(one_of_words("https://example.org/a.pdf"))),
     }
     unknown = set(commands) - {c.name for c in handlers.COMMANDS}
     assert not unknown, unknown

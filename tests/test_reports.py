@@ -78,7 +78,7 @@ def month_result(
             if criterion.source is CriterionSource.MEMBER:
                 members[criterion.key] = value
             elif criterion.metric is None or criterion.questions:
-                facts[criterion.key] = value  # a metric's fallback: the secretary's answer
+                facts[criterion.key] = value  # the secretary's answer (a metric's fallback)
     if metrics is None:
         metrics = {"attendance_rate": 0.9, "completion_rate": 0.95}
     return cell_month(spec, members, facts, metrics, adjustments)

@@ -31,6 +31,7 @@ from handlers import (
     members,
     onboarding,
     secretary,
+    tasks,
 )
 from handlers import callbacks as cb
 from handlers.callbacks import ButtonData
@@ -78,6 +79,19 @@ COMMANDS = (
         N_("opinions on a draft (secretaries: /consult DEADLINE | TEXT asks every member)"),
         M,
     ),
+    Command(
+        "tasks",
+        tasks.tasks,
+        N_("your tasks from the resolution, to report on (secretaries: every task)"),
+        M,
+    ),
+    Command(
+        "resolution",
+        tasks.resolution,
+        N_("the cell's resolution (secretaries: /resolution TITLE records it)"),
+        M,
+    ),
+    Command("task", tasks.task, N_("add, cancel or delete a task of the resolution"), S),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
@@ -132,6 +146,10 @@ BUTTONS = {
         ButtonRoute(cb.DocReaders, documents.readers_of, S),
         ButtonRoute(cb.ConsultAnswer, consultations.answer, M),
         ButtonRoute(cb.ConsultTally, consultations.tally_of, S),
+        ButtonRoute(cb.TaskAck, tasks.acknowledge, M),
+        ButtonRoute(cb.TaskReport, tasks.report, M),
+        ButtonRoute(cb.TaskNoteSkip, tasks.skip_note, M),
+        ButtonRoute(cb.TaskWho, tasks.who, S),
     )
 }
 
@@ -227,16 +245,25 @@ async def _route(turn: Turn) -> Outcome:
         and consultations.is_consult_caption(event.caption)
     ):
         return await consultations.uploaded(turn, event.document, event.caption)
+    if event.document is not None and event.document.kind == "photo":
+        if tasks.wants_note(turn):  # evidence for the task just reported on
+            return await tasks.note(turn, event.caption, event.document)
+        return Outcome([Reply(_("I can only read text messages and buttons."))])
     if event.document is not None and allowed(Audience.SECRETARY, turn.member):
+        if tasks.wants_file(event.caption):
+            return await tasks.uploaded(turn, event.document, event.caption or "")
         return await documents.uploaded(turn, event.document, event.caption)
     if event.text is None:
         return Outcome([Reply(_("I can only read text messages and buttons."))])
-    if len(event.text) > turn.runtime.settings.max_text_length:
+    limit = turn.runtime.settings.max_text_length
+    if tasks.LONG_COMMANDS.match(event.text):
+        limit = max(limit, tasks.MAX_MESSAGE)  # a resolution's text and its task lines
+    if len(event.text) > limit:
         return Outcome(
             [
                 Reply(
                     _("That message is too long ({length} characters; at most {limit}).").format(
-                        length=len(event.text), limit=turn.runtime.settings.max_text_length
+                        length=len(event.text), limit=limit
                     )
                 )
             ]
@@ -245,6 +272,8 @@ async def _route(turn: Turn) -> Outcome:
     if parsed is None:
         return await _on_text(turn, event.text.strip())
     name, args = parsed
+    if turn.member is not None and tasks.wants_note(turn):
+        tasks.forget_note(turn)  # a command instead of the note: the note is not wanted
     command = next((c for c in COMMANDS if c.name == name), None)
     if command is None:
         return Outcome(
@@ -298,6 +327,8 @@ async def _on_text(turn: Turn, text: str) -> Outcome:
         return await meeting.absence_reason(turn, text)
     if members.wants_removal_reason(turn):
         return await members.removal_reason(turn, text)
+    if tasks.wants_note(turn):
+        return await tasks.note(turn, text)
     answered = await assessment.typed(turn, text)
     if answered is not None:
         return answered

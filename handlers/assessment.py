@@ -19,6 +19,7 @@ from bot.rules.flow import (
 from bot.rules.framework import localized
 from bot.services import assessment
 from bot.services.assessment import Denied, Refusal, Screen
+from bot.services.tasks import TasksHint
 from handlers.callbacks import AssessmentAction, AssessmentVerb
 from handlers.context import Turn
 
@@ -202,6 +203,8 @@ def _suggestion(
     turn: Turn, screen: Screen, question: QuestionView, lines: list[str]
 ) -> OptionView | None:
     """What chibo's records suggest for this question (a hint; the member still chooses)."""
+    if screen.tasks_hint is not None:
+        return _tasks_suggestion(turn, screen.tasks_hint, question, lines)
     hint = screen.read_hint
     suggested = question.best_option() if hint is not None else None
     if hint is None or suggested is None:
@@ -218,6 +221,42 @@ def _suggestion(
     )
     lines += ["", "💡 " + text, suggestion]
     return suggested
+
+
+TASK_LINES = 10  # tasks listed under the question; more are counted
+
+
+def _tasks_suggestion(
+    turn: Turn, hint: TasksHint, question: QuestionView, lines: list[str]
+) -> OptionView | None:
+    """The member's own task record under the question on tasks, and the level it suggests."""
+    _ = turn._
+    lines += ["", "📋 " + _("Your tasks from last month's resolution:")]
+    for found in hint.assigned[:TASK_LINES]:
+        task, assignment = found.task, found.assignment
+        if assignment.done_at is not None and assignment.done_at <= task.due_at:
+            state = "✅ " + _("done on time ({time})").format(time=turn.t.when(assignment.done_at))
+        elif assignment.done_at is not None:
+            state = "🟡 " + _("done late ({time})").format(time=turn.t.when(assignment.done_at))
+        else:
+            state = "❌ " + _("not done")
+        lines.append(f"• {_one_line(task.description)} — {state}")
+    if len(hint.assigned) > TASK_LINES:
+        lines.append(_("… and {n} more (/tasks)").format(n=len(hint.assigned) - TASK_LINES))
+    suggested = question.option(hint.suggested) if hint.suggested else None
+    if suggested is None:
+        return None
+    lines.append(
+        _("Suggested answer: {answer} (the choice is yours; a lower answer asks why).").format(
+            answer=localized(suggested.label, turn.t.locale)
+        )
+    )
+    return suggested
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
 def _comment(turn: Turn, screen: Screen, question: QuestionView, edit: bool) -> Reply:

@@ -280,3 +280,37 @@ class ConsultTally(ButtonData):
 
     prefix: ClassVar[str] = "kt"
     consultation: int
+
+
+@dataclass(frozen=True)
+class TaskAck(ButtonData):
+    """ "Nhận nhiệm vụ" under a task; the handler checks the assignment is the presser's."""
+
+    prefix: ClassVar[str] = "ta"
+    assignment: int
+
+
+@dataclass(frozen=True)
+class TaskReport(ButtonData):
+    """A member's report on their task: done, doing, or unable (so far)."""
+
+    prefix: ClassVar[str] = "tr"
+    assignment: int
+    status: Literal["done", "doing", "unable"]
+
+
+@dataclass(frozen=True)
+class TaskNoteSkip(ButtonData):
+    """No note on the report just made."""
+
+    prefix: ClassVar[str] = "tn"
+    assignment: int
+
+
+@dataclass(frozen=True)
+class TaskWho(ButtonData):
+    """The secretary's view of one task: who finished it and when, a page of names."""
+
+    prefix: ClassVar[str] = "tw"
+    task: int
+    page: int = 0

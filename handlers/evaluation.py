@@ -19,6 +19,10 @@ from storage import members as member_store
 from storage.frameworks import load_spec
 from storage.models import Period
 
+SHARE_METRICS = frozenset(
+    {CellMetric.COMPLETION_RATE, CellMetric.ATTENDANCE_RATE, CellMetric.TASKS_ON_TIME}
+)
+
 
 async def summary(turn: Turn, args: list[str]) -> Outcome:
     """/summary: the month so far (provisional until confirmed), with a chart."""
@@ -176,7 +180,9 @@ def _metric_text(t: Translator, metric: CellMetric, value: float | None) -> str:
         return t.gettext("the first document went out {hours} hours before the meeting").format(
             hours=t.number(round(value, 1))
         )
-    return t.percent(value) if "rate" in metric else t.number(value)
+    if metric is CellMetric.RESOLUTION_TASKS:
+        return "✅" if value >= 1 else "❌"
+    return t.percent(value) if metric in SHARE_METRICS else t.number(value)
 
 
 async def toggle_fact(turn: Turn, data: CellFactToggle) -> Outcome:

@@ -9,8 +9,10 @@ from bot.core.i18n import Translator
 from bot.render import reports
 from bot.render.names import role_name, status_name
 from bot.services import consultations, lifecycle, reporting
+from bot.services import tasks as task_service
 from bot.services.notify import Notice
 from bot.services.planner import Kind
+from handlers import tasks as task_views
 from handlers import views
 from handlers.callbacks import ExcusalDecision, MonthAction, Rsvp, StartAssessment
 from handlers.consultations import consultation_reply, tally_text
@@ -134,6 +136,28 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
         return document_reply(t, document, period)
     if kind in {Kind.CONSULTATION, Kind.CONSULTATION_REMINDER, Kind.CONSULTATION_TALLY}:
         return await _consultation(session, notice, t)
+    if kind in {Kind.TASK_ASSIGNED, Kind.TASK_DUE}:
+        task_id = task_service.task_id_of(notice.notification.offset_key)
+        found = (
+            await task_service.assignment_for_notice(session, task_id, member.id)
+            if task_id is not None
+            else None
+        )
+        if found is None or found.period.id != period.id:
+            raise ValueError(f"no task {task_id} of member {member.id} in period {period.id}")
+        if kind == Kind.TASK_ASSIGNED:
+            return task_views.assigned_reply(t, found)
+        return task_views.due_reply(t, found)
+    if kind == Kind.TASKS_OVERDUE:
+        resolution = await task_service.resolution_of(session, period.id)
+        items = (
+            await task_service.overdue(session, resolution.id, notice.notification.due_at)
+            if resolution is not None
+            else []
+        )
+        if not items:
+            return Reply(t.gettext("Every task due by now is done. Thank you!"))
+        return Reply(task_views.overdue_text(t, period, items))
     raise ValueError(f"unknown notification kind {kind!r}")
 
 

@@ -23,7 +23,10 @@ class FrameworkCodeReserved(Exception):
 
 # Fields added after frameworks were first stored: left out of the digest while unset, so
 # that a file stored before they existed keeps its digest (and its version stays valid).
-_LATER_FIELDS = {"criteria": ("min_hours", "min_share"), "questions": ("suggest",)}
+_LATER_FIELDS = {
+    "criteria": ("min_hours", "full_at"),
+    "questions": ("suggest", "suggest_levels"),
+}
 
 
 def spec_digest(spec: FrameworkSpec) -> str:
@@ -127,7 +130,7 @@ async def store(
                     source=str(criterion.source),
                     metric=criterion.metric,
                     min_hours=criterion.min_hours,
-                    min_share=criterion.min_share,
+                    full_at=criterion.full_at,
                     title=dict(criterion.title),
                     questions=[
                         _question_row(framework.id, q_pos, question)
@@ -155,6 +158,11 @@ def _question_row(framework_id: int, position: int, question: QuestionSpec) -> Q
         comment_below=question.comment_below,
         max_value=question.max,
         suggest=question.suggest,
+        suggest_levels=(
+            [level.model_dump(mode="json") for level in question.suggest_levels]
+            if question.suggest_levels is not None
+            else None
+        ),
         options=[
             QuestionOption(
                 value=option.value, position=o_pos, score=option.score, label=dict(option.label)
@@ -205,7 +213,7 @@ async def load_spec(session: AsyncSession, framework_id: int) -> FrameworkSpec:
                             "source": c.source,
                             "metric": c.metric,
                             "min_hours": c.min_hours,
-                            "min_share": c.min_share,
+                            "full_at": c.full_at,
                             "questions": [_question_dict(q) for q in c.questions],
                         }
                         for c in g.criteria
@@ -238,4 +246,6 @@ def _question_dict(question: Question) -> dict[str, object]:
         data["max"] = question.max_value
     if question.suggest is not None:
         data["suggest"] = question.suggest
+    if question.suggest_levels is not None:
+        data["suggest_levels"] = question.suggest_levels
     return data

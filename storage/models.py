@@ -347,7 +347,7 @@ class Criterion(Base):
     source: Mapped[str] = mapped_column(String(16))
     metric: Mapped[str | None] = mapped_column(String(32))
     min_hours: Mapped[float | None] = mapped_column(Float)  # the documents_lead_hours threshold
-    min_share: Mapped[float | None] = mapped_column(Float)  # consultation_answer_rate threshold
+    full_at: Mapped[float | None] = mapped_column(Float)  # a share metric's full-points share
     title: Mapped[dict[str, str]] = mapped_column()
 
     questions: Mapped[list[Question]] = relationship(
@@ -371,6 +371,7 @@ class Question(Base):
     comment_below: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[int | None] = mapped_column(Integer)
     suggest: Mapped[str | None] = mapped_column(String(32))  # a `Suggestion` from chibo's records
+    suggest_levels: Mapped[list[Any] | None] = mapped_column(JSON)  # tasks_done: share → option
 
     options: Mapped[list[QuestionOption]] = relationship(
         order_by="QuestionOption.position", cascade="all, delete-orphan"
@@ -740,6 +741,82 @@ class ConsultationResponse(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Resolution(Base):
+    """The resolution a cell passed at one month's meeting (one per month), with its tasks.
+
+    Its text as typed, or a Telegram file kept by its file_id (a public copy for Zalo).
+    """
+
+    __tablename__ = "resolutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("periods.id", ondelete="CASCADE"), unique=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    file_link: Mapped[str | None] = mapped_column(Text)  # a public copy, for channels without files
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResolutionTask(Base):
+    """One task of a resolution: what, by when, for whom (named members or everyone).
+
+    A task nobody reported on may be deleted; after a report it can only be cancelled,
+    with a reason, and stays in the record.
+    """
+
+    __tablename__ = "resolution_tasks"
+    __table_args__ = (
+        UniqueConstraint("resolution_id", "position", name="uq_resolution_tasks_position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resolution_id: Mapped[int] = mapped_column(
+        ForeignKey("resolutions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)  # the task's number, from 1
+    description: Mapped[str] = mapped_column(Text)
+    everyone: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime] = mapped_column()  # the end of the due day, in the cell's zone
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"  # not reported on yet
+    DONE = "done"  # Đã xong
+    DOING = "doing"  # Đang làm
+    UNABLE = "unable"  # Chưa làm được
+
+
+class TaskAssignment(Base):
+    """A task as one member carries it: acknowledged, and their latest report."""
+
+    __tablename__ = "task_assignments"
+    __table_args__ = (
+        UniqueConstraint("task_id", "member_id", name="uq_task_assignments_task_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("resolution_tasks.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN)
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))  # Telegram evidence
+    reported_at: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()  # when it was first reported done
+
+
 __all__ = [
     "Answer",
     "Assessment",
@@ -776,7 +853,11 @@ __all__ = [
     "PeriodState",
     "Question",
     "QuestionOption",
+    "Resolution",
+    "ResolutionTask",
     "Role",
     "Rsvp",
+    "TaskAssignment",
+    "TaskStatus",
     "utcnow",
 ]

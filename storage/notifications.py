@@ -173,6 +173,27 @@ async def void_pending(
     )
 
 
+async def settle_pending(
+    session: AsyncSession,
+    period_id: int,
+    kinds: Sequence[str],
+    offset_key: str,
+    status: NotificationStatus,
+    member_id: int | None = None,
+) -> None:
+    """Pending rows that no longer apply (a task reported done, cancelled or deleted) end
+    with `status` and are never sent; rows already claimed are left to the dispatcher."""
+    query = update(Notification).where(
+        Notification.period_id == period_id,
+        Notification.kind.in_(list(kinds)),
+        Notification.offset_key == offset_key,
+        Notification.status == Status.PENDING,
+    )
+    if member_id is not None:
+        query = query.where(Notification.member_id == member_id)
+    await session.execute(query.values(status=status))
+
+
 async def recent_of_kind(
     session: AsyncSession, member_id: int, kinds: Sequence[str], since: datetime
 ) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, tuple_, update
+from sqlalchemy import Table, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -38,8 +38,11 @@ from storage.models import (
     NotificationStatus,
     Period,
     Question,
+    Resolution,
+    ResolutionTask,
     Rsvp,
     SharedFile,
+    TaskAssignment,
 )
 
 
@@ -107,6 +110,16 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ),
     ("consultations", "created_by_id"): Reference(
         "consultations_asked", "kept", ("id", "period_id", "created_at", "deadline_at")
+    ),
+    # the resolution's tasks: their reports (notes, photo evidence) and what they recorded
+    ("task_assignments", "member_id"): Reference(
+        "tasks", "kept; note and photo removed (the counts stay)"
+    ),
+    ("resolutions", "created_by_id"): Reference(
+        "resolutions_recorded", "kept", ("id", "period_id", "created_at")
+    ),
+    ("resolution_tasks", "created_by_id"): Reference(
+        "tasks_recorded", "kept", ("id", "resolution_id", "created_at")
     ),
 }
 NOT_EXPORTED: dict[tuple[str, str], str] = {}
@@ -253,6 +266,14 @@ async def erase(session: AsyncSession, member: Member, placeholder: str, now: da
         )
         .values(comment=None)
     )
+    await session.execute(
+        update(TaskAssignment)
+        .where(
+            TaskAssignment.member_id == member.id,
+            or_(TaskAssignment.note.is_not(None), TaskAssignment.photo_file_id.is_not(None)),
+        )
+        .values(note=None, photo_file_id=None)
+    )
     member.full_name = placeholder
     member.pending_input = None
     member.pending_text = None
@@ -335,7 +356,7 @@ async def periods_past_retention(
 
 async def clear_free_text(session: AsyncSession, period_ids: Sequence[int], now: datetime) -> None:
     """Blank the free text of these months: answers' text and comments, RSVP and excusal
-    reasons, opinions on drafts; mark them swept."""
+    reasons, opinions on drafts, notes and photos on tasks; mark them swept."""
     if not period_ids:
         return
     of_months = select(Assessment.id).where(Assessment.period_id.in_(period_ids))
@@ -354,6 +375,19 @@ async def clear_free_text(session: AsyncSession, period_ids: Sequence[int], now:
             ConsultationResponse.comment.is_not(None),
         )
         .values(comment=None)
+    )
+    tasks = (
+        select(ResolutionTask.id)
+        .join(Resolution, Resolution.id == ResolutionTask.resolution_id)
+        .where(Resolution.period_id.in_(period_ids))
+    )
+    await session.execute(
+        update(TaskAssignment)
+        .where(
+            TaskAssignment.task_id.in_(tasks.scalar_subquery()),
+            or_(TaskAssignment.note.is_not(None), TaskAssignment.photo_file_id.is_not(None)),
+        )
+        .values(note=None, photo_file_id=None)
     )
     await session.execute(
         update(Period).where(Period.id.in_(period_ids)).values(free_text_cleared_at=now)

@@ -43,10 +43,15 @@ CELL_TABLES = frozenset(
         "notifications",
         "rsvps",
         "excusals",
+        "resolutions",
+        "resolution_tasks",
+        "task_assignments",
         "meeting_documents",
     }
 )
-OWN_ROW_TABLES = frozenset({"rsvps", "excusals"})  # besides the secretary, the member it is of
+OWN_ROW_TABLES = frozenset(
+    {"rsvps", "excusals", "task_assignments"}
+)  # besides the secretary, the member it is of
 
 
 BOOKKEEPING = {"chat_identities": {"last_seen_at"}, "processed_messages": {"at"}}
@@ -90,6 +95,8 @@ class Owners:
     assessment_member: dict[int, int]
     moved_from: dict[int, int | None]
     document_cell: dict[int, int]
+    resolution_period: dict[int, int]
+    task_resolution: dict[int, int]
 
     @classmethod
     def of(cls, *snapshots: Snapshot) -> Owners:
@@ -98,15 +105,19 @@ class Owners:
         assessments: dict[int, int] = {}
         moved: dict[int, int | None] = {}
         documents: dict[int, int] = {}
+        resolutions: dict[int, int] = {}
+        tasks: dict[int, int] = {}
         for taken in snapshots:
             members |= {r["id"]: r["org_id"] for r in taken["members"].values()}
             periods |= {r["id"]: r["cell_id"] for r in taken["periods"].values()}
             assessments |= {r["id"]: r["member_id"] for r in taken["assessments"].values()}
             moved |= {r["id"]: r["moved_from_id"] for r in taken["members"].values()}
+            resolutions |= {r["id"]: r["period_id"] for r in taken["resolutions"].values()}
+            tasks |= {r["id"]: r["resolution_id"] for r in taken["resolution_tasks"].values()}
         for taken in snapshots:
             for r in taken["meeting_documents"].values():
                 documents[r["id"]] = periods.get(r["period_id"], -1)
-        return cls(members, periods, assessments, moved, documents)
+        return cls(members, periods, assessments, moved, documents, resolutions, tasks)
 
     def cells_of_member(self, member_id: int | None) -> set[int]:
         """The member row's cell, and for a row a move made, the cell it came from."""
@@ -119,6 +130,13 @@ class Owners:
     def cell_of(self, table: str, row: Row) -> int | None:
         if table == "organizations":
             return int(row["id"])
+        if table == "task_assignments":
+            return self.cell_of(
+                "resolution_tasks", {"resolution_id": self.task_resolution.get(row["task_id"], -1)}
+            )
+        if table == "resolution_tasks":
+            period = self.resolution_period.get(row["resolution_id"], -1)
+            return self.period_cell.get(period)
         if "cell_id" in row:
             return row["cell_id"]
         if "period_id" in row:
@@ -161,8 +179,11 @@ def may_change(sender: Sender, table: str, row: Row, owners: Owners) -> bool:
         return table in CELL_TABLES or table == "organizations"
     if table in OWN_ROW_TABLES:
         return row["member_id"] == sender.member_id
-    if table == "notifications":  # a member's excusal request is sent to the secretaries
-        return row["kind"] == Kind.EXCUSAL_REQUEST or row["member_id"] == sender.member_id
+    if table == "notifications":
+        # a member's excusal request is sent to the secretaries; a task reported done
+        # settles the secretaries' overdue list of its day
+        told = {Kind.EXCUSAL_REQUEST, Kind.TASKS_OVERDUE}
+        return row["kind"] in told or row["member_id"] == sender.member_id
     return False
 
 

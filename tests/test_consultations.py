@@ -94,10 +94,10 @@ def test_answer_rate_metric_and_its_threshold() -> None:
     assert consultation_answer_rate([(2, 4), (4, 4)]) == pytest.approx(0.75)
     assert consultation_answer_rate([(5, 4)]) == 1.0  # an exempt member answered too
     metric = CellMetric.CONSULTATION_ANSWER_RATE
-    assert metric_score(metric, 0.8) == 1.0  # the default min_share, 0.8
+    assert metric_score(metric, 0.8) == 1.0  # the default full_at, 0.8
     assert metric_score(metric, 0.4) == pytest.approx(0.5)
-    assert metric_score(metric, 0.45, min_share=0.5) == pytest.approx(0.9)
-    assert metric_score(metric, 0.5, min_share=0.5) == 1.0
+    assert metric_score(metric, 0.45, full_at=0.5) == pytest.approx(0.9)
+    assert metric_score(metric, 0.5, full_at=0.5) == 1.0
 
 
 async def test_three_answers_reminder_and_tally(world: World, clock: FakeClock) -> None:

@@ -171,21 +171,22 @@ def test_default_scales(spec: FrameworkSpec) -> None:
 def test_default_cell_criteria(spec: FrameworkSpec) -> None:
     cell = {c.key: (g.key, c) for g, c in spec.cell_criteria()}
     assert set(cell) == {
-        "g1_resolution", "g2_on_schedule", "g2_attendance", "g2_prepared", "g2_minutes",
-        "g2_thematic", "g2_self_assess", "g3_dues_full", "g3_no_discipline", "g3_consulted",
+        "g1_resolution", "g1_tasks_on_time", "g2_on_schedule", "g2_attendance",
+        "g2_prepared", "g2_minutes", "g2_thematic", "g2_self_assess", "g3_dues_full",
+        "g3_no_discipline", "g3_consulted",
     }  # fmt: skip
     assert cell["g2_attendance"][1].metric is CellMetric.ATTENDANCE_RATE
     assert cell["g2_self_assess"][1].metric is CellMetric.COMPLETION_RATE
     prepared = cell["g2_prepared"][1]
     assert prepared.metric is CellMetric.DOCUMENTS_LEAD_HOURS and prepared.min_hours == 24
     consulted = cell["g3_consulted"][1]
-    assert consulted.metric is CellMetric.CONSULTATION_ANSWER_RATE and consulted.min_share == 0.8
+    assert consulted.metric is CellMetric.CONSULTATION_ANSWER_RATE and consulted.full_at == 0.8
     assert [o.score for o in consulted.questions[0].options] == [1.0, 1.0, 0.0]  # no draft: met
     for _, criterion in cell.values():
         # Filled from data, or one scored question for the secretary, or both (the
-        # documents' time, the consultations' answers; the secretary answers in a
-        # month without them).
-        if criterion.metric is None or criterion is prepared:
+        # documents' time, the tasks, the consultations' answers; the secretary answers in
+        # a month without them).
+        if criterion.metric is None or criterion.key in FALLBACK_QUESTION:
             assert len(criterion.questions) == 1
             assert criterion.questions[0].kind is QuestionKind.YES_NO
         elif criterion is consulted:
@@ -193,7 +194,17 @@ def test_default_cell_criteria(spec: FrameworkSpec) -> None:
         else:
             assert criterion.questions == []
     member = {q.key: q for _, _, q in spec.member_questions()}
-    assert [k for k, q in member.items() if q.suggest] == ["g2_study_documents"]
+    assert [k for k, q in member.items() if q.suggest] == [
+        "g1_tasks_resolution",
+        "g2_study_documents",
+    ]
+    assert cell["g1_tasks_on_time"][1].metric is CellMetric.TASKS_ON_TIME
+    assert cell["g1_tasks_on_time"][1].full_at == 0.9
+    assert cell["g1_resolution"][1].metric is CellMetric.RESOLUTION_TASKS
+
+
+# metric criteria whose secretary's question counts in a month without the data
+FALLBACK_QUESTION = {"g2_prepared", "g1_resolution", "g1_tasks_on_time"}
 
 
 def test_every_text_is_in_vi_en_de(raw: dict[str, Any], spec: FrameworkSpec) -> None:
@@ -472,9 +483,7 @@ def test_key_syntax(
 def test_at_least_one_member_question(data: dict[str, Any]) -> None:
     for group in data["groups"]:
         for criterion in group["criteria"]:
-            criterion.update(
-                source="cell", questions=[], metric=None, min_hours=None, min_share=None
-            )
+            criterion.update(source="cell", questions=[], metric=None, min_hours=None, full_at=None)
     assert problems_of(data) == [
         "groups: no member questions; at least one criterion with source 'member' needs questions"
     ]
@@ -546,7 +555,7 @@ def test_unknown_suggestion(data: dict[str, Any]) -> None:
     assert_problem(
         data,
         "groups[1].criteria[3].questions[0].suggest: unknown suggestion 'mind_reading'"
-        " (expected one of documents_read)",
+        " (expected one of documents_read, tasks_done)",
     )
 
 
@@ -578,8 +587,8 @@ def test_wrong_shapes(data: dict[str, Any]) -> None:
 
 
 def test_several_problems_are_reported_together(data: dict[str, Any]) -> None:
-    question(data, 0, 0, 0)["comment_below"] = None
-    question(data, 0, 0, 0)["options"][3]["value"] = "good"
+    question(data, 0, 1, 0)["comment_below"] = None
+    question(data, 0, 1, 0)["options"][3]["value"] = "good"
     data["groups"][2]["criteria"][0]["points"] = 5
     data["scoring"]["bands"][3]["min"] = 5
     found = problems_of(data)
@@ -669,6 +678,7 @@ def test_question_texts_and_options_must_fit_a_message_and_a_keyboard(
 
 def test_the_number_of_options_is_bounded(data: dict[str, Any]) -> None:
     q = first_with_options(data)
+    q.pop("suggest_levels", None)  # they name the options replaced below
     q["kind"] = "choice"
     q["options"] = [
         {"value": f"o{i}", "label": {"vi": f"Lựa chọn {i}"}, "score": 0.5} for i in range(150)

@@ -114,6 +114,7 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
     options = st.sampled_from(sorted(world.option_values))
     keys = st.sampled_from(sorted(world.question_keys))
     yes_no = one_of_words("y", "n")
+    small = one_of_words("1", "2", "3", "4", "5")  # tasks and assignments of any cell (none exist)
     words = text(min_size=1, max_size=30)
     buttons = {  # each prefix of handlers.BUTTONS with the fields its handler reads
         "lang": shaped(one_of_words("vi", "en", "de", "fr", "VI")),
@@ -137,6 +138,10 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "mba": shaped(one_of_words("rm", "rmok", "rmno", "mv", "st", "ro"), members, pages),
         "mbm": shaped(members, cells | one_of_words("0"), one_of_words("0", "1")),
         "mbs": shaped(members, one_of_words(*MEMBER_VALUES)),
+        "ta": shaped(small),
+        "tr": shaped(small, one_of_words("done", "doing", "unable", "open")),
+        "tn": shaped(small),
+        "tw": shaped(small, one_of_words("0", "1", "99", "-1")),
         "dr": shaped(documents),
         "ds": shaped(documents, yes_no),
         "dw": shaped(documents),
@@ -167,6 +172,14 @@ def events(world: World) -> st.SearchStrategy[tuple[str | None, str | None]]:
         "report": shaped(one_of_words(*YEARS)),
         "invite": shaped(one_of_words("1", "5", "200", "201"), one_of_words("1", "30", "31")),
         "cells": shaped(one_of_words(*YEARS)),
+        "resolution": st.lists(
+            one_of_words("Nghị", "quyết", "|", "tất cả", "20/12", "\n"), max_size=8
+        ),
+        "task": st.one_of(
+            shaped(one_of_words("cancel", "delete", "hủy"), one_of_words(*ODD, "1", "2"), words),
+            shaped(words, one_of_words("|"), words, one_of_words("|"), date),
+        ),
+        "tasks": shaped(one_of_words("mine", "x")),
         "docs": st.one_of(shaped(words), shaped(one_of_words("https://example.org/a.pdf"))),
     }
     unknown = set(commands) - {c.name for c in handlers.COMMANDS}

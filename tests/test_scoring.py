@@ -246,7 +246,7 @@ def test_one_group_below_threshold_is_not_four_good(spec: FrameworkSpec) -> None
 
 
 G4_ZERO = {"g4_ethics": 0.0, "g4_study": 0.0, "g4_self": 0.0}  # − 20
-G1_TEN = {"g1_resolution": 0.0, "g1_movements": 0.0}  # − 10
+G1_TEN = {"g1_resolution": 0.0, "g1_tasks_on_time": 0.0, "g1_movements": 0.0}  # − 10
 G3_ZERO = {  # − 20
     "g3_dues": 0.0,
     "g3_discipline": 0.0,

@@ -238,6 +238,12 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             mime_type=document.mime_type,
         )
         event = dataclasses.replace(event, document=attachment, caption=message.caption)
+    elif message.photo:  # kept by Telegram's id (evidence for a task), never downloaded
+        largest = message.photo[-1]
+        photo = Attachment(
+            "photo", "photo.jpg", b"", size=largest.file_size, file_id=largest.file_id
+        )
+        event = dataclasses.replace(event, document=photo, caption=message.caption)
     outcome = await handlers.handle(_runtime(context), event)
     async with _shown():
         await _render(update, context, outcome)

@@ -64,6 +64,9 @@ def year_workbook(spec: FrameworkSpec, report: YearReport, t: Translator) -> byt
         name = _sheet_title(_("Consultations"), used)
         used.add(name)
         _consultation_sheet(report, t, book.create_sheet(name))
+    if report.resolutions:
+        name = _sheet_title(_("Resolutions and tasks"), used)
+        _tasks_sheet(report, t, book.create_sheet(name))
     return workbook_bytes(book)
 
 
@@ -118,6 +121,64 @@ def _consultation_sheet(report: YearReport, t: Translator, sheet: Worksheet) -> 
             row += 1
             _row(sheet, row, [number, labels.get(choice, choice), comment or "", name])
     _widths(sheet, [6, 14, 48, 22, 18, 12, 10, 12, 12, 12, 10])
+
+
+def _tasks_sheet(report: YearReport, t: Translator, sheet: Worksheet) -> None:
+    """Each month's resolution and its tasks: counts of who did them (never names or notes)."""
+    _ = t.gettext
+    _titles(
+        sheet,
+        _("Resolutions and tasks {year} — {cell}").format(year=report.year, cell=report.cell_name),
+        _("Tasks done on time count toward the next month's record."),
+    )
+    _header(
+        sheet,
+        _HEADER_ROW,
+        [
+            _("Month"),
+            _("Resolution"),
+            _("No."),
+            _("Task"),
+            _("Due"),
+            _("Assigned"),
+            _("Done"),
+            _("On time"),
+            _("In progress"),
+            _("Not able to yet"),
+            _("Not reported"),
+            _("Done on time (%)"),
+            _("Cancelled (reason)"),
+        ],
+    )
+    row = _HEADER_ROW + 1
+    titles = dict(report.resolutions)
+    with_tasks = {task.month for task in report.tasks}
+    for month, title in report.resolutions:
+        if month not in with_tasks:
+            _row(sheet, row, [month_label(t, month), title, "", _("(no tasks)")])
+            row += 1
+    for task in report.tasks:
+        share = task.on_time / task.assigned if task.assigned and not task.cancelled else None
+        values: list[object] = [
+            month_label(t, task.month),
+            titles.get(task.month, task.resolution),
+            task.number,
+            task.description,
+            task.due,
+            task.assigned,
+            task.done,
+            task.on_time,
+            task.doing,
+            task.unable,
+            task.assigned - task.done - task.doing - task.unable,
+            share,
+            task.cancelled or "",
+        ]
+        _row(sheet, row, values)
+        sheet.cell(row, 5).number_format = "DD/MM/YYYY"
+        sheet.cell(row, 12).number_format = "0%"
+        row += 1
+    _widths(sheet, [10, 28, 5, 40, 12, 9, 8, 9, 9, 11, 11, 11, 24])
     _print_setup(sheet)
 
 

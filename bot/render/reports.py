@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal, format_percent
@@ -132,6 +132,23 @@ class ConsultationLine:
 
 
 @dataclass(frozen=True)
+class TaskRow:
+    """One task of a month's resolution, as the year's workbook lists it (counts only)."""
+
+    month: int
+    resolution: str
+    number: int
+    description: str
+    due: date  # in the cell's time zone
+    assigned: int
+    done: int
+    on_time: int
+    doing: int
+    unable: int
+    cancelled: str | None = None  # the reason, when cancelled
+
+
+@dataclass(frozen=True)
 class YearReport:
     cell_name: str
     year: int
@@ -139,6 +156,8 @@ class YearReport:
     result: YearResult
     member_years: tuple[tuple[str, YearResult], ...]  # (member name, their year)
     consultations: tuple[ConsultationLine, ...] = ()  # the year's drafts put to the members
+    tasks: tuple[TaskRow, ...] = ()  # the resolutions' tasks, month by month
+    resolutions: tuple[tuple[int, str], ...] = ()  # (month, title) of months with a resolution
 
     def __post_init__(self) -> None:
         if len(self.months) != 12:
@@ -545,6 +564,7 @@ __all__ = [
     "TELEGRAM_TEXT_LIMIT",
     "MemberLine",
     "MonthReport",
+    "TaskRow",
     "YearReport",
     "summary_text",
     "year_text",

@@ -97,12 +97,19 @@ class CellMetric(StrEnum):
     UNREACHABLE_MEMBERS = "unreachable_members"  # count of members the bot cannot reach
     DOCUMENTS_LEAD_HOURS = "documents_lead_hours"  # hours from the first document to the meeting
     CONSULTATION_ANSWER_RATE = "consultation_answer_rate"  # share of the roll who gave opinions
+    TASKS_ON_TIME = "tasks_on_time"  # share of last month's resolution's tasks done on time
+    RESOLUTION_TASKS = "resolution_tasks"  # 1 when the month's resolution has tasks, else 0
+
+
+SHARE_METRICS = frozenset({CellMetric.TASKS_ON_TIME, CellMetric.CONSULTATION_ANSWER_RATE})
+"""Shares (0–1) that earn full points from a criterion's ``full_at``, proportionally below."""
 
 
 class Suggestion(StrEnum):
     """What chibo's own records can suggest as a member's answer (still the member's choice)."""
 
     DOCUMENTS_READ = "documents_read"  # the member pressed "Read" on the month's documents
+    TASKS_DONE = "tasks_done"  # the member's tasks of last month's resolution, done on time
 
 
 # --- field types ------------------------------------------------------------
@@ -209,6 +216,13 @@ class OptionSpec(_Spec):
     score: Unit
 
 
+class SuggestLevelSpec(_Spec):
+    """For ``suggest: tasks_done``: at least this share of tasks done on time → this option."""
+
+    min: Unit
+    value: OptionValue
+
+
 class QuestionSpec(_Spec):
     key: Key
     kind: Annotated[QuestionKind, _enum_checker(QuestionKind, "question type")]
@@ -222,6 +236,10 @@ class QuestionSpec(_Spec):
     """For ``score`` questions: the highest number a member may give (the lowest is 0)."""
     suggest: Annotated[Suggestion, _enum_checker(Suggestion, "suggestion")] | None = None
     """Suggest the best option when chibo's records show it (e.g. ``documents_read``)."""
+    suggest_levels: list[SuggestLevelSpec] | None = None
+    """For ``tasks_done``: the option suggested for a share of the member's tasks done on
+    time, highest ``min`` first, the last at 0 (default: the highest-scoring option at 1.0,
+    the lowest below)."""
 
     def option(self, value: str) -> OptionSpec | None:
         return next((o for o in self.options if o.value == value), None)
@@ -238,9 +256,10 @@ class CriterionSpec(_Spec):
     min_hours: Annotated[float, Field(ge=0.0, le=24 * 31)] | None = None
     """For ``documents_lead_hours``: hours before the meeting the first document must go out
     (default ``scoring.DOCUMENTS_MIN_HOURS``, 24)."""
-    min_share: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    """For ``consultation_answer_rate``: the share of members answering that earns full
-    points (default ``scoring.CONSULTATION_MIN_SHARE``, 0.8); below it, proportionally."""
+    full_at: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """For the share metrics (``tasks_on_time``, ``consultation_answer_rate``): the share that
+    earns full points; below it the points are proportional (defaults:
+    ``scoring.FULL_AT_DEFAULTS``)."""
     help: LocalizedText | None = None
     questions: list[QuestionSpec] = Field(default_factory=list)
 
@@ -640,15 +659,14 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
             f"{loc}.min_hours: only a criterion with metric"
             f" '{CellMetric.DOCUMENTS_LEAD_HOURS}' has a threshold in hours"
         )
-    if (
-        criterion.min_share is not None
-        and criterion.metric is not CellMetric.CONSULTATION_ANSWER_RATE
-    ):
+    if criterion.full_at is not None and criterion.metric not in SHARE_METRICS:
+        names = ", ".join(f"'{m}'" for m in SHARE_METRICS)
         problems.append(
-            f"{loc}.min_share: only a criterion with metric"
-            f" '{CellMetric.CONSULTATION_ANSWER_RATE}' has a threshold share"
+            f"{loc}.full_at: only a criterion with a share metric ({names}) has a share"
+            " for full points"
         )
     for number, question in enumerate(criterion.questions):
+        problems += _check_suggest_levels(question, f"{loc}.questions[{number}]")
         if question.suggest is not None and (
             criterion.source is not CriterionSource.MEMBER or not question.kind.has_options
         ):
@@ -673,6 +691,27 @@ def _check_criterion(criterion: CriterionSpec, loc: str) -> list[str]:
         )
     elif criterion.questions and not criterion.questions[0].kind.is_scored:
         problems.append(f"{loc}.questions[0].kind: the secretary's question must be scored")
+    return problems
+
+
+def _check_suggest_levels(question: QuestionSpec, loc: str) -> list[str]:
+    levels = question.suggest_levels
+    if levels is None:
+        return []
+    if question.suggest is not Suggestion.TASKS_DONE:
+        return [f"{loc}.suggest_levels: only a question with suggest '{Suggestion.TASKS_DONE}'"]
+    problems: list[str] = []
+    mins = [level.min for level in levels]
+    if not levels or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+        problems.append(f"{loc}.suggest_levels: give shares from the highest down, each once")
+    elif mins[-1] != 0:
+        problems.append(f"{loc}.suggest_levels: the last level needs min 0 (every share)")
+    for number, level in enumerate(levels):
+        if question.option(level.value) is None:
+            problems.append(
+                f"{loc}.suggest_levels[{number}].value: '{level.value}' is not an option"
+                " of the question"
+            )
     return problems
 
 
@@ -731,6 +770,7 @@ __all__ = [
     "QuestionKind",
     "QuestionSpec",
     "ScoringSpec",
+    "SuggestLevelSpec",
     "Suggestion",
     "YearEndSpec",
     "default_framework_path",

@@ -73,9 +73,22 @@ Metrics (**default**, module constants)
     without a meeting time has no value, and the secretary's answer counts instead.
     ``consultation_answer_rate`` (:func:`consultation_answer_rate`: over the month's
     consultations, the mean share of the roll — members not exempt when it went out —
-    who answered, each at most 1): 1.0 at the criterion's ``min_share`` (**default**
-    ``CONSULTATION_MIN_SHARE``, 0.8) or more, below it ``rate / min_share``.  A month
-    without a consultation has no value, and the secretary's answer counts instead.
+    who answered, each at most 1) and ``tasks_on_time`` (``bot.rules.tasks.on_time_share``:
+    of the previous month's resolution's tasks, one per assignee and not cancelled, the
+    share reported done by the due time) are shares: 1.0 at the criterion's ``full_at``
+    or more, below it ``share / full_at`` (**default** ``full_at``: ``FULL_AT_DEFAULTS``,
+    0.8 of the roll answering, 0.9 of the tasks done on time).  A month without a
+    consultation, or without a resolution in chibo, has no value, and the secretary's
+    answer counts instead.  ``resolution_tasks``: 1.0 when the month's resolution
+    recorded in chibo has a task (not cancelled), 0 when it has none.
+
+Suggested answers (:func:`suggested_option`)
+    ``suggest: tasks_done`` on a member question: the share of the member's tasks of the
+    previous month's resolution done on time picks the option of the first of the
+    question's ``suggest_levels`` whose ``min`` it reaches (**default**: the best option
+    at 1.0, i.e. all done on time, the lowest-scoring option below).  A member without
+    tasks gets no suggestion.  The member still chooses; an answer scoring below the
+    suggested one asks why.
 
 The year (:func:`year_result`, :func:`member_year`)
     Up to ``year_end.months`` months in order, ``None`` for a month without a
@@ -99,6 +112,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from bot.rules.framework import (
+    SHARE_METRICS,
     CellMetric,
     CriterionSource,
     CriterionSpec,
@@ -113,8 +127,9 @@ COUNT_STEP = 0.25
 """**Default**: each unexcused absence / unreachable member takes this much off 1.0."""
 DOCUMENTS_MIN_HOURS = 24.0
 """**Default** of a criterion's ``min_hours``: documents go out at least a day before."""
-CONSULTATION_MIN_SHARE = 0.8
-"""**Default** of a criterion's ``min_share``: 80 % of the roll answering earns full points."""
+FULL_AT_DEFAULTS = {CellMetric.CONSULTATION_ANSWER_RATE: 0.8, CellMetric.TASKS_ON_TIME: 0.9}
+"""**Default** of a share criterion's ``full_at``: 80 % of the roll answering a draft, 90 % of
+the tasks done on time earn full points."""
 TOLERANCE = 1e-9
 """Float tolerance for "at least" comparisons (a group at exactly 70 % meets)."""
 
@@ -361,18 +376,20 @@ def metric_score(
     metric: CellMetric,
     value: float,
     min_hours: float | None = None,
-    min_share: float | None = None,
+    full_at: float | None = None,
 ) -> float:
     """The score (0–1) of a metric's value; see the module notes for the default rules.
 
-    ``min_hours``: the criterion's threshold for ``documents_lead_hours``; ``min_share``:
-    for ``consultation_answer_rate``."""
+    ``min_hours``: the criterion's threshold for ``documents_lead_hours``; ``full_at``: the
+    share that earns full points for a share metric (``SHARE_METRICS``)."""
     if not math.isfinite(value):
         raise ScoringError(f"metric '{metric}': {value} is not a number")
-    if metric is CellMetric.CONSULTATION_ANSWER_RATE:
-        rate = _unit(value, f"metric '{metric}'")
-        threshold = CONSULTATION_MIN_SHARE if min_share is None else min_share
-        return 1.0 if _at_least(rate, threshold) else rate / threshold
+    if metric in SHARE_METRICS:
+        share = _unit(value, f"metric '{metric}'")
+        threshold = FULL_AT_DEFAULTS[metric] if full_at is None else full_at
+        return 1.0 if _at_least(share, threshold) else share / threshold
+    if metric is CellMetric.RESOLUTION_TASKS:
+        return _unit(value, f"metric '{metric}'")
     if metric is CellMetric.DOCUMENTS_LEAD_HOURS:
         threshold = DOCUMENTS_MIN_HOURS if min_hours is None else min_hours
         return 1.0 if value >= threshold - TOLERANCE else 0.0
@@ -384,6 +401,19 @@ def metric_score(
     if value < 0:
         raise ScoringError(f"metric '{metric}': a count cannot be negative ({value})")
     return max(0.0, 1.0 - COUNT_STEP * value)
+
+
+def suggested_option(question: QuestionSpec, share: float | None) -> str | None:
+    """The option suggested for a share of tasks done on time (see the module notes)."""
+    if share is None or not question.options:
+        return None
+    if question.suggest_levels:
+        for level in question.suggest_levels:
+            if _at_least(share, level.min):
+                return level.value
+        return None
+    ranked = sorted(question.options, key=lambda o: o.score)
+    return ranked[-1].value if _at_least(share, 1.0) else ranked[0].value
 
 
 def cell_facts_from_answers(
@@ -579,7 +609,7 @@ def _cell_fraction(
     if criterion.metric is not None:
         value = metrics.get(criterion.metric.value)
         if value is not None:
-            return metric_score(criterion.metric, value, criterion.min_hours, criterion.min_share)
+            return metric_score(criterion.metric, value, criterion.min_hours, criterion.full_at)
     fact = facts.get(criterion.key)
     return _unit(fact, f"cell_facts['{criterion.key}']") if fact is not None else None
 
@@ -690,9 +720,9 @@ def _find(items: Sequence[_T], key: str) -> _T:
 
 __all__ = [
     "ATTENDANCE_FULL_AT",
-    "CONSULTATION_MIN_SHARE",
     "COUNT_STEP",
     "DOCUMENTS_MIN_HOURS",
+    "FULL_AT_DEFAULTS",
     "Adjustment",
     "AdjustmentError",
     "CellCriterion",
@@ -716,5 +746,6 @@ __all__ = [
     "member_result",
     "member_year",
     "metric_score",
+    "suggested_option",
     "year_result",
 ]

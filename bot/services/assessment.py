@@ -29,7 +29,9 @@ from bot.rules.flow import (
 )
 from bot.rules.framework import Suggestion
 from bot.services import documents
+from bot.services import tasks as task_service
 from storage import assessments as store
+from storage.frameworks import load_spec
 from storage.models import Assessment, AssessmentState, Member, MemberStatus, Period
 
 _questionnaires: dict[int, Questionnaire] = {}
@@ -87,6 +89,8 @@ class Screen:
     read_only: bool = False  # past the deadline, or the month is confirmed
     read_hint: documents.ReadHint | None = None
     """On a question with `suggest: documents_read`: the member pressed "Read" (a hint)."""
+    tasks_hint: task_service.TasksHint | None = None
+    """On a question with `suggest: tasks_done`: the member's tasks of last month's resolution."""
 
     @property
     def submitted(self) -> bool:
@@ -261,8 +265,37 @@ async def _answer(
     )
     assessment.updated_at = now
     assessment.cursor_question_id = question.id
-    assessment.awaiting_comment = question.asks_why(value)
+    assessment.awaiting_comment = question.asks_why(value) or await _below_suggestion(
+        session, period, assessment, question, value
+    )
     return await _show(session, period, assessment, now)
+
+
+async def _tasks_hint(
+    session: AsyncSession, period: Period, member_id: int, question: QuestionView
+) -> task_service.TasksHint | None:
+    spec = await load_spec(session, period.framework_id)
+    found = next((q for _g, _c, q in spec.member_questions() if q.key == question.key), None)
+    if found is None:
+        return None
+    return await task_service.tasks_hint(session, period, member_id, found)
+
+
+async def _below_suggestion(
+    session: AsyncSession,
+    period: Period,
+    assessment: Assessment,
+    question: QuestionView,
+    value: str | None,
+) -> bool:
+    """An answer scoring below the one chibo's task record suggests asks why, too."""
+    if question.suggest != Suggestion.TASKS_DONE or value is None:
+        return False
+    hint = await _tasks_hint(session, period, assessment.member_id, question)
+    if hint is None or hint.suggested is None:
+        return False
+    chosen, suggested = question.score(value), question.score(hint.suggested)
+    return chosen is not None and suggested is not None and chosen < suggested
 
 
 async def _submit(
@@ -336,6 +369,8 @@ async def _screen(
     screen = Screen(period, assessment, form, answers, step)
     if isinstance(step, Ask) and step.question.suggest == Suggestion.DOCUMENTS_READ:
         screen.read_hint = await documents.read_hint(session, period.id, assessment.member_id)
+    if isinstance(step, Ask) and step.question.suggest == Suggestion.TASKS_DONE:
+        screen.tasks_hint = await _tasks_hint(session, period, assessment.member_id, step.question)
     return screen
 
 

@@ -28,6 +28,7 @@ from bot.rules.scoring import (
     member_from_fractions,
 )
 from bot.services import periods
+from bot.services import tasks as task_service
 from storage import consultations as consultation_store
 from storage import documents as document_store
 from storage import evaluation as aggregates
@@ -288,6 +289,7 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
     unreachable = await aggregates.unreachable_counts(session, {p.cell_id for p in batch})
     first_documents = await document_store.first_sent(session, ids)
     consulted = await consultation_store.answer_rates(session, ids)
+    task_figures = await task_service.month_metrics(session, list(batch))
     facts = await records.facts_of(session, ids)
     stored = await records.records_of(session, ids)
     results: dict[int, _Month] = {}
@@ -308,6 +310,8 @@ async def _compute_chunk(session: AsyncSession, batch: Sequence[Period]) -> dict
             CellMetric.CONSULTATION_ANSWER_RATE: consultation_answer_rate(
                 consulted.get(period.id, [])
             ),
+            CellMetric.TASKS_ON_TIME: task_figures[period.id].on_time,
+            CellMetric.RESOLUTION_TASKS: task_figures[period.id].has_tasks,
         }
         record = stored.get(period.id)
         adjustments = {

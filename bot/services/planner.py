@@ -57,6 +57,9 @@ class Kind:
     CONSULTATION = "consultation"  # a draft for opinions, to every member (offset: c<id>)
     CONSULTATION_REMINDER = "consult_reminder"  # to members who have not answered, once
     CONSULTATION_TALLY = "consult_tally"  # to secretaries at the deadline
+    TASK_ASSIGNED = "task_assigned"  # a resolution's task, to each assignee (offset: t<task>)
+    TASK_DUE = "task_due"  # before a task falls due, to assignees who have not finished it
+    TASKS_OVERDUE = "tasks_overdue"  # to secretaries, when tasks fall due (offset: o<day>)
 
 
 # kinds sent once per period whatever happens to the meeting
@@ -68,6 +71,7 @@ TO_SECRETARIES = frozenset(
         Kind.SUMMARY,
         Kind.MEMBER_UNREACHABLE,
         Kind.EXCUSAL_REQUEST,
+        Kind.TASKS_OVERDUE,
     }
 )
 TO_REQUIRED_MEMBERS = frozenset({Kind.WINDOW_OPEN, Kind.DEADLINE_NUDGE, Kind.MANUAL_NUDGE})

@@ -7,6 +7,9 @@ all use it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import Translator
@@ -14,6 +17,7 @@ from bot.render import reports
 from bot.rules.framework import FrameworkSpec, localized
 from bot.rules.scoring import year_from_months, year_result
 from bot.services import consultations, evaluation
+from bot.services import tasks as task_service
 from bot.services.periods import Progress
 from storage import evaluation as aggregates
 from storage.models import ConsultationChoice, Organization, Period
@@ -123,4 +127,39 @@ async def year_report(
         )
         for line in await consultations.of_year(session, periods)
     )
-    return spec, reports.YearReport(cell.name, year, months, result, member_years, lines)
+    resolutions, tasks = await _year_tasks(session, periods, cell)
+    return spec, reports.YearReport(
+        cell.name, year, months, result, member_years, lines, tasks, resolutions
+    )
+
+
+async def _year_tasks(
+    session: AsyncSession, periods: Sequence[Period], cell: Organization
+) -> tuple[tuple[tuple[int, str], ...], tuple[reports.TaskRow, ...]]:
+    """Each month's resolution and its tasks with their counts (no names, no notes)."""
+    zone = ZoneInfo(cell.timezone)
+    resolutions: list[tuple[int, str]] = []
+    rows: list[reports.TaskRow] = []
+    for period in periods:
+        month = await task_service.month_tasks(session, cell.id, period.opens_at, period=period)
+        if month is None:
+            continue
+        resolutions.append((period.month, month.resolution.title))
+        for line in month.tasks:
+            task, counts = line.task, line.counts
+            rows.append(
+                reports.TaskRow(
+                    period.month,
+                    month.resolution.title,
+                    task.position,
+                    task.description,
+                    task.due_at.astimezone(zone).date(),
+                    counts.assigned,
+                    counts.done,
+                    counts.on_time,
+                    counts.doing,
+                    counts.unable,
+                    task.cancel_reason if task.cancelled_at is not None else None,
+                )
+            )
+    return tuple(resolutions), tuple(rows)

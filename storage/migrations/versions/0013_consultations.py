@@ -2,9 +2,9 @@
 
 Revision ID: 0013
 Revises: 0011
-Create Date: 2026-12-03 09:00:00
+Create Date: 2026-12-02 21:00:00
 
-Also a criterion's `min_share` (the consultation_answer_rate metric's threshold).
+The metric's threshold is a criterion's `full_at`, added with the tasks (0014).
 """
 
 from collections.abc import Sequence
@@ -81,14 +81,8 @@ def upgrade() -> None:
             batch_op.f("ix_consultation_responses_member_id"), ["member_id"], unique=False
         )
 
-    with op.batch_alter_table("criteria", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("min_share", sa.Float(), nullable=True))
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("criteria", schema=None) as batch_op:
-        batch_op.drop_column("min_share")
-
     with op.batch_alter_table("consultation_responses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consultation_responses_member_id"))
 

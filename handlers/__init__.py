@@ -20,7 +20,16 @@ from bot.core.chat import ChatEvent, Outcome, Reply, drawn
 from bot.core.i18n import N_, Translator, normalize_locale
 from bot.services import linking, membership
 from bot.services.runtime import Runtime
-from handlers import assessment, attendance, committee, evaluation, meeting, onboarding, secretary
+from handlers import (
+    assessment,
+    attendance,
+    committee,
+    evaluation,
+    meeting,
+    onboarding,
+    secretary,
+    web,
+)
 from handlers import callbacks as cb
 from handlers.callbacks import ButtonData
 from handlers.context import Audience, Handler, Turn, stale
@@ -55,6 +64,7 @@ COMMANDS = (
     Command("settings", meeting.settings, N_("turn deadline reminders on or off"), M),
     Command("excuse", attendance.excuse, N_("ask to be excused this month (with a reason)"), M),
     Command("score", evaluation.my_score, N_("your own score this month"), M),
+    Command("web", web.web, N_("a link to the web view (works once)"), Audience.SIGNED_UP),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
@@ -107,6 +117,8 @@ def allowed(audience: Audience, member: Member | None) -> bool:
         return True
     if member is None:
         return False
+    if audience is Audience.SIGNED_UP:
+        return True
     if audience is Audience.COMMITTEE:
         return member.role == Role.COMMITTEE_OFFICER
     if member.org.kind != OrgKind.CELL:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.scoring import YearResult, year_from_months
-from bot.services.evaluation import month_figures
+from bot.services.evaluation import MonthFigures, month_figures
 from storage import orgs, records
 from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, Period
@@ -72,6 +72,7 @@ async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, i
 class CellYear:
     cell: Organization
     result: YearResult
+    months: tuple[MonthFigures | None, ...] = (None,) * 12  # January first; None: no record
 
 
 async def committee_year(
@@ -89,10 +90,11 @@ async def committee_year(
     for cell_id, cell_periods in by_cell.items():
         spec = await load_spec(session, max(cell_periods, key=lambda p: p.month).framework_id)
         months: list[tuple[float | None, str | None, bool] | None] = [None] * 12
+        shown: list[MonthFigures | None] = [None] * 12
         for period in cell_periods:
-            f = figures[period.id]
+            f = shown[period.month - 1] = figures[period.id]
             months[period.month - 1] = (f.total, f.level, f.four_good)
-        years.append(CellYear(cells[cell_id], year_from_months(spec, months)))
+        years.append(CellYear(cells[cell_id], year_from_months(spec, months), tuple(shown)))
     return sorted(
         years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)
     )

@@ -7,16 +7,19 @@ all use it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import Translator
 from bot.render import reports
 from bot.rules.framework import FrameworkSpec, localized
-from bot.rules.scoring import year_from_months, year_result
+from bot.rules.scoring import YearResult, year_from_months, year_result
 from bot.services import evaluation
 from bot.services.periods import Progress
 from storage import evaluation as aggregates
-from storage.models import Organization, Period
+from storage.frameworks import load_spec
+from storage.models import Member, Organization, Period
 
 PROGRESS_WORDS = {
     Progress.SUBMITTED: reports.SUBMITTED,
@@ -109,3 +112,31 @@ async def year_report(
         for member_id in sorted(names, key=lambda i: names[i])
     )
     return spec, reports.YearReport(cell.name, year, months, result, member_years)
+
+
+@dataclass(frozen=True)
+class MemberYear:
+    """One member's own months (None: nothing submitted that month) and their year."""
+
+    spec: FrameworkSpec
+    months: tuple[evaluation.MemberScore | None, ...]  # January first
+    result: YearResult
+
+
+async def member_year(session: AsyncSession, member: Member, year: int) -> MemberYear | None:
+    """The member's own scores month by month (as /score shows them), nobody else's."""
+    periods = await aggregates.periods_of_year(session, member.org_id, year)
+    if not periods:
+        return None
+    months: list[evaluation.MemberScore | None] = [None] * 12
+    spec: FrameworkSpec | None = None
+    for period in periods:
+        spec = await load_spec(session, period.framework_id)
+        fractions = (await aggregates.member_fractions(session, period.id)).get(member.id)
+        if fractions:
+            months[period.month - 1] = evaluation.member_score(spec, fractions)
+    assert spec is not None
+    result = year_from_months(
+        spec, [(s.total, s.level, s.four_good) if s else None for s in months]
+    )
+    return MemberYear(spec, tuple(months), result)

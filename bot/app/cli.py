@@ -373,8 +373,14 @@ def invite() -> None:
 @click.option("--committee", "committee_ref", help="Committee name or id (committee officers).")
 @click.option(
     "--role",
-    type=click.Choice([Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER, Role.COMMITTEE_OFFICER]),
-    default=Role.MEMBER,
+    # the values as plain strings: click 8.2+ shows (and accepts) an Enum's names instead
+    type=click.Choice(
+        [
+            r.value
+            for r in (Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.MEMBER, Role.COMMITTEE_OFFICER)
+        ]
+    ),
+    default=Role.MEMBER.value,
     show_default=True,
 )
 @click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 500))

@@ -121,6 +121,7 @@ class MemberYear:
     spec: FrameworkSpec
     months: tuple[evaluation.MemberScore | None, ...]  # January first
     result: YearResult
+    opened: tuple[bool, ...]  # January first: the cell had a self-assessment that month
 
 
 async def member_year(session: AsyncSession, member: Member, year: int) -> MemberYear | None:
@@ -139,4 +140,5 @@ async def member_year(session: AsyncSession, member: Member, year: int) -> Membe
     result = year_from_months(
         spec, [(s.total, s.level, s.four_good) if s else None for s in months]
     )
-    return MemberYear(spec, tuple(months), result)
+    opened = {p.month for p in periods}
+    return MemberYear(spec, tuple(months), result, tuple(m in opened for m in range(1, 13)))

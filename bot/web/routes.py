@@ -351,6 +351,23 @@ class WebView:
             )
             for rank, item in enumerate(years, 1)
         ]
+        listed = {item.cell.id for item in years}
+        rows += [  # cells without any month this year, last: an empty row each
+            Row(
+                f"{len(years) + rank}. {cell.name}",
+                [None] * 12,
+                href=self.site.url(f"/web/cell/{cell.id}?year={year}"),
+                tail="0",
+            )
+            for rank, cell in enumerate(
+                (
+                    c
+                    for c in await orgs.cells_under(visit.session, visit.member.org_id)
+                    if c.id not in listed
+                ),
+                1,
+            )
+        ]
         heatmap = grid_svg(
             [reports.month_label(t, m) for m in range(1, 13)],
             rows,
@@ -369,7 +386,7 @@ class WebView:
             years=self._years(visit),
             committee=visit.member.org,
             heatmap=Markup(heatmap),
-            cells=len(years),
+            cells=len(rows),
             recognised=sum(1 for y in years if y.result.recognised),
             month=month,
             mean=None
@@ -600,7 +617,12 @@ class WebView:
         if found is not None:
             for number, score in enumerate(found.months, 1):
                 if score is None:
-                    months.append((reports.month_label(t, number), None, None, False))
+                    missing = (
+                        t.gettext("not submitted")
+                        if found.opened[number - 1]
+                        else t.gettext("no self-assessment")
+                    )
+                    months.append((reports.month_label(t, number), None, missing, False))
                 else:
                     months.append(
                         (

@@ -10,6 +10,7 @@ import httpx
 
 from bot.app.doctor import Doctor
 from bot.core.config import load_settings
+from storage.schema import head_revision
 from tests.fakebotapi import FakeBotAPI
 from tests.fakezaloapi import FakeZaloAPI
 from tests.harness import arun_cli, bot_env
@@ -25,7 +26,7 @@ async def test_a_healthy_deployment_passes_every_check(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(line.startswith("✓ ") for line in lines), lines
     text = done.stdout
-    assert "Cơ sở dữ liệu: kết nối được, lược đồ 0008." in text
+    assert f"Cơ sở dữ liệu: kết nối được, lược đồ {head_revision()}." in text
     assert "Telegram: token dùng được (bot chibo_test_bot)." in text
     assert "Zalo: token dùng được (bot chibo)." in text
     assert "Telegram: nhận tin bằng polling." in text
@@ -43,7 +44,9 @@ async def test_a_wrong_token_and_an_old_schema_each_fail_with_their_line(tmp_pat
     assert done.returncode == 1
     failed = [line for line in done.stdout.splitlines() if line.startswith("✗ ")]
     assert len(failed) == 2, done.stdout
-    assert failed[0] == "✗ Cơ sở dữ liệu: lược đồ ở —, bản chibo này cần 0008: chạy chibo migrate."
+    assert failed[0] == (
+        f"✗ Cơ sở dữ liệu: lược đồ ở —, bản chibo này cần {head_revision()}: chạy chibo migrate."
+    )
     assert failed[1].startswith("✗ Zalo: token không dùng được (401")
     assert any(line.startswith("✓ Telegram: token dùng được") for line in done.stdout.splitlines())
 

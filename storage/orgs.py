@@ -56,6 +56,21 @@ async def cells_under(session: AsyncSession, committee_id: int) -> list[Organiza
     return sorted(found, key=lambda o: o.name)
 
 
+async def committees_under(session: AsyncSession, committee_id: int) -> list[Organization]:
+    """Every committee below the committee, at any depth of the tree, by name."""
+    children: dict[int | None, list[Organization]] = {}
+    query = select(Organization).where(Organization.kind == OrgKind.COMMITTEE)
+    for org in await session.scalars(query):
+        children.setdefault(org.parent_id, []).append(org)
+    found: list[Organization] = []
+    stack = [committee_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child.id)
+    return sorted(found, key=lambda o: o.name)
+
+
 async def periods_of_cells(
     session: AsyncSession, cell_ids: list[int], year: int, month: int | None = None
 ) -> list[Period]:

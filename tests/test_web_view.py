@@ -272,3 +272,24 @@ async def test_a_member_sees_only_their_own_scores(site: Site) -> None:
         page = (await client.get("/web/me?year=2026")).text
         assert total.group(1) in page
         assert "User 2" not in page and "User 1" not in page
+
+
+async def test_the_committee_filters_by_sub_committee_within_its_scope(site: Site) -> None:
+    async with site.chats.runtime.db.session() as session:
+        ward = await orgs.find_by_name(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+        far = await orgs.find_by_name(session, "Đảng bộ xã Xa", OrgKind.COMMITTEE)
+        assert ward is not None and far is not None
+        block = await orgs.create(session, "Chi ủy khu phố 4", OrgKind.COMMITTEE, ward)
+        await create_cell(session, "Chi bộ 4", block, timezone="Asia/Ho_Chi_Minh", locale="vi")
+        block_id, ward_id, far_id = block.id, ward.id, far.id
+    async with site.signed_in(OFFICER) as client:
+        whole = (await client.get("/web/committee")).text
+        assert "Chi bộ 1" in whole and "Chi bộ 4" in whole and "Chi ủy khu phố 4" in whole
+        part = await client.get(f"/web/committee?unit={block_id}")
+        assert part.status_code == 200
+        heatmap = part.text.split("<svg", 1)[1]
+        assert "Chi bộ 4" in heatmap and "Chi bộ 1" not in heatmap
+        assert (await client.get(f"/web/committee?unit={ward_id}")).status_code == 200
+        for forged in (str(far_id), "0", "x", "99999999999"):
+            answer = await client.get(f"/web/committee?unit={forged}")
+            assert answer.status_code == 404, forged

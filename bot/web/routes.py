@@ -341,7 +341,11 @@ class WebView:
         if year is None:
             return self._bad_year(visit)
         t, _ = visit.t, visit.t.gettext
-        years = await committee.committee_year(visit.session, visit.member.org_id, year, visit.now)
+        units = await orgs.committees_under(visit.session, visit.member.org_id)
+        unit = self._unit(request, visit, units)
+        if unit is None:
+            return self._not_found(visit)
+        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
         rows = [
             Row(
                 f"{rank}. {item.cell.name}",
@@ -360,11 +364,7 @@ class WebView:
                 tail="0",
             )
             for rank, cell in enumerate(
-                (
-                    c
-                    for c in await orgs.cells_under(visit.session, visit.member.org_id)
-                    if c.id not in listed
-                ),
+                (c for c in await orgs.cells_under(visit.session, unit.id) if c.id not in listed),
                 1,
             )
         ]
@@ -374,17 +374,19 @@ class WebView:
             title=_("Cells × months of {year}").format(year=year),
             tail_head=MARK,
         )
-        latest = await committee.latest_month(visit.session, visit.member.org_id)
+        latest = await committee.latest_month(visit.session, unit.id)
         month = None
         if latest is not None and latest[0] == year:
-            month = await committee.committee_month(visit.session, visit.member.org_id, *latest)
+            month = await committee.committee_month(visit.session, unit.id, *latest)
         return self._html(
             "committee.html",
             t,
             visit,
             year=year,
             years=self._years(visit),
-            committee=visit.member.org,
+            committee=unit,
+            units=[visit.member.org, *units] if units else [],
+            unit=unit,
             heatmap=Markup(heatmap),
             cells=len(rows),
             recognised=sum(1 for y in years if y.result.recognised),
@@ -394,6 +396,19 @@ class WebView:
             else reports.points(t, month.mean_total),
             legend=self._legend(t),
         )
+
+    def _unit(
+        self, request: Request, visit: Visit, units: list[Organization]
+    ) -> Organization | None:
+        """The committee the page is filtered to: the officer's own (no `unit`), or one
+        below it; None for any other id."""
+        given = request.query_params.get("unit")
+        if given is None:
+            return visit.member.org
+        unit_id = numbers.row_id(given)
+        if unit_id == visit.member.org_id:
+            return visit.member.org
+        return next((u for u in units if u.id == unit_id), None)
 
     def _figure_square(
         self, t: Translator, year: int, month: int, figures: MonthFigures | None

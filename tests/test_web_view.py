@@ -248,6 +248,13 @@ async def test_the_committee_sees_cells_never_members(site: Site) -> None:
             assert "Vì ốm" not in text
         assert "<svg" in cell
         assert (await client.get("/web/committee?year=20x6")).status_code == 400
+        table = await client.get("/web/committee.csv?year=2026")
+        assert table.headers["content-type"].startswith("text/csv")
+        rows = table.content.decode("utf-8-sig").splitlines()
+        assert rows[0].startswith("Chi bộ,T1,") and any(r.startswith("Chi bộ 1,") for r in rows)
+        assert "User " not in table.text and "Chi bộ Xa" not in table.text
+    async with site.signed_in(SECRETARY) as client:
+        assert (await client.get("/web/committee.csv")).status_code == 404
 
 
 async def test_the_secretary_sees_the_month_live(site: Site) -> None:

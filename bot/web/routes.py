@@ -109,6 +109,7 @@ class WebView:
             Route("/web/signin", self.sign_in, methods=["POST"]),
             Route("/web/signout", self._signed(self.sign_out), methods=["POST"]),
             get("/web/committee", self._signed(self.committee)),
+            get("/web/committee.csv", self._signed(self.committee_csv)),
             get("/web/cell/{cell}", self._signed(self.cell)),
             get("/web/cell/{cell}/month", self._signed(self.month)),
             get("/web/cell/{cell}/meeting", self._signed(self.meeting)),
@@ -395,6 +396,41 @@ class WebView:
             if month is None or month.mean_total is None
             else reports.points(t, month.mean_total),
             legend=self._legend(t),
+        )
+
+    async def committee_csv(self, request: Request, visit: Visit) -> Response:
+        """The heat map's figures as CSV: cells × months, no member anywhere."""
+        if not visit.is_officer:
+            return self._not_found(visit)
+        year = self._year(request, visit)
+        if year is None:
+            return self._bad_year(visit)
+        unit = self._unit(
+            request, visit, await orgs.committees_under(visit.session, visit.member.org_id)
+        )
+        if unit is None:
+            return self._not_found(visit)
+        from bot.app.web import CONTENT_TYPES, disposition
+        from bot.render.exports import CellYearLine, committee_csv
+
+        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
+        lines = [
+            CellYearLine(
+                item.cell.name,
+                [m.total if m else None for m in item.months],
+                [bool(m and m.four_good) for m in item.months],
+                item.result.four_good_months,
+                item.result.recognised,
+            )
+            for item in years
+        ]
+        return Response(
+            committee_csv(year, lines, visit.t),
+            media_type=CONTENT_TYPES[".csv"],
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": disposition(f"chibo-{year}-cells.csv"),
+            },
         )
 
     def _unit(

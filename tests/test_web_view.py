@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from bot.app.web import build_app
 from bot.core.config import load_settings
+from bot.render.heatmap import Row, Square, grid_svg
 from bot.services import web_access
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
@@ -300,3 +301,21 @@ async def test_the_committee_filters_by_sub_committee_within_its_scope(site: Sit
         for forged in (str(far_id), "0", "x", "99999999999"):
             answer = await client.get(f"/web/committee?unit={forged}")
             assert answer.status_code == 404, forged
+
+
+async def test_help_lists_web_for_every_role(site: Site) -> None:
+    for user in (MEMBER, SECRETARY, OFFICER):
+        assert "/web — " in await site.chats.text(user, "/help"), user
+    stranger = await site.chats.text("999", "/web")
+    assert "/web/signin/" not in stranger
+
+
+def test_names_in_the_heat_map_are_escaped() -> None:
+    hostile = '<script>alert("x")</script> & "Chi bộ"'
+    svg = grid_svg(
+        ["T1"],
+        [Row(hostile, [Square("85", "#0072B2", "#FFFFFF", hostile, mark=True)], href="/a?b=1&c=2")],
+        title=hostile,
+    )
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert 'href="/a?b=1&amp;c=2"' in svg and "★85" in svg

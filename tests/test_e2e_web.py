@@ -2,8 +2,8 @@
 sends `/web` links through the fake Bot API, and Playwright drives Debian's Chromium
 (/usr/bin/chromium, installed by .ci/run) through the web view.
 
-Screenshots of the committee's heat map, the secretary's meeting view and a member's page
-are saved to artifacts/screenshots/ (git-ignored; CI keeps them as artifacts).
+Screenshots of the committee's heat map (wide and on a phone), the secretary's meeting view
+and a member's page are saved to artifacts/screenshots/ (git-ignored; CI keeps them as artifacts).
 """
 
 from __future__ import annotations
@@ -179,9 +179,12 @@ async def test_committee_secretary_and_member_in_a_browser(
     committee_page = await page.goto(page.url.replace("/web/me", "/web/committee"))
     assert committee_page is not None and committee_page.status == 404
 
-    # the officer's heat map on a phone
+    # the officer's heat map on a phone: one strip of months per cell
     page = await sign_in(browser, cam, viewport=PHONE, is_mobile=True)
     await no_horizontal_scroll(page)
+    assert await page.locator("svg.grid").is_hidden()
+    assert await page.locator("svg.strip").count() == 2
+    await page.screenshot(path=str(SCREENSHOTS / "committee-heatmap-phone.png"), full_page=True)
 
 
 async def test_a_link_works_once_and_sign_out_ends_the_session(

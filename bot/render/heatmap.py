@@ -127,3 +127,37 @@ def _square(square: Square | None, x: int, y: int) -> str:
         f'<text x="{x + CELL_W / 2:g}" y="{y + CELL_H / 2 + 4:g}" text-anchor="middle" '
         f'fill="{square.ink}" font-weight="bold">{escape(text)}</text></g>'
     )
+
+
+STRIP_W, STRIP_H = 48, 40
+
+
+def strip_svg(
+    labels: Sequence[str], squares: Sequence[Square | None], *, title: str, per_line: int = 6
+) -> str:
+    """One row of the grid folded into lines of `per_line` squares, each with its column's
+    label inside: the phone's layout, readable at 320 pixels without scrolling sideways."""
+    lines = -(-len(squares) // per_line)
+    width = per_line * (STRIP_W + GAP)
+    height = lines * (STRIP_H + GAP)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="strip" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="13">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for index, square in enumerate(squares):
+        x = (index % per_line) * (STRIP_W + GAP)
+        y = (index // per_line) * (STRIP_H + GAP)
+        fill, ink = (square.fill, square.ink) if square else (EMPTY_FILL, "#595959")
+        frame = ' stroke="#000000" stroke-width="3"' if square and square.mark else ""
+        text = "–" if square is None else (f"{MARK}{square.text}" if square.mark else square.text)
+        tip = f"<title>{escape(square.title)}</title>" if square else ""
+        parts.append(
+            f'<g>{tip}<rect x="{x}" y="{y}" width="{STRIP_W}" height="{STRIP_H}" fill="{fill}"'
+            f'{frame}/><text x="{x + 4}" y="{y + 12}" font-size="10" fill="{ink}">'
+            f"{escape(labels[index])}</text>"
+            f'<text x="{x + STRIP_W / 2:g}" y="{y + 32}" text-anchor="middle" fill="{ink}" '
+            f'font-weight="bold">{escape(text)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -36,6 +36,7 @@ from bot.render.heatmap import (
     Square,
     grid_svg,
     level_colours,
+    strip_svg,
 )
 from bot.rules.framework import FrameworkSpec
 from bot.rules.scoring import CellMonth
@@ -369,12 +370,12 @@ class WebView:
                 1,
             )
         ]
-        heatmap = grid_svg(
-            [reports.month_label(t, m) for m in range(1, 13)],
-            rows,
-            title=_("Cells × months of {year}").format(year=year),
-            tail_head=MARK,
-        )
+        months = [reports.month_label(t, m) for m in range(1, 13)]
+        title = _("Cells × months of {year}").format(year=year)
+        heatmap = grid_svg(months, rows, title=title, tail_head=MARK)
+        phone = [  # the same rows for a phone: the name, then the months in two lines
+            (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in rows
+        ]
         latest = await committee.latest_month(visit.session, unit.id)
         month = None
         if latest is not None and latest[0] == year:
@@ -389,6 +390,7 @@ class WebView:
             units=[visit.member.org, *units] if units else [],
             unit=unit,
             heatmap=Markup(heatmap),
+            phone=phone,
             cells=len(rows),
             recognised=sum(1 for y in years if y.result.recognised),
             month=month,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import chunks
 from storage.models import Organization, OrgKind, Period
 
 
@@ -79,6 +80,13 @@ async def periods_of_cells(
     if month is not None:
         query = query.where(Period.month == month)
     return list(await session.scalars(query))
+
+
+async def periods_by_id(session: AsyncSession, period_ids: list[int]) -> list[Period]:
+    found: list[Period] = []
+    for chunk in chunks(period_ids):
+        found += await session.scalars(select(Period).where(Period.id.in_(chunk)))
+    return found
 
 
 async def latest_month(session: AsyncSession, cell_ids: list[int]) -> tuple[int, int] | None:

@@ -22,7 +22,7 @@ from bot.render.heatmap import Row, Square, grid_svg
 from bot.services import web_access
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
-from bot.web import WebView
+from bot.web import WebView, routes
 from storage import orgs
 from storage.db import Database
 from storage.models import OrgKind, Role
@@ -319,3 +319,20 @@ def test_names_in_the_heat_map_are_escaped() -> None:
     )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'href="/a?b=1&amp;c=2"' in svg and "★85" in svg
+
+
+async def test_a_large_committee_pages_its_heat_map(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "PAGE_ROWS", 1)
+    async with site.signed_in(OFFICER) as client:
+        first = (await client.get("/web/committee?year=2026")).text
+        second = (await client.get("/web/committee?year=2026&page=2")).text
+        assert "1/2" in first or "1 / 2" in first or "Trang 1" in first
+        names = ("Chi bộ 1", "Chi bộ 2")
+        assert [n in first.split("<svg", 2)[2] for n in names].count(True) == 1
+        assert [n in second.split("<svg", 2)[2] for n in names].count(True) == 1
+        assert "2. Chi bộ" in second
+        for page in ("0", "3", "x"):
+            answer = await client.get(f"/web/committee?year=2026&page={page}")
+            assert answer.status_code == 404, page

@@ -41,6 +41,7 @@ from bot.render.heatmap import (
 from bot.rules.framework import FrameworkSpec
 from bot.rules.scoring import CellMonth
 from bot.services import committee, meetings, membership, reporting, web_access
+from bot.services.committee import CellYear
 from bot.services.evaluation import MonthFigures
 from bot.services.runtime import Runtime
 from bot.web import auth, templating
@@ -60,6 +61,7 @@ SECURITY_HEADERS = {
 }
 MEETING_REFRESH_SECONDS = 10
 YEARS_SHOWN = 5  # the year filter offers this year and the four before
+PAGE_ROWS = 200  # cells on one page of the heat map: a province's 2,000 make ten pages
 
 
 @dataclass
@@ -348,38 +350,36 @@ class WebView:
         if unit is None:
             return self._not_found(visit)
         years = await committee.committee_year(visit.session, unit.id, year, visit.now)
-        rows = [
-            Row(
-                f"{rank}. {item.cell.name}",
-                [self._figure_square(t, year, m, f) for m, f in enumerate(item.months, 1)],
-                href=self.site.url(f"/web/cell/{item.cell.id}?year={year}"),
-                tail=str(item.result.four_good_months),
-            )
-            for rank, item in enumerate(years, 1)
-        ]
         listed = {item.cell.id for item in years}
-        rows += [  # cells without any month this year, last: an empty row each
+        idle = [c for c in await orgs.cells_under(visit.session, unit.id) if c.id not in listed]
+        # cells without any month this year come last, with an empty row each
+        ranked: list[tuple[Organization, CellYear | None]] = [
+            *((item.cell, item) for item in years),
+            *((cell, None) for cell in idle),
+        ]
+        pages = max(1, math.ceil(len(ranked) / PAGE_ROWS))
+        page = numbers.whole_number(request.query_params.get("page", "1"), 1, pages)
+        if page is None:
+            return self._not_found(visit)
+        first = (page - 1) * PAGE_ROWS
+        shown = [  # only this page's squares are drawn: a province has 2,000 cells
             Row(
-                f"{len(years) + rank}. {cell.name}",
-                [None] * 12,
+                f"{rank}. {cell.name}",
+                [None] * 12
+                if item is None
+                else [self._figure_square(t, year, m, f) for m, f in enumerate(item.months, 1)],
                 href=self.site.url(f"/web/cell/{cell.id}?year={year}"),
-                tail="0",
+                tail=str(item.result.four_good_months if item else 0),
             )
-            for rank, cell in enumerate(
-                (c for c in await orgs.cells_under(visit.session, unit.id) if c.id not in listed),
-                1,
-            )
+            for rank, (cell, item) in enumerate(ranked[first : first + PAGE_ROWS], first + 1)
         ]
         months = [reports.month_label(t, m) for m in range(1, 13)]
         title = _("Cells × months of {year}").format(year=year)
-        heatmap = grid_svg(months, rows, title=title, tail_head=MARK)
+        heatmap = grid_svg(months, shown, title=title, tail_head=MARK)
         phone = [  # the same rows for a phone: the name, then the months in two lines
-            (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in rows
+            (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in shown
         ]
-        latest = await committee.latest_month(visit.session, unit.id)
-        month = None
-        if latest is not None and latest[0] == year:
-            month = await committee.committee_month(visit.session, unit.id, *latest)
+        month = self._latest_month(t, year, years, idle)
         return self._html(
             "committee.html",
             t,
@@ -391,14 +391,38 @@ class WebView:
             unit=unit,
             heatmap=Markup(heatmap),
             phone=phone,
-            cells=len(rows),
+            page=page,
+            pages=pages,
+            cells=len(ranked),
             recognised=sum(1 for y in years if y.result.recognised),
             month=month,
-            mean=None
-            if month is None or month.mean_total is None
-            else reports.points(t, month.mean_total),
             legend=self._legend(t),
         )
+
+    def _latest_month(
+        self, t: Translator, year: int, years: list[CellYear], idle: list[Organization]
+    ) -> dict[str, Any] | None:
+        """The year's latest month with any record, as /cells shows it: how many cells
+        confirmed it, how many of those are "4 tốt", their mean total, who has not."""
+        latest = max(
+            (m for item in years for m, f in enumerate(item.months, 1) if f is not None),
+            default=None,
+        )
+        if latest is None:
+            return None
+        index = latest - 1
+        done = [item for item in years if item.confirmed[index]]
+        totals = [f.total for item in done if (f := item.months[index]) is not None]
+        waiting = [item.cell for item in years if not item.confirmed[index]] + idle
+        return {
+            "month": latest,
+            "year": year,
+            "confirmed": len(done),
+            "count": len(years) + len(idle),
+            "four_good": sum(1 for item in done if (f := item.months[index]) and f.four_good),
+            "mean": reports.points(t, sum(totals) / len(totals)) if totals else "—",
+            "waiting": sorted(waiting, key=lambda c: c.name),
+        }
 
     async def committee_csv(self, request: Request, visit: Visit) -> Response:
         """The heat map's figures as CSV: cells × months, no member anywhere."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
@@ -22,6 +24,7 @@ from tests.deployment import CODE, Deployment, deployed
 from tests.harness import TelegramUser
 from tests.test_e2e_evaluation import answer_all
 from tests.test_e2e_zalo import free_port
+from tests.test_web_view import init_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -213,3 +216,15 @@ async def test_a_link_works_once_and_sign_out_ends_the_session(
     assert "đã đăng xuất" in await page.inner_text("body")
     again = await page.goto(page.url.replace("/web/signout", "/web/me"))
     assert again is not None and again.status == 401
+
+    # as a Telegram Mini App: the init data in the fragment signs in, no link needed
+    signed = init_data(an.user_id, int(time.time()), deployment.env["TELEGRAM_BOT_TOKEN"])
+    app = await (await browser.new_context(locale="vi-VN")).new_page()
+    base = link.split("/web/")[0]
+    await app.goto(f"{base}/web/app#tgWebAppData={quote(signed)}&tgWebAppVersion=8.0")
+    await app.wait_for_url(re.compile(r".*/web/cell/\d+/month$"))
+    assert "An" in await app.inner_text("header")
+    forged = await (await browser.new_context(locale="vi-VN")).new_page()
+    await forged.goto(f"{base}/web/app#tgWebAppData={quote(signed.replace('An', 'Ann'))}")
+    await forged.wait_for_url(re.compile(r".*/web/telegram$"))
+    assert "/web" in await forged.inner_text("body")

@@ -5,12 +5,16 @@ committee officers never see members' names."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -336,3 +340,51 @@ async def test_a_large_committee_pages_its_heat_map(
         for page in ("0", "3", "x"):
             answer = await client.get(f"/web/committee?year=2026&page={page}")
             assert answer.status_code == 404, page
+
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+def init_data(user_id: int, auth_date: int, token: str = TOKEN, **extra: str) -> str:
+    """Init data as a Telegram client passes it to a Mini App, signed as Telegram documents:
+    HMAC-SHA-256 of the sorted "key=value" lines, keyed with HMAC-SHA-256("WebAppData", token)."""
+    fields = {
+        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
+        "user": json.dumps({"id": user_id, "first_name": "An", "language_code": "vi"}),
+        "auth_date": str(auth_date),
+        **extra,
+    }
+    check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
+async def test_the_telegram_mini_app_signs_in_with_signed_init_data(
+    db: Database, site: Site
+) -> None:
+    site.chats.runtime.settings = load_settings(
+        database_url=db.url, public_base_url=BASE, telegram_bot_token=TOKEN, _env_file=None
+    )
+    now = int(site.chats.clock.now.timestamp())
+    async with site.client() as client:
+        app = await client.get("/web/app")
+        assert app.status_code == 200 and "miniapp.js" in app.text
+        assert "script-src 'self'" in app.headers["content-security-policy"]
+        assert (await client.get("/web/static/miniapp.js")).status_code == 200
+        refused = [
+            init_data(int(MEMBER), now, token="654321:OTHER-BOT"),  # another bot's
+            init_data(int(MEMBER), now - 2 * 3600),  # stale: replayed
+            init_data(999, now),  # nobody chibo knows
+            init_data(int(MEMBER), now).replace("first_name", "first_nam3"),  # tampered
+            init_data(int(MEMBER), now) + "&user=%7B%22id%22%3A3%7D",  # a second user
+            "",
+        ]
+        for data in refused:
+            answer = await client.post("/web/telegram", data={"init_data": data})
+            assert answer.status_code == 403, data
+            assert "set-cookie" not in answer.headers
+        signed = await client.post("/web/telegram", data={"init_data": init_data(int(LOW), now)})
+        assert signed.status_code == 303 and "HttpOnly" in signed.headers["set-cookie"]
+        page = await client.get("/web/me")
+        assert page.status_code == 200 and "User 3" in page.text

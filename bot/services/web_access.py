@@ -7,14 +7,20 @@ committee). The HTTP side (`bot.web`) sets the cookie; this module never sees HT
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from storage import bots as bot_store
+from storage import members as member_store
 from storage import web_sessions
 from storage.models import Member
 
@@ -24,6 +30,8 @@ LINK_VALID = timedelta(minutes=10)
 LINKS_PER_WINDOW = 5  # links a member may ask for within LINK_WINDOW
 LINK_WINDOW = timedelta(minutes=15)
 SESSION_VALID = timedelta(hours=12)
+INIT_DATA_VALID = timedelta(hours=1)  # a Mini App's init data older than this is refused
+MAX_INIT_DATA = 4096
 TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")  # what token_urlsafe(TOKEN_BYTES) makes
 
@@ -78,6 +86,11 @@ async def redeem(session: AsyncSession, token: str, now: datetime) -> Signed | N
     member = await _active_member(session, member_id)
     if member is None:
         return None
+    return await open_for(session, member, now)
+
+
+async def open_for(session: AsyncSession, member: Member, now: datetime) -> Signed:
+    """A new browser session for `member`."""
     signed = Signed(
         secrets.token_urlsafe(TOKEN_BYTES),
         secrets.token_urlsafe(TOKEN_BYTES),
@@ -115,3 +128,59 @@ async def _active_member(session: AsyncSession, member_id: int | None) -> Member
         return None
     member = await session.get(Member, member_id, options=[selectinload(Member.org)])
     return member if member is not None and member.active else None
+
+
+def telegram_user_id(
+    init_data: str, tokens: list[str], now: datetime, max_age: timedelta = INIT_DATA_VALID
+) -> str | None:
+    """The Telegram user id in a Mini App's init data, if one of the bots' `tokens` signed it
+    (HMAC-SHA-256 keyed with HMAC-SHA-256("WebAppData", token), as Telegram documents) and
+    it is recent; else None."""
+    if not init_data or len(init_data) > MAX_INIT_DATA:
+        return None
+    try:
+        pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return None
+    fields = dict(pairs)
+    given = fields.pop("hash", "")
+    if len(fields) + 1 != len(pairs) or not given:  # a repeated field: not Telegram's
+        return None
+    check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items())).encode()
+    signed = any(
+        hmac.compare_digest(
+            hmac.new(
+                hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest(),
+                check,
+                hashlib.sha256,
+            ).hexdigest(),
+            given,
+        )
+        for token in tokens
+        if token
+    )
+    auth_date = fields.get("auth_date", "")
+    if not signed or not auth_date.isascii() or not auth_date.isdigit():
+        return None
+    age = now.timestamp() - int(auth_date)
+    if not -60 <= age <= max_age.total_seconds():
+        return None
+    try:
+        user = json.loads(fields.get("user", ""))
+        user_id = user["id"] if isinstance(user, dict) else None
+    except ValueError:
+        return None
+    return str(user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+
+
+async def sign_in_from_telegram(
+    session: AsyncSession, init_data: str, default_token: str, now: datetime
+) -> Signed | None:
+    """A session for the member whose Telegram account opened the Mini App, or None."""
+    tokens = [default_token] + [
+        b.token for b in await bot_store.every(session) if b.channel == "telegram"
+    ]
+    user_id = telegram_user_id(init_data, tokens, now)
+    found = await member_store.identify(session, "telegram", user_id) if user_id else None
+    member = await _active_member(session, found.member.id) if found else None
+    return await open_for(session, member, now) if member else None

@@ -108,6 +108,9 @@ class WebView:
             get("/web", self._signed(self.home)),
             get("/web/", self._signed(self.home)),
             get("/web/static/style.css", self.style),
+            get("/web/static/miniapp.js", self.script),
+            get("/web/app", self.mini_app),
+            Route("/web/telegram", self.sign_in_from_telegram, methods=["POST"]),
             get("/web/signin/{token}", self.sign_in_page),
             Route("/web/signin", self.sign_in, methods=["POST"]),
             Route("/web/signout", self._signed(self.sign_out), methods=["POST"]),
@@ -254,6 +257,58 @@ class WebView:
             headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
 
+    async def script(self, request: Request) -> Response:
+        js = (templating.STATIC / "miniapp.js").read_bytes()
+        return Response(
+            js,
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def mini_app(self, request: Request) -> Response:
+        """The Telegram Mini App's entry (the bot's menu button): its script posts the init
+        data Telegram put in the fragment to /web/telegram."""
+        t = self._guest(request)
+        csp = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'"
+        return self._html("app.html", t, headers={"Content-Security-Policy": csp})
+
+    async def sign_in_from_telegram(self, request: Request) -> Response:
+        """A session from a Mini App's init data, signed with one of the bots' tokens."""
+        t = self._guest(request)
+        who = request.client.host if request.client else "?"
+        if self.throttle.blocked(who):
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext("Too many attempts with links that do not work. Try again later."),
+                HTTPStatus.TOO_MANY_REQUESTS,
+            )
+        fields = await auth.form(request)
+        now = self.runtime.clock()
+        async with self.runtime.db.session() as session:
+            signed = await web_access.sign_in_from_telegram(
+                session,
+                (fields or {}).get("init_data", ""),
+                self.runtime.settings.telegram_bot_token,
+                now,
+            )
+        if signed is None:
+            self.throttle.failed(who)
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext("Open the web view with /web in the chat."),
+                HTTPStatus.FORBIDDEN,
+            )
+        log.info("web: member %d signed in from the Telegram Mini App", signed.member.id)
+        return self._signed_in(signed, now)
+
+    def _signed_in(self, signed: web_access.Signed, now: datetime) -> Response:
+        response = RedirectResponse(self.site.url("/web/"), status_code=HTTPStatus.SEE_OTHER)
+        max_age = int((signed.expires_at - now).total_seconds())
+        auth.set_session_cookie(response, self.site, signed.token, max_age)
+        return response
+
     async def sign_in_page(self, request: Request) -> Response:
         """GET of a link: a button that signs in. The link is used up only by the POST, so a
         chat app fetching a preview of the link does not spend it."""
@@ -284,10 +339,7 @@ class WebView:
             self.throttle.failed(who)
             return self._bad_link(t, HTTPStatus.BAD_REQUEST)
         log.info("web: member %d signed in", signed.member.id)
-        response = RedirectResponse(self.site.url("/web/"), status_code=HTTPStatus.SEE_OTHER)
-        max_age = int((signed.expires_at - now).total_seconds())
-        auth.set_session_cookie(response, self.site, signed.token, max_age)
-        return response
+        return self._signed_in(signed, now)
 
     def _bad_link(self, t: Translator, status: int) -> HTMLResponse:
         return self._message(

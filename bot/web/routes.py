@@ -73,6 +73,7 @@ class Visit:
     csrf: str
     t: Translator
     now: datetime
+    form: dict[str, str] | None = None  # a POST's fields
 
     @property
     def is_officer(self) -> bool:
@@ -91,7 +92,16 @@ class Visit:
         return self.now.astimezone(self.t.zone).year
 
 
-Page = Callable[[Request, Visit], Awaitable[Response]]
+@dataclass(frozen=True)
+class Later:
+    """What a page finishes after its database session is closed: rendering a template or
+    writing a workbook from plain data. (On SQLite every transaction holds the write lock,
+    so the chat's turns wait for as long as a session is open.)"""
+
+    finish: Callable[[], Awaitable[Response]]
+
+
+Page = Callable[[Request, Visit], Awaitable[Response | Later]]
 
 
 class WebView:
@@ -131,15 +141,26 @@ class WebView:
         async def endpoint(request: Request) -> Response:
             token = auth.session_token(request)
             now = self.runtime.clock()
+            # a form is read before the session opens: a slow sender holds no database lock
+            form = await auth.form(request) if request.method == "POST" else None
             async with self.runtime.db.session() as session:
                 visitor = await web_access.visitor(session, token, now) if token else None
                 if visitor is None:
                     return self._signed_out(request, HTTPStatus.UNAUTHORIZED)
                 member = visitor.member
                 t = Translator(member.locale or member.org.locale, member.org.timezone)
-                return await page(request, Visit(session, member, visitor.csrf, t, now))
+                answer = await page(request, Visit(session, member, visitor.csrf, t, now, form))
+            return await answer.finish() if isinstance(answer, Later) else answer
 
         return endpoint
+
+    def _page(self, template: str, visit: Visit, **context: Any) -> Later:
+        """A signed-in page, rendered once the database session is closed."""
+
+        async def finish() -> Response:
+            return self._html(template, visit.t, visit, **context)
+
+        return Later(finish)
 
     def _html(
         self,
@@ -352,9 +373,8 @@ class WebView:
             status,
         )
 
-    async def sign_out(self, request: Request, visit: Visit) -> Response:
-        fields = await auth.form(request)
-        if not auth.csrf_ok((fields or {}).get("csrf"), visit.csrf):
+    async def sign_out(self, request: Request, visit: Visit) -> Response | Later:
+        if not auth.csrf_ok((visit.form or {}).get("csrf"), visit.csrf):
             _ = visit.t.gettext
             return self._message(
                 visit.t,
@@ -375,7 +395,7 @@ class WebView:
         auth.clear_session_cookie(response, self.site)
         return response
 
-    async def home(self, request: Request, visit: Visit) -> Response:
+    async def home(self, request: Request, visit: Visit) -> Response | Later:
         """The member's first page, by role."""
         if visit.is_officer:
             target = "/web/committee"
@@ -389,7 +409,7 @@ class WebView:
 
     # --- committee officers ---------------------------------------------------------------
 
-    async def committee(self, request: Request, visit: Visit) -> Response:
+    async def committee(self, request: Request, visit: Visit) -> Response | Later:
         """Cells × months of a year: a heat map, the ranking, who has not confirmed."""
         if not visit.is_officer:
             return self._not_found(visit)
@@ -432,9 +452,8 @@ class WebView:
             (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in shown
         ]
         month = self._latest_month(t, year, years, idle)
-        return self._html(
+        return self._page(
             "committee.html",
-            t,
             visit,
             year=year,
             years=self._years(visit),
@@ -476,7 +495,7 @@ class WebView:
             "waiting": sorted(waiting, key=lambda c: c.name),
         }
 
-    async def committee_csv(self, request: Request, visit: Visit) -> Response:
+    async def committee_csv(self, request: Request, visit: Visit) -> Response | Later:
         """The heat map's figures as CSV: cells × months, no member anywhere."""
         if not visit.is_officer:
             return self._not_found(visit)
@@ -551,7 +570,7 @@ class WebView:
 
     # --- a cell's year (officers and its secretary) -----------------------------------------
 
-    async def cell(self, request: Request, visit: Visit) -> Response:
+    async def cell(self, request: Request, visit: Visit) -> Response | Later:
         """The cell's months × groups: points of each group, total and level; never members."""
         cell = await self._cell_in_scope(request, visit)
         if cell is None:
@@ -600,9 +619,8 @@ class WebView:
                         label=reports.level_label(spec, data.result.level, t),
                     ),
                 )
-        return self._html(
+        return self._page(
             "cell.html",
-            t,
             visit,
             cell=cell,
             year=year,
@@ -633,7 +651,7 @@ class WebView:
         squares.append(Square(f"{round(result.total)}", fill, ink, title, mark=result.four_good))
         return squares
 
-    async def workbook(self, request: Request, visit: Visit) -> Response:
+    async def workbook(self, request: Request, visit: Visit) -> Response | Later:
         """The year's XLSX workbook, as /report sends it (the secretary's own cell only: it
         names members)."""
         cell = await self._cell_in_scope(request, visit, secretary_only=True)
@@ -654,15 +672,18 @@ class WebView:
         from bot.app.web import CONTENT_TYPES, disposition
         from bot.render.exports import year_workbook
 
-        content = await asyncio.to_thread(year_workbook, *built, visit.t)
-        return Response(
-            content,
-            media_type=CONTENT_TYPES[".xlsx"],
-            headers={
-                **SECURITY_HEADERS,
-                "Content-Disposition": disposition(f"chibo-{year}.xlsx"),
-            },
-        )
+        async def finish() -> Response:  # written from plain data, the session closed
+            content = await asyncio.to_thread(year_workbook, *built, visit.t)
+            return Response(
+                content,
+                media_type=CONTENT_TYPES[".xlsx"],
+                headers={
+                    **SECURITY_HEADERS,
+                    "Content-Disposition": disposition(f"chibo-{year}.xlsx"),
+                },
+            )
+
+        return Later(finish)
 
     # --- the secretary's month ----------------------------------------------------------------
 
@@ -701,7 +722,7 @@ class WebView:
             "deadline": t.when(period.deadline_at),
         }
 
-    async def month(self, request: Request, visit: Visit) -> Response:
+    async def month(self, request: Request, visit: Visit) -> Response | Later:
         """The month live: who answered, the groups, low answers, RSVPs."""
         cell = await self._cell_in_scope(request, visit, secretary_only=True)
         if cell is None:
@@ -713,17 +734,16 @@ class WebView:
                 (m.full_name, r.attending if r else None, r.reason if r else None)
                 for m, r in await meetings.rsvps_of(visit.session, data["period"])
             ]
-        return self._html("month.html", visit.t, visit, cell=cell, data=data, rsvps=rsvps)
+        return self._page("month.html", visit, cell=cell, data=data, rsvps=rsvps)
 
-    async def meeting(self, request: Request, visit: Visit) -> Response:
+    async def meeting(self, request: Request, visit: Visit) -> Response | Later:
         """The month for a projector: big type, the groups, completion; refreshes itself."""
         cell = await self._cell_in_scope(request, visit, secretary_only=True)
         if cell is None:
             return self._not_found(visit)
         data = await self._month_data(visit, cell)
-        return self._html(
+        return self._page(
             "meeting.html",
-            visit.t,
             visit,
             cell=cell,
             data=data,
@@ -732,7 +752,7 @@ class WebView:
 
     # --- a member's own results -----------------------------------------------------------
 
-    async def me(self, request: Request, visit: Visit) -> Response:
+    async def me(self, request: Request, visit: Visit) -> Response | Later:
         """The member's own months and scores, nobody else's."""
         if not visit.in_cell:
             return self._not_found(visit)
@@ -764,6 +784,6 @@ class WebView:
             verdict = t.gettext("4-good months: {n} of {months}").format(
                 n=found.result.four_good_months, months=found.result.months
             )
-        return self._html(
-            "me.html", t, visit, year=year, years=self._years(visit), months=months, verdict=verdict
+        return self._page(
+            "me.html", visit, year=year, years=self._years(visit), months=months, verdict=verdict
         )

@@ -168,9 +168,11 @@ async def test_committee_secretary_and_member_in_a_browser(
     await page.screenshot(path=str(SCREENSHOTS / "secretary-meeting-view.png"))
 
     phone = await sign_in(browser, an, viewport=PHONE, is_mobile=True)
-    for path in ("/month", "/meeting", ""):
+    for path, shot in (("/month", "secretary-month-phone"), ("/meeting", None), ("", "cell-year")):
         await phone.goto(re.sub(r"(/web/cell/\d+).*", r"\1", phone.url) + path)
         await no_horizontal_scroll(phone)
+        if shot:
+            await phone.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
 
     # the member: their own months on a phone, nobody else's
     page = await sign_in(browser, binh, viewport=PHONE, is_mobile=True)

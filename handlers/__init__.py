@@ -32,6 +32,7 @@ from handlers import (
     onboarding,
     secretary,
     tasks,
+    web,
 )
 from handlers import callbacks as cb
 from handlers.callbacks import ButtonData
@@ -92,6 +93,7 @@ COMMANDS = (
         M,
     ),
     Command("task", tasks.task, N_("add, cancel or delete a task of the resolution"), S),
+    Command("web", web.web, N_("a link to the web view (works once)"), Audience.SIGNED_UP),
     Command("open", secretary.open_period, N_("open this month's self-assessment"), S),
     Command("progress", secretary.progress, N_("who has answered this month"), S),
     Command("remind", meeting.remind, N_("remind everyone who has not submitted"), S),
@@ -159,6 +161,8 @@ def allowed(audience: Audience, member: Member | None) -> bool:
         return True
     if member is None:
         return False
+    if audience is Audience.SIGNED_UP:
+        return True
     if audience is Audience.COMMITTEE:
         return member.role == Role.COMMITTEE_OFFICER
     if member.org.kind != OrgKind.CELL:

@@ -18,6 +18,7 @@ from storage.models import Member, Period
 
 class Audience(StrEnum):
     ANYONE = "anyone"
+    SIGNED_UP = "signed_up"  # anyone chibo knows: a cell's member or a committee officer
     MEMBER = "member"
     SECRETARY = "secretary"
     COMMITTEE = "committee"

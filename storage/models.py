@@ -240,6 +240,38 @@ class LinkCode(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
 
+class WebSignIn(Base):
+    """A one-time sign-in link to the web view (`/web`); only the token's SHA-256 is stored.
+
+    Used links are kept (with `used_at`) until they are a day old: they count towards the
+    member's limit of links, and a second use of the same link is refused.
+    """
+
+    __tablename__ = "web_sign_ins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebSession(Base):
+    """A browser signed in to the web view as one member, until it expires or signs out.
+
+    The cookie holds a random token; only its SHA-256 is stored. `csrf` is the token every
+    form that changes something must carry back.
+    """
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class SharedFile(Base):
     """A chart or workbook behind an unguessable, expiring URL (channels that cannot upload)."""
 
@@ -859,5 +891,7 @@ __all__ = [
     "Rsvp",
     "TaskAssignment",
     "TaskStatus",
+    "WebSession",
+    "WebSignIn",
     "utcnow",
 ]

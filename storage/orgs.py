@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import chunks
 from storage.models import Organization, OrgKind, Period
 
 
@@ -56,6 +57,21 @@ async def cells_under(session: AsyncSession, committee_id: int) -> list[Organiza
     return sorted(found, key=lambda o: o.name)
 
 
+async def committees_under(session: AsyncSession, committee_id: int) -> list[Organization]:
+    """Every committee below the committee, at any depth of the tree, by name."""
+    children: dict[int | None, list[Organization]] = {}
+    query = select(Organization).where(Organization.kind == OrgKind.COMMITTEE)
+    for org in await session.scalars(query):
+        children.setdefault(org.parent_id, []).append(org)
+    found: list[Organization] = []
+    stack = [committee_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child.id)
+    return sorted(found, key=lambda o: o.name)
+
+
 async def periods_of_cells(
     session: AsyncSession, cell_ids: list[int], year: int, month: int | None = None
 ) -> list[Period]:
@@ -64,6 +80,13 @@ async def periods_of_cells(
     if month is not None:
         query = query.where(Period.month == month)
     return list(await session.scalars(query))
+
+
+async def periods_by_id(session: AsyncSession, period_ids: list[int]) -> list[Period]:
+    found: list[Period] = []
+    for chunk in chunks(period_ids):
+        found += await session.scalars(select(Period).where(Period.id.in_(chunk)))
+    return found
 
 
 async def latest_month(session: AsyncSession, cell_ids: list[int]) -> tuple[int, int] | None:

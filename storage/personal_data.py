@@ -43,6 +43,8 @@ from storage.models import (
     Rsvp,
     SharedFile,
     TaskAssignment,
+    WebSession,
+    WebSignIn,
 )
 
 
@@ -120,6 +122,13 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ),
     ("resolution_tasks", "created_by_id"): Reference(
         "tasks_recorded", "kept", ("id", "resolution_id", "created_at")
+    ),
+    # the web view: sign-in links and browser sessions (only hashes of their tokens)
+    ("web_sign_ins", "member_id"): Reference(
+        "web_sign_in_links", "deleted", ("created_at", "expires_at", "used_at")
+    ),
+    ("web_sessions", "member_id"): Reference(
+        "web_sessions", "deleted (signed out everywhere)", ("created_at", "expires_at")
     ),
 }
 NOT_EXPORTED: dict[tuple[str, str], str] = {}
@@ -222,6 +231,8 @@ async def erase(session: AsyncSession, member: Member, placeholder: str, now: da
         await _forget_name_in_prompts(session, member.org_id, name)
     await session.execute(delete(ChatIdentity).where(ChatIdentity.member_id == member.id))
     await session.execute(delete(LinkCode).where(LinkCode.member_id == member.id))
+    await session.execute(delete(WebSignIn).where(WebSignIn.member_id == member.id))
+    await session.execute(delete(WebSession).where(WebSession.member_id == member.id))
     own = select(Assessment.id).where(Assessment.member_id == member.id).scalar_subquery()
     await _blank_free_text(session, Answer.assessment_id.in_(own))
     await session.execute(

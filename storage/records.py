@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Exists, exists, select
@@ -52,6 +53,50 @@ async def figures_of(
             ).where(CellEvaluation.period_id.in_(chunk))
         )
         found |= {pid: (total, level, four_good) for pid, total, level, four_good in rows}
+    return found
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """A period's keys and, for a closed month with a stored record, its figures."""
+
+    period_id: int
+    cell_id: int
+    month: int
+    framework_id: int
+    stored: tuple[float, str, bool] | None  # (total, level, "4 tốt"); None: compute it
+    confirmed: bool  # the secretary confirmed the month
+
+
+async def year_figures(
+    session: AsyncSession, cell_ids: Sequence[int], year: int, now: datetime
+) -> list[PeriodFigures]:
+    """The cells' periods of a year as plain rows (no ORM objects: a province has tens of
+    thousands), each closed month with the figures of its stored record."""
+    found: list[PeriodFigures] = []
+    for chunk in chunks(cell_ids):
+        query = (
+            select(
+                Period.id,
+                Period.cell_id,
+                Period.month,
+                Period.framework_id,
+                Period.deadline_at,
+                CellEvaluation.total,
+                CellEvaluation.level,
+                CellEvaluation.four_good,
+                CellEvaluation.confirmed_at,
+            )
+            .outerjoin(CellEvaluation, CellEvaluation.period_id == Period.id)
+            .where(Period.cell_id.in_(chunk), Period.year == year)
+        )
+        for row in await session.execute(query):
+            pid, cell_id, month, framework_id, deadline, total, level, four_good, confirmed = row
+            closed = deadline <= now and total is not None
+            stored = (total, level, four_good) if closed else None
+            found.append(
+                PeriodFigures(pid, cell_id, month, framework_id, stored, confirmed is not None)
+            )
     return found
 
 

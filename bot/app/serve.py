@@ -3,7 +3,8 @@
 `chibo run` receives on Telegram and/or Zalo (whichever has a token) and sends the
 outbox through them; `chibo worker` only sends. The outbox tick runs on
 python-telegram-bot's JobQueue when Telegram is served, else on a plain loop. One
-HTTP server (`bot.app.web`) carries both webhooks and the file links.
+HTTP server (`bot.app.web`) carries both webhooks, the file links and, for `chibo run`,
+the web view (`bot.web`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.services.evaluation import close_months
 from bot.services.notify import Dispatcher, Sender
 from bot.services.planner import plan_all
 from bot.services.runtime import Runtime
+from bot.web import WebView
 from handlers import notices
 from storage import bots as bot_store
 from storage import prompts
@@ -163,7 +165,12 @@ async def serve(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
                     routes.append(_telegram_route(settings, spec, app))
         heartbeat = Heartbeat(started=runtime.clock())
         http = build_app(
-            [*routes, FileRoute(runtime.db, runtime.clock), *_health(runtime, heartbeat)]
+            [
+                *routes,
+                FileRoute(runtime.db, runtime.clock),
+                *_health(runtime, heartbeat),
+                *WebView(runtime).routes(),
+            ]
         )
         await stack.enter_async_context(serving(http, settings.http_listen, settings.http_port))
         senders: list[Sender] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -527,4 +528,45 @@ def _csv_number(value: float) -> str:
     return str(round1(value))
 
 
-__all__ = ["year_csv", "year_workbook"]
+@dataclass(frozen=True)
+class CellYearLine:
+    """One cell's year on a committee's sheet: never a member, only the cell's months."""
+
+    cell_name: str
+    totals: Sequence[float | None]  # January first; None: no record
+    four_good: Sequence[bool]  # January first
+    four_good_months: int
+    recognised: bool
+
+
+def committee_csv(year: int, lines: Sequence[CellYearLine], t: Translator) -> bytes:
+    """A committee's cells × months: each month's total (one decimal, a dot; "4 tốt" months
+    marked with *), the count of "4 tốt" months and the year-end suggestion; UTF-8 with BOM."""
+    _ = t.gettext
+    rows: list[list[object]] = [
+        [
+            _("Cell"),
+            *(month_label(t, m) for m in range(1, 13)),
+            _('"4 tốt" months'),
+            _("Suggested for recognition"),
+        ]
+    ]
+    for line in lines:
+        rows.append(
+            [
+                line.cell_name,
+                *(
+                    "" if total is None else _csv_number(total) + ("*" if line.four_good[i] else "")
+                    for i, total in enumerate(line.totals)
+                ),
+                line.four_good_months,
+                _yes_no(t, line.recognised),
+            ]
+        )
+    rows.append(
+        [_("Year {year}").format(year=year) + "; * " + _("4-good month: every group meets")]
+    )
+    return csv_text(rows, lineterminator="\r\n").encode("utf-8-sig")
+
+
+__all__ = ["CellYearLine", "committee_csv", "year_csv", "year_workbook"]

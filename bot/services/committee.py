@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.scoring import YearResult, year_from_months
-from bot.services.evaluation import month_figures
+from bot.services.evaluation import MonthFigures, month_figures
 from storage import orgs, records
 from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, Period
@@ -72,6 +72,8 @@ async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, i
 class CellYear:
     cell: Organization
     result: YearResult
+    months: tuple[MonthFigures | None, ...] = (None,) * 12  # January first; None: no record
+    confirmed: tuple[bool, ...] = (False,) * 12  # January first: the secretary confirmed it
 
 
 async def committee_year(
@@ -80,19 +82,26 @@ async def committee_year(
     """Every cell's year below the committee, best first: closed months are read from their
     stored records, open ones computed."""
     cells = {c.id: c for c in await orgs.cells_under(session, committee_id)}
-    periods = await orgs.periods_of_cells(session, list(cells), year)
-    figures = await month_figures(session, periods, now)
-    by_cell: dict[int, list[Period]] = {}
-    for period in periods:
-        by_cell.setdefault(period.cell_id, []).append(period)
+    rows = await records.year_figures(session, list(cells), year, now)
+    live = await month_figures(
+        session, await orgs.periods_by_id(session, [r.period_id for r in rows if not r.stored]), now
+    )
+    by_cell: dict[int, list[records.PeriodFigures]] = {}
+    for row in rows:
+        by_cell.setdefault(row.cell_id, []).append(row)
     years = []
-    for cell_id, cell_periods in by_cell.items():
-        spec = await load_spec(session, max(cell_periods, key=lambda p: p.month).framework_id)
+    for cell_id, cell_rows in by_cell.items():
+        spec = await load_spec(session, max(cell_rows, key=lambda r: r.month).framework_id)
         months: list[tuple[float | None, str | None, bool] | None] = [None] * 12
-        for period in cell_periods:
-            f = figures[period.id]
-            months[period.month - 1] = (f.total, f.level, f.four_good)
-        years.append(CellYear(cells[cell_id], year_from_months(spec, months)))
+        shown: list[MonthFigures | None] = [None] * 12
+        confirmed = [False] * 12
+        for row in cell_rows:
+            f = MonthFigures(*row.stored) if row.stored else live[row.period_id]
+            shown[row.month - 1] = f
+            months[row.month - 1] = (f.total, f.level, f.four_good)
+            confirmed[row.month - 1] = row.confirmed
+        result = year_from_months(spec, months)
+        years.append(CellYear(cells[cell_id], result, tuple(shown), tuple(confirmed)))
     return sorted(
         years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)
     )

@@ -8,6 +8,7 @@ all use it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.i18n import Translator
 from bot.render import reports
 from bot.rules.framework import FrameworkSpec, localized
-from bot.rules.scoring import year_from_months, year_result
+from bot.rules.scoring import YearResult, year_from_months, year_result
 from bot.services import consultations, evaluation
 from bot.services import tasks as task_service
 from bot.services.periods import Progress
 from storage import evaluation as aggregates
-from storage.models import ConsultationChoice, Organization, Period
+from storage.frameworks import load_spec
+from storage.models import ConsultationChoice, Member, Organization, Period
 
 PROGRESS_WORDS = {
     Progress.SUBMITTED: reports.SUBMITTED,
@@ -163,3 +165,33 @@ async def _year_tasks(
                 )
             )
     return tuple(resolutions), tuple(rows)
+
+
+@dataclass(frozen=True)
+class MemberYear:
+    """One member's own months (None: nothing submitted that month) and their year."""
+
+    spec: FrameworkSpec
+    months: tuple[evaluation.MemberScore | None, ...]  # January first
+    result: YearResult
+    opened: tuple[bool, ...]  # January first: the cell had a self-assessment that month
+
+
+async def member_year(session: AsyncSession, member: Member, year: int) -> MemberYear | None:
+    """The member's own scores month by month (as /score shows them), nobody else's."""
+    periods = await aggregates.periods_of_year(session, member.org_id, year)
+    if not periods:
+        return None
+    months: list[evaluation.MemberScore | None] = [None] * 12
+    spec: FrameworkSpec | None = None
+    for period in periods:
+        spec = await load_spec(session, period.framework_id)
+        fractions = (await aggregates.member_fractions(session, period.id)).get(member.id)
+        if fractions:
+            months[period.month - 1] = evaluation.member_score(spec, fractions)
+    assert spec is not None
+    result = year_from_months(
+        spec, [(s.total, s.level, s.four_good) if s else None for s in months]
+    )
+    opened = {p.month for p in periods}
+    return MemberYear(spec, tuple(months), result, tuple(m in opened for m in range(1, 13)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from bot.rules.framework import shipped_framework
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import arun_cli, run_cli
 
@@ -25,7 +26,8 @@ def ok(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 def test_tree_cells_invites_and_imports(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
-    assert "default framework four-good-cell v2" in ok(["migrate"], env, tmp_path)
+    shipped = shipped_framework()
+    assert f"default framework {shipped.code} v{shipped.version}" in ok(["migrate"], env, tmp_path)
     ok(["committee", "create", "Đảng bộ phường Đông Mai"], env, tmp_path)
     created = ok(
         ["cell", "create", "Chi bộ khu Biểu Nghi", "--committee", "Đảng bộ phường Đông Mai"],

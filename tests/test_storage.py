@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.rules.framework import default_framework_path, load_framework
-from bot.services.setup import create_cell, ensure_default_framework
+from bot.services.setup import adopt_shipped_framework, create_cell, ensure_default_framework
 from storage import files as file_store
 from storage import frameworks as framework_store
 from storage import invites as invite_store
@@ -21,6 +21,7 @@ from storage.models import (
     Framework,
     Invite,
     Member,
+    Organization,
     OrgKind,
     Question,
     QuestionOption,
@@ -36,6 +37,28 @@ async def make_cell(db: Database) -> int:
             session, "Chi bộ khu Biểu Nghi", committee, timezone="Asia/Ho_Chi_Minh", locale="vi"
         )
         return cell.id
+
+
+async def test_cells_on_an_older_shipped_framework_move_to_the_new_one(db: Database) -> None:
+    shipped = load_framework(default_framework_path())
+    async with db.session() as session:
+        old, _ = await framework_store.store(session, shipped.model_copy(update={"version": 1}))
+        committee = await orgs.create(session, "Đảng bộ phường Đông Mai", OrgKind.COMMITTEE)
+        cells = [
+            await create_cell(session, name, committee, timezone="Asia/Ho_Chi_Minh", locale="vi")
+            for name in ("Chi bộ 1", "Chi bộ 2")
+        ]
+        own_spec = shipped.model_copy(update={"code": "rieng-chi-bo-2", "version": 1})
+        own, _ = await framework_store.store(session, own_spec, owner_id=cells[1].id)
+        cells[0].framework_id, cells[1].framework_id = old.id, own.id
+        committee.framework_id = old.id
+    async with db.session() as session:
+        current = await ensure_default_framework(session)
+        assert await adopt_shipped_framework(session, current) == 2  # the cell, its committee
+        assert await adopt_shipped_framework(session, current) == 0  # once
+    async with db.session() as session:
+        on = {o.name: o.framework_id for o in await session.scalars(select(Organization))}
+    assert on == {"Đảng bộ phường Đông Mai": current.id, "Chi bộ 1": current.id, "Chi bộ 2": own.id}
 
 
 async def test_migrated_schema_is_current(db: Database) -> None:

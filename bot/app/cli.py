@@ -76,11 +76,18 @@ def migrate() -> None:
     schema.upgrade(settings.database_url)
 
     async def seed(db: Database) -> str:
-        from bot.services.setup import ensure_default_framework
+        from bot.services.setup import adopt_shipped_framework, ensure_default_framework
 
         async with db.session() as session:
             framework = await ensure_default_framework(session)
-            return f"{framework.code} v{framework.version}"
+            moved = await adopt_shipped_framework(session, framework)
+        line = f"{framework.code} v{framework.version}"
+        if moved:
+            line += (
+                f" ({moved} cells and committees moved to it from an older version;"
+                " months already opened keep theirs)"
+            )
+        return line
 
     framework = with_db(settings, seed)
     click.echo(f"database is at revision {schema.head_revision()}; default framework {framework}")

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import clean_text
@@ -27,6 +28,23 @@ async def ensure_default_framework(session: AsyncSession) -> Framework:
     """The shipped default framework, stored once per version."""
     framework, _created = await framework_store.store(session, shipped_framework())
     return framework
+
+
+async def adopt_shipped_framework(session: AsyncSession, framework: Framework) -> int:
+    """Cells and committees on an older version of the shipped default move to `framework`
+    (months already opened keep the version they were opened with); those on a framework
+    of their own, uploaded or imported under another code, stay. Returns how many moved."""
+    older = select(Framework.id).where(
+        Framework.owner_org_id.is_(None),
+        Framework.code == framework.code,
+        Framework.version < framework.version,
+    )
+    moved = await session.execute(
+        update(Organization)
+        .where(Organization.framework_id.in_(older.scalar_subquery()))
+        .values(framework_id=framework.id)
+    )
+    return int(getattr(moved, "rowcount", 0) or 0)
 
 
 async def import_framework(session: AsyncSession, spec: FrameworkSpec) -> tuple[Framework, bool]:

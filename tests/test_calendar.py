@@ -21,6 +21,7 @@ from bot.rules.calendar import (
     offset_key,
     period_times,
     planned_notifications,
+    typed_day,
 )
 
 HCM = "Asia/Ho_Chi_Minh"
@@ -561,3 +562,14 @@ def test_period_across_the_new_year() -> None:
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError, match="aware"):
         current_or_next_period(DAY_3, datetime(2025, 2, 3, 12, 30))
+
+
+def test_a_typed_day_is_this_years_unless_long_past() -> None:
+    today = date(2026, 12, 2)
+    for text in ("20/12", "20.12", "20-12", "20/12/2026", "20/12/26", " 20/12 "):
+        assert typed_day(text, today) == date(2026, 12, 20), text
+    assert typed_day("10/1", today) == date(2027, 1, 10)  # January, typed in December
+    assert typed_day("25/11", today) == date(2026, 11, 25)  # just past: the caller refuses it
+    assert typed_day("29/2/2028", today) == date(2028, 2, 29)
+    for bad in ("31/2", "29/2", "20/13", "0/12", "٢٠/١٢", "20/12/202", "mai", ""):
+        assert typed_day(bad, today) is None, bad

@@ -74,7 +74,8 @@ def test_parse_deadline_in_the_cells_zone() -> None:
     assert consultations.parse_deadline("5/1 8h30", HCM, now) == datetime(
         2027, 1, 5, 1, 30, tzinfo=UTC
     )
-    for bad in ("31/2", "20-12", "٢٠/١٢", "20/12 25:00", "tomorrow", ""):
+    assert consultations.parse_deadline("20-12 17h00", HCM, now) == parsed  # as /task's dates
+    for bad in ("31/2", "20/13", "٢٠/١٢", "20/12 25:00", "20/12 5pm", "tomorrow", ""):
         assert consultations.parse_deadline(bad, HCM, now) is None
 
 

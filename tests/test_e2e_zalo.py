@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.channels.numbered import fold
+from bot.core.words import fold
 from tests.conftest import fetch, fresh_database_url
 from tests.deployment import CODE, ZaloDeployment, deployed_zalo
 from tests.deployment import INVITE_CODE as INVITE

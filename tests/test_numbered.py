@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channels.numbered import Choice, Option, Prompt, fold, options_text, render
+from bot.channels.numbered import Choice, Option, Prompt, options_text, render
 from bot.core.chat import Button, Outcome, Reply
 from bot.core.i18n import Translator
+from bot.core.words import fold
 
 EN = Translator("en")
 VI = Translator("vi")

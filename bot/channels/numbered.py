@@ -15,26 +15,16 @@ person can only see the latest list.
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.chat import Button, ChatEvent, Outcome, Reply
 from bot.core.i18n import Translator
 from bot.core.numbers import is_digits
+from bot.core.words import fold
 from bot.services.runtime import Runtime
 from storage import members as member_store
 from storage import prompts
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def fold(text: str) -> str:
-    """Lower case, without diacritics or symbols: "Không hoàn thành ▶" → "khong hoan thanh"."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(plain))
 
 
 @dataclass(frozen=True)

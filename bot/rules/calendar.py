@@ -643,6 +643,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "DEFAULT_ZONE",
     "SUMMARY_GRACE",
+    "TYPED_DAY_LOOK_BACK",
     "MeetingOverride",
     "MeetingRule",
     "NotificationKind",
@@ -654,4 +655,32 @@ __all__ = [
     "offset_key",
     "period_times",
     "planned_notifications",
+    "typed_day",
 ]
+
+
+_TYPED_DAY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
+TYPED_DAY_LOOK_BACK = timedelta(days=183)
+"""A day typed without its year that lies further back than this means next year's."""
+
+
+def typed_day(text: str, today: date) -> date | None:
+    """The day a person typed: "20/12", "20.12", "20-12", "20/12/2026" or "20/12/26".
+
+    Without a year it is this year's day, or next year's when this year's lies more than
+    ``TYPED_DAY_LOOK_BACK`` behind ``today`` ("10/1" typed in December); a day a little in
+    the past stays in the past, for the caller to refuse as past. ASCII digits only;
+    None when it is not a day of the calendar.
+    """
+    found = _TYPED_DAY.match(text.strip()) if text.isascii() else None
+    if found is None:
+        return None
+    day, month, year_text = int(found.group(1)), int(found.group(2)), found.group(3)
+    year = int(year_text) + (2000 if len(year_text) == 2 else 0) if year_text else today.year
+    try:
+        typed = date(year, month, day)
+        if not year_text and typed < today - TYPED_DAY_LOOK_BACK:
+            typed = date(year + 1, month, day)
+    except ValueError:
+        return None
+    return typed

@@ -14,26 +14,20 @@ time zone. Problems are collected per line, so nothing is saved while any is lef
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.core.words import fold
+from bot.rules.calendar import typed_day
+
 MAX_DESCRIPTION = 500  # characters of one task's description
 MAX_TASKS = 30  # tasks of one resolution: each member's list stays one screen
 MAX_DAYS_AHEAD = 183  # a due date at most about half a year ahead
 EVERYONE = frozenset({"tat ca", "all", "alle", "ca chi bo", "everyone"})
-_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
 _SEPARATORS = re.compile(r"[,;]")
-
-
-def fold(text: str) -> str:
-    """Lower case, without Vietnamese diacritics, single spaces: "Trần Văn Đức" → "tran van duc"."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[a-z0-9]+", plain))
 
 
 def is_task_line(line: str) -> bool:
@@ -87,28 +81,15 @@ def due_at(day: date, zone: ZoneInfo) -> datetime:
 
 
 def parse_date(text: str, today: date) -> date | LineProblem:
-    """ "20/12" (the next 20 December from today) or "20/12/2026"; a date not far ahead."""
-    found = _DATE.match(text.strip())
-    if found is None:
+    """ "20/12" or "20/12/2026" (`bot.rules.calendar.typed_day`); a date not far ahead."""
+    day = typed_day(text, today)
+    if day is None:
         return LineProblem.BAD_DATE
-    day, month = int(found.group(1)), int(found.group(2))
-    year_text = found.group(3)
-    years = [int(year_text) + (2000 if len(year_text) == 2 else 0)] if year_text else []
-    if not years:
-        years = [today.year, today.year + 1]
-    for year in years:
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            return LineProblem.BAD_DATE
-        if year_text is None and candidate < today - timedelta(days=MAX_DAYS_AHEAD):
-            continue  # "10/1" typed in December: next January
-        if candidate < today:
-            return LineProblem.PAST_DATE
-        if candidate > today + timedelta(days=MAX_DAYS_AHEAD):
-            return LineProblem.FAR_DATE
-        return candidate
-    return LineProblem.BAD_DATE
+    if day < today:
+        return LineProblem.PAST_DATE
+    if day > today + timedelta(days=MAX_DAYS_AHEAD):
+        return LineProblem.FAR_DATE
+    return day
 
 
 def match_name(name: str, people: Sequence[Person]) -> list[Person]:

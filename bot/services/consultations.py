@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.chat import MAX_DOCUMENT_BYTES, Attachment
+from bot.rules.calendar import typed_day
 from bot.services import documents, files
 from bot.services.documents import Publishing
 from bot.services.planner import Kind
@@ -47,9 +48,7 @@ FILE_TYPES = documents.FILE_TYPES | documents.FRAMEWORK_TYPES  # a framework dra
 OFFSET_PREFIX = "c"
 COMMENT_INPUT = "consult:"  # Member.pending_input while the member types "another opinion"
 
-_DAY_MONTH = re.compile(
-    r"^(?P<day>\d{1,2})/(?P<month>\d{1,2})(?:/(?P<year>\d{4}))?(?:\s+(?P<hour>\d{1,2})[:h](?P<minute>\d{2}))?$"
-)
+_CLOCK = re.compile(r"^(?P<hour>\d{1,2})[:h](?P<minute>\d{2})$")
 
 
 class Problem(StrEnum):
@@ -74,22 +73,17 @@ def parse_deadline(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
 
     Without a year: the next 20/12 (this year's, or next year's once it has passed).
     ASCII digits only; None when it is not a date and time."""
-    found = _DAY_MONTH.match(" ".join(text.split())) if text.isascii() else None
-    if found is None:
+    day_text, _, clock = text.strip().partition(" ")
+    found = _CLOCK.match(clock.strip()) if clock.strip() else None
+    if clock.strip() and found is None:
         return None
-    day, month = int(found["day"]), int(found["month"])
-    hour = int(found["hour"]) if found["hour"] is not None else 23
-    minute = int(found["minute"]) if found["minute"] is not None else 59
-    local_now = now.astimezone(zone)
-    years = [int(found["year"])] if found["year"] else [local_now.year, local_now.year + 1]
-    for year in years:
-        try:
-            moment = datetime(year, month, day, hour, minute, tzinfo=zone).astimezone(UTC)
-        except ValueError:
-            return None
-        if found["year"] or moment > now:
-            return moment
-    return moment
+    day = typed_day(day_text, now.astimezone(zone).date())
+    if day is None:
+        return None
+    hour, minute = (int(found["hour"]), int(found["minute"])) if found else (23, 59)
+    if hour > 23 or minute > 59:
+        return None
+    return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
 
 def remind_time(created: datetime, deadline: datetime) -> datetime:

@@ -11,6 +11,7 @@ from bot.services.consultations import Answered, Problem, Refused, Tally
 from bot.services.documents import Publishing
 from handlers.callbacks import ConsultAnswer, ConsultTally
 from handlers.context import Turn, stale
+from handlers.views import stored_file
 from storage.models import Consultation, ConsultationChoice, ConsultationResponse, Period
 
 _CONSULT_CAPTION = re.compile(r"^/consult(?:@\S+)?(?:\s+|$)", re.IGNORECASE)
@@ -164,7 +165,7 @@ def consultation_reply(
         buttons = answer_buttons(t, consultation)
     else:
         lines.append(_("The consultation is closed."))
-    return Reply("\n".join(lines), buttons, attachment=_attachment(consultation))
+    return Reply("\n".join(lines), buttons, attachment=stored_file(consultation, "draft"))
 
 
 def _yours(t: Translator, response: ConsultationResponse) -> str:
@@ -172,20 +173,6 @@ def _yours(t: Translator, response: ConsultationResponse) -> str:
     if response.comment:
         text += " — " + response.comment
     return text
-
-
-def _attachment(consultation: Consultation) -> Attachment | None:
-    if consultation.file_id is None:
-        return None
-    return Attachment(
-        "document",
-        consultation.file_name or "draft",
-        b"",
-        size=consultation.file_size,
-        file_id=consultation.file_id,
-        mime_type=consultation.mime_type,
-        link=consultation.file_link,
-    )
 
 
 async def answer(turn: Turn, data: ConsultAnswer) -> Outcome:

@@ -14,6 +14,7 @@ from bot.services.documents import Problem, Publishing, Refused
 from handlers import secretary
 from handlers.callbacks import DocRead, DocReaders, DocSend
 from handlers.context import Turn, current_period, stale
+from handlers.views import stored_file
 from storage.frameworks import load_spec
 from storage.models import MeetingDocument, Period
 
@@ -173,18 +174,7 @@ def document_reply(
         buttons = [[Button("✅ " + _("Read"), DocRead(document.id).pack())]]
     else:
         lines.append("✅ " + _("You read them ({time}).").format(time=t.when(read_at)))
-    attachment = None
-    if document.file_id is not None:
-        attachment = Attachment(
-            "document",
-            document.file_name or "document",
-            b"",
-            size=document.file_size,
-            file_id=document.file_id,
-            mime_type=document.mime_type,
-            link=document.file_link,
-        )
-    return Reply("\n".join(lines), buttons, attachment=attachment)
+    return Reply("\n".join(lines), buttons, attachment=stored_file(document, "document"))
 
 
 async def _member_view(turn: Turn) -> Outcome:

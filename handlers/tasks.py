@@ -15,6 +15,7 @@ from bot.services.tasks import Problem, Refused
 from handlers import paging
 from handlers.callbacks import TaskAck, TaskNoteSkip, TaskReport, TaskWho
 from handlers.context import Turn, stale
+from handlers.views import stored_file
 from storage.models import Member, Period, Resolution, ResolutionTask, TaskAssignment, TaskStatus
 from storage.tasks import Assigned, Overdue
 
@@ -146,18 +147,7 @@ def resolution_reply(t: Translator, resolution: Resolution, period: Period) -> R
     ]
     if resolution.body:
         lines += ["", resolution.body]
-    attachment = None
-    if resolution.file_id is not None:
-        attachment = Attachment(
-            "document",
-            resolution.file_name or "resolution",
-            b"",
-            size=resolution.file_size,
-            file_id=resolution.file_id,
-            mime_type=resolution.mime_type,
-            link=resolution.file_link,
-        )
-    return Reply("\n".join(lines), attachment=attachment)
+    return Reply("\n".join(lines), attachment=stored_file(resolution, "resolution"))
 
 
 def usage_text(turn: Turn) -> str:

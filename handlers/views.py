@@ -1,9 +1,12 @@
-"""Texts shown in more than one place: the secretary's progress list."""
+"""Texts shown in more than one place: the secretary's progress list, a stored file."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.chat import Attachment
 from bot.core.i18n import N_, Translator
 from bot.services import assessment, periods
 from bot.services.periods import EXCUSED, Progress
@@ -51,3 +54,28 @@ async def progress_text(
             label += f" ({row.answered}/{total})"
         lines.append(f"{PROGRESS_MARKS[row.progress]} {row.member.full_name} — {label}")
     return "\n".join(lines)
+
+
+class StoredFile(Protocol):
+    """A row that keeps a Telegram file: a meeting document, a draft, a resolution."""
+
+    file_id: str | None
+    file_name: str | None
+    file_size: int | None
+    mime_type: str | None
+    file_link: str | None
+
+
+def stored_file(row: StoredFile, default_name: str) -> Attachment | None:
+    """The row's file, sent again by its Telegram file_id (or its public link on Zalo)."""
+    if row.file_id is None:
+        return None
+    return Attachment(
+        "document",
+        row.file_name or default_name,
+        b"",
+        size=row.file_size,
+        file_id=row.file_id,
+        mime_type=row.mime_type,
+        link=row.file_link,
+    )

@@ -3,7 +3,7 @@
 Every `chibo …` line is a real command with real options, every /command is in the
 bot's command table, every setting name is a setting, the unit files carry their
 hardening and agree with the bot's shutdown and exit codes, the proxy examples
-publish exactly the webhook and file paths. No network, no systemd needed (only
+publish exactly the webhook, file and web view paths. No network, no systemd needed (only
 `systemd-analyze verify` runs when the machine has it).
 """
 
@@ -494,7 +494,22 @@ def proxy_expectations() -> tuple[list[str], list[str]]:
     return public, private
 
 
-def test_nginx_publishes_only_the_webhooks_and_files() -> None:
+# The web view's paths a browser asks for (bot/web/routes.py): a one-time link, the pages,
+# the Telegram Mini App and its sign-in; sign-in and sign-out are POSTs.
+WEB_PATHS = ("/web/signin/AbCdEfGhIjKl", "/web/", "/web/app", "/web/telegram", "/web/signout")
+
+
+def test_the_web_paths_are_the_web_views_routes() -> None:
+    from starlette.routing import Route
+
+    from bot.web.routes import WebView
+
+    routes = [r for r in WebView.routes(object.__new__(WebView)) if isinstance(r, Route)]
+    for path in WEB_PATHS:
+        assert any(r.path_regex.match(path) for r in routes), path
+
+
+def test_nginx_publishes_only_the_webhooks_files_and_web_view() -> None:
     conf = (DEPLOY / "nginx" / "chibo.conf").read_text(encoding="utf-8")
     env = env_file(DEPLOY / "chibo.env")
     assert f"server 127.0.0.1:{env['HTTP_PORT']};" in conf
@@ -517,9 +532,13 @@ def test_nginx_publishes_only_the_webhooks_and_files() -> None:
     monitor = next(body for loc, body in locations.items() if "healthz" in loc)
     assert "allow 127.0.0.1;" in monitor and monitor.strip().count("deny all;") == 1
     assert "return 404" in locations["/"]
+    web_view = re.search(r"location /web/ \{(.*?)\n    \}", conf, re.S)
+    assert web_view, "nginx does not pass the web view /web/"
+    assert "limit_except GET POST" in web_view.group(1)  # sign-in and sign-out are forms
+    assert all(p.startswith("/web/") for p in WEB_PATHS)
 
 
-def test_caddy_publishes_only_the_webhooks_and_files() -> None:
+def test_caddy_publishes_only_the_webhooks_files_and_web_view() -> None:
     conf = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
     hook_re = re.search(r"@webhook \{\s*method POST\s*path_regexp (\S+)", conf)
     assert hook_re
@@ -531,5 +550,8 @@ def test_caddy_publishes_only_the_webhooks_and_files() -> None:
         assert re.match(hook_re.group(1), path) or path.startswith(FILES_PATH), path
     for path in private:
         assert not re.match(hook_re.group(1), path), path
-    assert conf.count("reverse_proxy 127.0.0.1:8080") == 3
+    web_view = re.search(r"@web \{\s*method ([^\n]+)\s*path /web/\*", conf)
+    assert web_view and {"GET", "POST"} <= set(web_view.group(1).split())
+    assert all(p.startswith("/web/") for p in WEB_PATHS)
+    assert conf.count("reverse_proxy 127.0.0.1:8080") == 4
     assert re.search(r"handle \{\s*respond 404", conf)

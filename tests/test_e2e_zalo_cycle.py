@@ -1,5 +1,6 @@
-"""End to end on Zalo: a member's part of the monthly cycle by numbers — accepting a task,
-reporting it done with a typed note, and answering a draft with a typed opinion."""
+"""End to end on Zalo: a member's part of the monthly cycle by numbers — accepting tasks
+(several come in one notice), reporting one done with a typed note, and answering a draft
+with a typed opinion."""
 
 from __future__ import annotations
 
@@ -35,20 +36,27 @@ async def test_a_member_on_zalo_accepts_reports_and_gives_an_opinion_by_numbers(
         due = (datetime.now(UTC) + timedelta(days=3)).astimezone(HCM)
         await an.send(
             "/resolution Nghị quyết khắc phục hậu quả bão\n"
-            f"Vận động hộ dân dọn vệ sinh | Bình | {due:%d/%m/%Y}"
+            f"Vận động hộ dân dọn vệ sinh | Bình | {due:%d/%m/%Y}\n"
+            f"Thăm hộ nghèo | Bình | {due + timedelta(days=1):%d/%m/%Y}"
         )
         await an.expect_message(contains="Đã ghi nghị quyết")
 
-        # the task arrives with "Nhận nhiệm vụ" as a numbered option
+        # both tasks arrive in one notice, each with "Nhận nhiệm vụ" as a numbered option
         told = await binh.expect_message(contains=TOLD, timeout=30)
-        assert "Vận động hộ dân dọn vệ sinh" in told.body and len(told.body) <= 2000
-        await binh.choose("Nhận nhiệm vụ", told)
-        await binh.expect_message(contains="đồng chí nhận nhiệm vụ")
+        assert "Vận động hộ dân dọn vệ sinh" in told.body and "Thăm hộ nghèo" in told.body
+        assert binh.options(told) == ["👍 1 · Nhận nhiệm vụ", "👍 2 · Nhận nhiệm vụ"]
+        assert len(told.body) <= 2000
+        await binh.send("2")
+        await binh.expect_message(contains="đồng chí nhận nhiệm vụ 2", strict=True)
+        await binh.send("1")  # the notice's options still hold after the plain answer
+        await binh.expect_message(contains="đồng chí nhận nhiệm vụ 1", strict=True)
         # reported done by number, then a typed note
         await binh.send("/tasks")
-        task = await binh.expect_message(contains="Tình trạng: ⬜ chưa báo cáo")
-        await binh.choose("Đã xong", task)
-        await binh.expect_message(contains="Đã ghi nhận: nhiệm vụ")
+        await binh.expect_message(contains="Tình trạng: ⬜ chưa báo cáo")
+        listing = await binh.expect_message(contains="Trả lời bằng số")
+        assert "Nhận nhiệm vụ" not in listing.body  # both accepted
+        await binh.choose("✅ 1 · Đã xong", listing)
+        await binh.expect_message(contains="Đã ghi nhận: nhiệm vụ 1")
         await binh.send("Đã vận động 12 hộ")
         await binh.expect_message(contains="Đã lưu ghi chú")
 
@@ -71,7 +79,10 @@ async def test_a_member_on_zalo_accepts_reports_and_gives_an_opinion_by_numbers(
             " JOIN resolution_tasks t ON t.id = a.task_id JOIN members m ON m.id = a.member_id"
             " WHERE m.full_name = 'Trần Thị Bình'",
         )
-        assert rows == [("Vận động hộ dân dọn vệ sinh", "done", "Đã vận động 12 hộ", True, True)]
+        assert sorted(rows) == [
+            ("Thăm hộ nghèo", "open", None, True, False),
+            ("Vận động hộ dân dọn vệ sinh", "done", "Đã vận động 12 hộ", True, True),
+        ]
         answers = await query(
             d,
             "SELECT r.choice, r.comment FROM consultation_responses r"

@@ -137,17 +137,13 @@ async def render(session: AsyncSession, notice: Notice) -> Reply:
     if kind in {Kind.CONSULTATION, Kind.CONSULTATION_REMINDER, Kind.CONSULTATION_TALLY}:
         return await _consultation(session, notice, t)
     if kind in {Kind.TASK_ASSIGNED, Kind.TASK_DUE}:
-        task_id = task_service.task_id_of(notice.notification.offset_key)
-        found = (
-            await task_service.assignment_for_notice(session, task_id, member.id)
-            if task_id is not None
-            else None
-        )
-        if found is None or found.period.id != period.id:
-            raise ValueError(f"no task {task_id} of member {member.id} in period {period.id}")
+        key = notice.notification.offset_key
+        found = await task_service.assignments_for_notice(session, key, member.id, period.id)
+        if not found:
+            raise ValueError(f"no task {key!r} of member {member.id} in period {period.id}")
         if kind == Kind.TASK_ASSIGNED:
             return task_views.assigned_reply(t, found)
-        return task_views.due_reply(t, found)
+        return task_views.due_reply(t, found[0])
     if kind == Kind.TASKS_OVERDUE:
         resolution = await task_service.resolution_of(session, period.id)
         items = (

@@ -336,20 +336,39 @@ def task_reply(t: Translator, found: Assigned) -> Reply:
     return Reply(task_text(t, found), buttons)
 
 
-def assigned_reply(t: Translator, found: Assigned) -> Reply:
-    """The notice that tells an assignee of a new task, with "Nhận nhiệm vụ"."""
+def assigned_reply(t: Translator, found: list[Assigned]) -> Reply:
+    """The notice that tells an assignee of their new tasks (one message of the secretary's
+    gives one notice), with "Nhận nhiệm vụ" for each task."""
     _ = t.gettext
-    text = (
-        _("The cell's resolution gives you a task ({title}):").format(
-            title=_short(found.resolution.title)
+    if len(found) == 1:
+        text = (
+            _("The cell's resolution gives you a task ({title}):").format(
+                title=_short(found[0].resolution.title)
+            )
+            + "\n\n"
+            + task_text(t, found[0])
+            + "\n\n"
+            + _('Press "Accept the task"; report on it with /tasks.')
         )
-        + "\n\n"
-        + task_text(t, found)
-        + "\n\n"
-        + _('Press "Accept the task"; report on it with /tasks.')
-    )
-    label = "👍 " + _("Accept the task")
-    return Reply(text, [[Button(label, TaskAck(found.assignment.id).pack())]])
+        label = "👍 " + _("Accept the task")
+        return Reply(text, [[Button(label, TaskAck(found[0].assignment.id).pack())]])
+    heading = t.ngettext(
+        "The cell's resolution gives you {n} task ({title}):",
+        "The cell's resolution gives you {n} tasks ({title}):",
+        len(found),
+    ).format(n=len(found), title=_short(found[0].resolution.title))
+    parts = [heading, *(task_text(t, item) for item in found)]
+    parts.append(_('Press "Accept the task" for each; report on them with /tasks.'))
+    buttons = [
+        [
+            Button(
+                f"👍 {item.task.position} · " + _("Accept the task"),
+                TaskAck(item.assignment.id).pack(),
+            )
+        ]
+        for item in found
+    ]
+    return Reply("\n\n".join(parts), buttons)
 
 
 def due_reply(t: Translator, found: Assigned) -> Reply:

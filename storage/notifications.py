@@ -194,6 +194,16 @@ async def settle_pending(
     await session.execute(query.values(status=status))
 
 
+async def pending_of_kind(session: AsyncSession, period_id: int, kind: str) -> list[Notification]:
+    """The month's pending rows of one kind (not claimed yet)."""
+    query = select(Notification).where(
+        Notification.period_id == period_id,
+        Notification.kind == kind,
+        Notification.status == Status.PENDING,
+    )
+    return list(await session.scalars(query))
+
+
 async def recent_of_kind(
     session: AsyncSession, member_id: int, kinds: Sequence[str], since: datetime
 ) -> bool:

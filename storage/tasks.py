@@ -87,12 +87,29 @@ async def own_assignment(
     return Assigned(*row) if row is not None else None
 
 
-async def assignment_by_key(session: AsyncSession, task_id: int, member_id: int) -> Assigned | None:
+async def assignments_in_range(
+    session: AsyncSession,
+    member_id: int,
+    period_id: int,
+    first: int,
+    last: int,
+    *,
+    without: int | None = None,
+    cancelled: bool = False,
+) -> list[Assigned]:
+    """The member's assignments to the month's tasks with ids first..last, by number:
+    not cancelled (unless ``cancelled``), nor ``without``."""
     query = _assigned_query().where(
-        TaskAssignment.task_id == task_id, TaskAssignment.member_id == member_id
+        TaskAssignment.member_id == member_id,
+        Resolution.period_id == period_id,
+        ResolutionTask.id.between(first, last),
     )
-    row = (await session.execute(query)).first()
-    return Assigned(*row) if row is not None else None
+    if not cancelled:
+        query = query.where(ResolutionTask.cancelled_at.is_(None))
+    if without is not None:
+        query = query.where(ResolutionTask.id != without)
+    query = query.order_by(ResolutionTask.position)
+    return [Assigned(*row) for row in await session.execute(query)]
 
 
 async def assignments_of_member(

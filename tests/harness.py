@@ -172,8 +172,11 @@ class TelegramUser:
         filename: str,
         caption: str | None = None,
         mime_type: str = "application/octet-stream",
+        file_size: int | None = None,
     ) -> JSON:
-        """Send a file to the bot; the bot can fetch it with getFile / download."""
+        """Send a file to the bot; the bot can fetch it with getFile / download.
+        ``file_size``: the size Telegram reports, when it is not the content's (a file too
+        large to send here)."""
         stored = self.api.add_file(content, filename, mime_type)
         message: JSON = {
             "chat": self.chat_dict,
@@ -183,7 +186,7 @@ class TelegramUser:
                 "file_unique_id": stored.file_unique_id,
                 "file_name": filename,
                 "mime_type": mime_type,
-                "file_size": len(content),
+                "file_size": len(content) if file_size is None else file_size,
             },
         }
         if caption is not None:

@@ -39,13 +39,14 @@ async def test_resolution_tasks_reports_suggestion_and_workbook(tmp_path: Path) 
         refused = await an.expect_message(contains="Chưa lưu gì cả")
         assert 'không có đảng viên nào tên "Ai Đó"' in (refused.text or "")
 
-        # each assignee is told once per task, with "Nhận nhiệm vụ"
+        # each assignee is told once, all their tasks in one notice, "Nhận nhiệm vụ" for each
         told = await binh.expect_message(contains="Nghị quyết chi bộ giao", timeout=30)
-        await binh.press("Nhận nhiệm vụ", message=told)
-        await binh.expect_callback_answer(contains="đồng chí nhận nhiệm vụ")
-        await cuong.expect_message(contains="Thăm hộ nghèo", timeout=30)
-        for _ in range(2):  # Bình's two other tasks
-            await binh.expect_message(contains="Nghị quyết chi bộ giao", timeout=30)
+        assert "giao cho đồng chí 3 nhiệm vụ" in (told.text or ""), told.text
+        assert told.button_texts == [f"👍 {n} · Nhận nhiệm vụ" for n in (1, 2, 3)]
+        await binh.press("👍 2 · Nhận nhiệm vụ", message=told)
+        await binh.expect_callback_answer(contains="đồng chí nhận nhiệm vụ 2")
+        both = await cuong.expect_message(contains="Thăm hộ nghèo", timeout=30)
+        assert "giao cho đồng chí 2 nhiệm vụ" in (both.text or "")  # tasks 1 and 3
 
         # Bình reports all three done, with a note on one; Cường cannot yet
         for number in (1, 2, 3):
@@ -65,6 +66,9 @@ async def test_resolution_tasks_reports_suggestion_and_workbook(tmp_path: Path) 
         task = await cuong.expect_message(contains="Tình trạng")
         await cuong.press(f"{number_on(task)} · Chưa làm được", message=task)
         await cuong.expect_message(contains="Chưa làm được")
+
+        for user in (binh, cuong):  # told once, never again
+            assert sum("Nghị quyết chi bộ giao" in (m.text or "") for m in user.messages) == 1
 
         # the secretary sees every task, and who finished one and when
         await an.send("/tasks")

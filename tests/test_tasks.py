@@ -8,14 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.chat import Reply
 from bot.rules import tasks as rules
 from bot.rules.framework import CellMetric, load_framework
 from bot.rules.scoring import metric_score, suggested_option
 from bot.services import evaluation
 from bot.services import tasks as service
+from bot.services.notify import Notice
 from bot.services.planner import Kind
 from bot.services.setup import create_cell
+from handlers import notices
 from storage import orgs
 from storage.db import Database
 from storage.models import (
@@ -127,8 +131,15 @@ async def test_quick_form_assigns_and_tells_each_assignee_once(db: Database) -> 
     assert {m for t, m in pairs if t == tasks[0].id} == {cell.secretary, cell.binh, cell.dung}
     assert {m for t, m in pairs if t == tasks[1].id} == {cell.binh, cell.dung}
     assert {m for t, m in pairs if t == tasks[2].id} == {cell.cuong}
+    # one notice per member for the tasks of one message: Bình and Dũng have two
+    first, second, third = (t.id for t in tasks)
     assert sorted((n.member_id, n.offset_key) for n in told) == sorted(
-        (m, f"t{t}") for t, m in pairs
+        [
+            (cell.secretary, f"t{first}"),
+            (cell.binh, f"t{first}-{second}"),
+            (cell.dung, f"t{first}-{second}"),
+            (cell.cuong, f"t{third}"),
+        ]
     )
     # due at the end of the day in Hà Nội time (16:59:59 UTC)
     assert tasks[1].due_at == datetime(2026, 11, 15, 16, 59, 59, tzinfo=UTC)
@@ -309,3 +320,81 @@ async def test_stored_framework_keeps_the_task_fields(db: Database) -> None:
     )
     on_time = next(c for _g, c in loaded.cell_criteria() if c.key == "g1_tasks_on_time")
     assert on_time.full_at == 0.9
+
+
+async def _told(db: Database, member_id: int) -> list[Notification]:
+    async with db.session() as session:
+        query = select(Notification).where(
+            Notification.kind == Kind.TASK_ASSIGNED, Notification.member_id == member_id
+        )
+        return list(await session.scalars(query))
+
+
+async def _render(db: Database, row: Notification) -> Reply:
+    async with db.session() as session:
+        member = await session.get(Member, row.member_id)
+        period = await session.get(Period, row.period_id)
+        assert member is not None and period is not None
+        cell = await session.get(Organization, period.cell_id)
+        assert cell is not None
+        return await notices.render(session, Notice(row, member, cell, period, False))
+
+
+async def test_a_members_tasks_of_one_message_come_in_one_notice(db: Database) -> None:
+    cell = await make_cell(db)
+    await record(db, cell, RESOLUTION)
+    (binh,) = await _told(db, cell.binh)
+    reply = await _render(db, binh)
+    assert "giao cho đồng chí 2 nhiệm vụ" in reply.text
+    assert "Tuyên truyền lịch gieo trồng" in reply.text and "Vận động dọn vệ sinh" in reply.text
+    assert "Thăm hộ nghèo" not in reply.text  # Cường's task
+    labels = [b.label for row in reply.buttons for b in row]
+    assert labels == ["👍 1 · Nhận nhiệm vụ", "👍 2 · Nhận nhiệm vụ"]
+    async with db.session() as session:  # each button accepts its own task, once
+        member = await session.get(Member, cell.binh)
+        assert member is not None
+        for row in reply.buttons:
+            assignment = int(row[0].data.rsplit(":", 1)[1])
+            found = await service.acknowledge(session, member, assignment, NOV_NOW)
+            assert found is not None and found.assignment.member_id == cell.binh
+    (single,) = await _told(db, cell.cuong)
+    alone = await _render(db, single)
+    assert "một nhiệm vụ" in alone.text and len(alone.buttons) == 1
+
+    # more tasks by /task: a notice of their own, never the first one again
+    async with db.session() as session:
+        org = await session.get(Organization, cell.id)
+        secretary = await session.get(Member, cell.secretary)
+        assert org is not None and secretary is not None
+        await service.add_tasks(
+            session, org, secretary, "Việc X | Bình | 22/11\nViệc Y | Bình | 23/11", NOV_NOW
+        )
+    assert len(await _told(db, cell.binh)) == 2
+
+    # cancelling one task of a notice keeps it for the other; both: it ends unsent
+    async with db.session() as session:
+        secretary = await session.get(Member, cell.secretary)
+        assert secretary is not None
+        for number in (4, 5):
+            task, _r, period = await service.task_by_number(session, cell.id, number, NOV_NOW)
+            await service.cancel(session, task, period, secretary, "Trùng", NOV_NOW)
+            if number == 4:
+                await session.flush()
+                rows = {n.offset_key: n.status for n in await _told_in(session, cell.binh)}
+                assert sorted(rows.values()) == ["pending", "pending"]
+    statuses = sorted(n.status for n in await _told(db, cell.binh))
+    assert statuses == ["pending", "void"]
+    # deleting one of Bình's first two leaves the other in the notice
+    async with db.session() as session:
+        task, _r, period = await service.task_by_number(session, cell.id, 2, NOV_NOW)
+        await service.delete(session, task, period)
+    first = next(n for n in await _told(db, cell.binh) if n.status == "pending")
+    rest = await _render(db, first)
+    assert "Vận động dọn vệ sinh" not in rest.text and "một nhiệm vụ" in rest.text
+
+
+async def _told_in(session: AsyncSession, member_id: int) -> list[Notification]:
+    query = select(Notification).where(
+        Notification.kind == Kind.TASK_ASSIGNED, Notification.member_id == member_id
+    )
+    return list(await session.scalars(query))

@@ -7,11 +7,44 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.rules.scoring import YearResult, year_from_months
+from bot.rules.framework import CellMetric
+from bot.rules.scoring import (
+    DOCUMENTS_MIN_HOURS,
+    YearResult,
+    consultation_answer_rate,
+    documents_lead_hours,
+    metric_score,
+    year_from_months,
+)
 from bot.services.evaluation import MonthFigures, month_figures
+from storage import consultations as consultation_store
+from storage import documents as document_store
 from storage import orgs, records
+from storage import tasks as task_store
+from storage.db import chunks
 from storage.frameworks import load_spec
 from storage.models import CellEvaluation, Organization, Period
+
+
+@dataclass(frozen=True)
+class CycleFigures:
+    """A cell month's figures of the monthly cycle, as a committee sees them: counts and
+    shares only, never who answered, reported or read.
+
+    ``tasks``: (done on time, carried) of the previous month's resolution's tasks (one per
+    member who carries one, cancelled ones left out), as ``tasks_on_time`` counts them;
+    ``consultations``: each of the month's consultations as (answers, roll);
+    ``documents_in_time``: whether the first document went out early enough before the
+    meeting (the ``documents_lead_hours`` rule); None: no such figure this month."""
+
+    tasks: tuple[int, int] | None = None
+    consultations: tuple[tuple[int, int], ...] = ()
+    documents_in_time: bool | None = None
+
+    @property
+    def answer_rate(self) -> float | None:
+        """The ``consultation_answer_rate`` criterion's value."""
+        return consultation_answer_rate(self.consultations)
 
 
 @dataclass(frozen=True)
@@ -19,6 +52,7 @@ class CellLine:
     cell: Organization
     period: Period | None
     record: CellEvaluation | None
+    cycle: CycleFigures = CycleFigures()
 
     @property
     def confirmed(self) -> bool:
@@ -45,6 +79,28 @@ class CommitteeMonth:
         totals = [line.record.total for line in self.ranked if line.record is not None]
         return sum(totals) / len(totals) if totals else None
 
+    @property
+    def tasks(self) -> tuple[int, int]:
+        """(done on time, carried) over every cell."""
+        counted = [line.cycle.tasks for line in self.lines if line.cycle.tasks]
+        return sum(done for done, _ in counted), sum(total for _, total in counted)
+
+    @property
+    def consultations(self) -> tuple[int, int, int]:
+        """(consultations, answers, roll) over every cell (answers at most the roll each)."""
+        asked = [pair for line in self.lines for pair in line.cycle.consultations if pair[1] > 0]
+        return (
+            len(asked),
+            sum(min(answered, roll) for answered, roll in asked),
+            sum(roll for _, roll in asked),
+        )
+
+    @property
+    def documents(self) -> tuple[int, int]:
+        """(cells whose documents went out in time, cells with documents and a meeting time)."""
+        known = [line.cycle.documents_in_time for line in self.lines]
+        return sum(1 for k in known if k), sum(1 for k in known if k is not None)
+
 
 async def committee_month(
     session: AsyncSession, committee_id: int, year: int, month: int
@@ -56,11 +112,44 @@ async def committee_month(
         for p in await orgs.periods_of_cells(session, [c.id for c in cells], year, month)
     }
     stored = await records.records_of(session, [p.id for p in periods.values()])
+    cycle = await cycle_figures(session, list(periods.values()))
     lines = [
-        CellLine(c, periods.get(c.id), stored.get(periods[c.id].id) if c.id in periods else None)
+        CellLine(c, p, stored.get(p.id), cycle[p.id]) if p else CellLine(c, None, None)
         for c in cells
+        for p in [periods.get(c.id)]
     ]
     return CommitteeMonth(year, month, lines)
+
+
+async def cycle_figures(session: AsyncSession, periods: list[Period]) -> dict[int, CycleFigures]:
+    """period → its cycle figures, from a fixed number of grouped queries per chunk of months."""
+    figures: dict[int, CycleFigures] = {}
+    for batch in chunks(periods):
+        ids = [p.id for p in batch]
+        previous = await task_store.previous_periods(session, batch)
+        carried = await task_store.on_time_counts(session, list(previous.values()))
+        consulted = await consultation_store.answer_rates(session, ids)
+        first_sent = await document_store.first_sent(session, ids)
+        for period in batch:
+            total, done = carried.get(previous.get(period.id, -1), (0, 0))
+            lead = documents_lead_hours(period.meeting_at, [first_sent.get(period.id)])
+            figures[period.id] = CycleFigures(
+                (done, total) if total else None,
+                tuple(consulted.get(period.id, [])),
+                None if lead is None else await _in_time(session, period, lead),
+            )
+    return figures
+
+
+async def _in_time(session: AsyncSession, period: Period, lead: float) -> bool:
+    """The month's framework's rule for documents (its criterion's ``min_hours``), or the
+    default threshold for a framework without the criterion."""
+    spec = await load_spec(session, period.framework_id)
+    criterion = next(
+        (c for _g, c in spec.cell_criteria() if c.metric is CellMetric.DOCUMENTS_LEAD_HOURS), None
+    )
+    min_hours = criterion.min_hours if criterion is not None else DOCUMENTS_MIN_HOURS
+    return metric_score(CellMetric.DOCUMENTS_LEAD_HOURS, lead, min_hours) >= 1
 
 
 async def latest_month(session: AsyncSession, committee_id: int) -> tuple[int, int] | None:

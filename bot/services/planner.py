@@ -57,7 +57,7 @@ class Kind:
     CONSULTATION = "consultation"  # a draft for opinions, to every member (offset: c<id>)
     CONSULTATION_REMINDER = "consult_reminder"  # to members who have not answered, once
     CONSULTATION_TALLY = "consult_tally"  # to secretaries at the deadline
-    TASK_ASSIGNED = "task_assigned"  # a resolution's task, to each assignee (offset: t<task>)
+    TASK_ASSIGNED = "task_assigned"  # new tasks, one notice per assignee and message (t<id>[-<id>])
     TASK_DUE = "task_due"  # before a task falls due, to assignees who have not finished it
     TASKS_OVERDUE = "tasks_overdue"  # to secretaries, when tasks fall due (offset: o<day>)
 

@@ -262,7 +262,7 @@ async def _add_tasks(
     members = await people_of(session, cell.id)
     position = max((t.position for t in await store.tasks_of(session, resolution.id)), default=0)
     added: list[ResolutionTask] = []
-    told: set[int] = set()
+    batches: dict[int, list[ResolutionTask]] = {}  # member → their tasks of this message
     for draft in drafts:
         position += 1
         task = ResolutionTask(
@@ -281,9 +281,18 @@ async def _add_tasks(
             session.add(TaskAssignment(task_id=task.id, member_id=member.id))
         await session.flush()
         await _plan(session, cell, period, task, assignees, now)
-        told |= {m.id for m in assignees}
+        for member in assignees:
+            batches.setdefault(member.id, []).append(task)
         added.append(task)
-    return added, len(told)
+    await outbox.plan(
+        session,
+        [
+            outbox.row(member_id, period.id, Kind.TASK_ASSIGNED, batch_key(tasks), now, due)
+            for member_id, tasks in batches.items()
+            for due in [max(t.due_at for t in tasks)]
+        ],
+    )
+    return added, len(batches)
 
 
 def _named(members: list[Member], ids: tuple[int, ...]) -> list[Member]:
@@ -295,9 +304,21 @@ def task_key(task: ResolutionTask) -> str:
     return f"t{task.id}"
 
 
-def task_id_of(offset: str) -> int | None:
-    digits = offset.removeprefix("t")
-    return int(digits) if digits.isdigit() else None
+def batch_key(tasks: list[ResolutionTask]) -> str:
+    """The key of the one notice that tells a member of their tasks added by one message:
+    ``t<id>`` for one task, ``t<first>-<last>`` (ids; the member's own tasks in between,
+    of the same month, are theirs) for several — short enough for any number of tasks."""
+    ids = sorted(t.id for t in tasks)
+    return f"t{ids[0]}" if len(ids) == 1 else f"t{ids[0]}-{ids[-1]}"
+
+
+def task_range_of(offset: str) -> tuple[int, int] | None:
+    """(first, last) task id of a ``task_key`` or ``batch_key``; None for anything else."""
+    first, _dash, last = offset.removeprefix("t").partition("-")
+    last = last or first
+    if not (first.isdigit() and last.isdigit()) or int(first) > int(last):
+        return None
+    return int(first), int(last)
 
 
 def overdue_key(task: ResolutionTask, zone: ZoneInfo) -> str:
@@ -312,11 +333,11 @@ async def _plan(
     assignees: list[Member],
     now: datetime,
 ) -> None:
-    """The task's notices: told now, reminded a day before, the overdue list after."""
+    """The task's notices but the first (one per member and message, planned by the
+    caller): reminded a day before, the overdue list after."""
     due = task.due_at
     rows: list[dict[str, Any]] = []
     for member in assignees:
-        rows.append(outbox.row(member.id, period.id, Kind.TASK_ASSIGNED, task_key(task), now, due))
         remind_at = due - DUE_REMINDER
         if remind_at > now:
             rows.append(
@@ -382,6 +403,8 @@ async def delete(session: AsyncSession, task: ResolutionTask, period: Period) ->
 
 
 async def _stop_notices(session: AsyncSession, task: ResolutionTask, period: Period) -> None:
+    """The task's pending notices end unsent; a notice of several tasks still goes to a
+    member with another live task in it (without this one), else it ends too."""
     await outbox.settle_pending(
         session,
         period.id,
@@ -389,6 +412,22 @@ async def _stop_notices(session: AsyncSession, task: ResolutionTask, period: Per
         task_key(task),
         NotificationStatus.VOID,
     )
+    for notice in await outbox.pending_of_kind(session, period.id, Kind.TASK_ASSIGNED):
+        covered = task_range_of(notice.offset_key)
+        if covered is None or not covered[0] <= task.id <= covered[1]:
+            continue
+        others = await store.assignments_in_range(
+            session, notice.member_id, period.id, *covered, without=task.id
+        )
+        if not others:
+            await outbox.settle_pending(
+                session,
+                period.id,
+                [Kind.TASK_ASSIGNED],
+                notice.offset_key,
+                NotificationStatus.VOID,
+                member_id=notice.member_id,
+            )
 
 
 # --- the members' side ----------------------------------------------------------------
@@ -406,10 +445,18 @@ async def acknowledge(
     return found
 
 
-async def assignment_for_notice(
-    session: AsyncSession, task_id: int, member_id: int
-) -> store.Assigned | None:
-    return await store.assignment_by_key(session, task_id, member_id)
+async def assignments_for_notice(
+    session: AsyncSession, offset_key: str, member_id: int, period_id: int
+) -> list[store.Assigned]:
+    """The member's tasks a notice names (by its key), by number: those not cancelled, or
+    when all were (cancelled while the notice was on its way) all of them; [] for none."""
+    covered = task_range_of(offset_key)
+    if covered is None:
+        return []
+    found = await store.assignments_in_range(
+        session, member_id, period_id, *covered, cancelled=True
+    )
+    return [a for a in found if a.task.cancelled_at is None] or found
 
 
 async def report(

@@ -26,7 +26,7 @@ from bot.render.heatmap import Row, Square, grid_svg
 from bot.services import web_access
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
-from bot.web import WebView, routes
+from bot.web import WebView, auth, routes
 from storage import orgs
 from storage.db import Database
 from storage.models import OrgKind, Role
@@ -37,6 +37,17 @@ BASE = "http://chibo.test"
 LINK = re.compile(re.escape(BASE) + r"/web/signin/([A-Za-z0-9_-]+)")
 SECRETARY, MEMBER, LOW, OTHER_SECRETARY, OFFICER = "1", "2", "3", "9", "50"
 FAR_SECRETARY, FAR_OFFICER = "70", "80"
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def spend(client: httpx.AsyncClient, token: str, path: str = "/web") -> httpx.Response:
+    """Open the link's page, then press its button: the form carries the page's token."""
+    page = await client.get(f"{path}/signin/{token}")
+    found = CSRF_FIELD.search(page.text)
+    assert found, page.text
+    return await client.post(f"{path}/signin", data={"token": token, "csrf": found.group(1)})
 
 
 @dataclass
@@ -57,7 +68,7 @@ class Site:
     @asynccontextmanager
     async def signed_in(self, user: str) -> AsyncIterator[httpx.AsyncClient]:
         async with self.client() as client:
-            answer = await client.post("/web/signin", data={"token": await self.link(user)})
+            answer = await spend(client, await self.link(user))
             assert answer.status_code == 303, answer.text
             yield client
 
@@ -101,7 +112,7 @@ async def test_a_link_signs_in_once(site: Site) -> None:
         page = await client.get(f"/web/signin/{token}")  # a link preview must not spend it
         assert page.status_code == 200 and 'name="token"' in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
-        first = await client.post("/web/signin", data={"token": token})
+        first = await spend(client, token)
         assert first.status_code == 303
         cookie = first.headers["set-cookie"]
         assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
@@ -109,17 +120,50 @@ async def test_a_link_signs_in_once(site: Site) -> None:
         home = await client.get("/web/")
         assert home.status_code == 303 and home.headers["location"] == "/web/me"
     async with site.client() as other:
-        again = await other.post("/web/signin", data={"token": token})
+        again = await spend(other, token)
         assert again.status_code == 400 and "/web" in again.text
-        assert "set-cookie" not in again.headers
+        assert "chibo_web=" not in again.headers.get("set-cookie", "")
         assert (await other.get("/web/me")).status_code == 401
+
+
+async def test_the_sign_in_form_needs_the_token_of_its_own_page(site: Site) -> None:
+    """Login CSRF: another site making this browser post a link (say, the attacker's own)
+    is refused and changes nothing; the link still works from its own page."""
+    token, other_token = await site.link(MEMBER), await site.link(SECRETARY)
+    async with site.client() as attacker:  # a page of the other link, in another browser
+        theirs = await attacker.get(f"/web/signin/{other_token}")
+        their_form = CSRF_FIELD.search(theirs.text)
+        assert their_form
+    async with site.client() as victim:
+        refused = [
+            await victim.post("/web/signin", data={"token": token}),  # no form token at all
+            await victim.post("/web/signin", data={"token": token, "csrf": "1.x"}),
+            await victim.post("/web/signin", data={"token": token, "csrf": their_form.group(1)}),
+        ]
+        page = await victim.get(f"/web/signin/{other_token}")  # this browser, another link
+        mine = CSRF_FIELD.search(page.text)
+        assert mine
+        refused.append(
+            await victim.post("/web/signin", data={"token": token, "csrf": mine.group(1)})
+        )
+        victim.cookies.clear()  # the right form token, but not this browser's cookie
+        refused.append(
+            await victim.post("/web/signin", data={"token": other_token, "csrf": mine.group(1)})
+        )
+        for answer in refused:
+            assert answer.status_code == 403 and "set-cookie" not in answer.headers
+        assert (await victim.get("/web/me")).status_code == 401
+    async with site.client() as client:  # nothing was spent: both links still sign in
+        assert (await spend(client, token)).status_code == 303
+    async with site.client() as client:
+        assert (await spend(client, other_token)).status_code == 303
 
 
 async def test_a_link_expires_within_minutes(site: Site, clock: FakeClock) -> None:
     token = await site.link(SECRETARY)
     clock.now += web_access.LINK_VALID + timedelta(seconds=1)
     async with site.client() as client:
-        late = await client.post("/web/signin", data={"token": token})
+        late = await spend(client, token)
         assert late.status_code == 400 and "set-cookie" not in late.headers
 
 
@@ -128,7 +172,7 @@ async def test_forged_links_are_refused_then_throttled(site: Site) -> None:
         assert (await client.get("/web/signin/short")).status_code == 404
         forged = "A" * 32
         for _ in range(10):
-            answer = await client.post("/web/signin", data={"token": forged})
+            answer = await spend(client, forged)
             assert answer.status_code == 400
         token = await site.link(MEMBER)  # even a good link waits now: the address is throttled
         assert (await client.post("/web/signin", data={"token": token})).status_code == 429
@@ -186,7 +230,17 @@ async def test_secure_cookie_behind_https(db: Database, site: Site) -> None:
     found = re.search(r"https://chibo\.test/chibo/web/signin/(\S+)", text)
     assert found, text
     async with site.client("https://chibo.test") as client:
-        answer = await client.post("/web/signin", data={"token": found.group(1)})
+        page = await client.get(f"/web/signin/{found.group(1)}")
+        nonce = page.headers["set-cookie"]
+        assert "Path=/chibo/web/signin" in nonce and "Secure" in nonce
+        assert "samesite=strict" in nonce.lower() and "HttpOnly" in nonce
+        form = CSRF_FIELD.search(page.text)
+        assert form
+        answer = await client.post(  # the proxy strips /chibo: send the cookie as it would
+            "/web/signin",
+            data={"token": found.group(1), "csrf": form.group(1)},
+            headers={"cookie": nonce.split(";")[0]},
+        )
         cookie = answer.headers["set-cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/chibo/web" in cookie
         assert answer.headers["location"] == "/chibo/web/"
@@ -388,3 +442,14 @@ async def test_the_telegram_mini_app_signs_in_with_signed_init_data(
         assert signed.status_code == 303 and "HttpOnly" in signed.headers["set-cookie"]
         page = await client.get("/web/me")
         assert page.status_code == 200 and "User 3" in page.text
+
+
+def test_a_sign_in_form_token_is_short_lived() -> None:
+    now = [1_000_000.0]
+    guard = auth.SignInGuard(clock=lambda: now[0])
+    nonce, form = guard.issue("L" * 32)
+    assert guard.check(nonce, form, "L" * 32)
+    assert not guard.check(nonce, form, "M" * 32) and not guard.check("n" * 32, form, "L" * 32)
+    now[0] += auth.SIGNIN_FORM_VALID + 1
+    assert not guard.check(nonce, form, "L" * 32)
+    assert not auth.SignInGuard().check(nonce, form, "L" * 32)  # another process's key

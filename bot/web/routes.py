@@ -111,6 +111,7 @@ class WebView:
         self.runtime = runtime
         self.site = auth.Site.of(runtime.settings.public_base_url)
         self.throttle = auth.Throttle()
+        self.signin_guard = auth.SignInGuard()
 
     def routes(self) -> list[BaseRoute]:
         get = partial(Route, methods=["GET"])
@@ -337,7 +338,10 @@ class WebView:
         token = request.path_params["token"]
         if not web_access.TOKEN_SHAPE.fullmatch(token):
             return self._bad_link(t, HTTPStatus.NOT_FOUND)
-        return self._html("signin.html", t, token=token)
+        nonce, csrf = self.signin_guard.issue(token)
+        response = self._html("signin.html", t, token=token, csrf=csrf)
+        auth.set_signin_cookie(response, self.site, nonce)
+        return response
 
     async def sign_in(self, request: Request) -> Response:
         t = self._guest(request)
@@ -351,6 +355,19 @@ class WebView:
             )
         fields = await auth.form(request)
         token = (fields or {}).get("token", "")
+        if not self.signin_guard.check(
+            request.cookies.get(auth.SIGNIN_COOKIE), (fields or {}).get("csrf"), token
+        ):  # not from the link's page in this browser: the link stays unspent
+            log.info("web: a sign-in form without a valid form token was refused")
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext(
+                    "This form has expired or did not come from your link. Open the link "
+                    "from chibo again."
+                ),
+                HTTPStatus.FORBIDDEN,
+            )
         now = self.runtime.clock()
         signed = None
         if web_access.TOKEN_SHAPE.fullmatch(token):
@@ -360,7 +377,9 @@ class WebView:
             self.throttle.failed(who)
             return self._bad_link(t, HTTPStatus.BAD_REQUEST)
         log.info("web: member %d signed in", signed.member.id)
-        return self._signed_in(signed, now)
+        response = self._signed_in(signed, now)
+        auth.clear_signin_cookie(response, self.site)
+        return response
 
     def _bad_link(self, t: Translator, status: int) -> HTMLResponse:
         return self._message(

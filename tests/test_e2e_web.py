@@ -167,7 +167,21 @@ async def test_committee_secretary_and_member_in_a_browser(
     await page.set_viewport_size({"width": 1280, "height": 720})
     await page.screenshot(path=str(SCREENSHOTS / "secretary-meeting-view.png"))
 
+    # the month's meeting: a document (a long title), a resolution with a task, attendance
+    long_title = "Đề cương sinh hoạt chuyên đề: " + "học tập và làm theo tư tưởng " * 6
+    await an.send(f"/docs {long_title}")
+    await an.expect_message(contains="đang được gửi đến")
+    due = (datetime.now(UTC) + timedelta(days=5)).strftime("%d/%m")
+    await an.send(
+        f"/resolution Nghị quyết tháng này\nThăm hỏi các hộ gia đình khó khăn | tất cả | {due}"
+    )
+    await an.expect_message(contains="Đã ghi nghị quyết")
+    await an.send("/attendance")
+    await an.expect_message(contains="Điểm danh")
     phone = await sign_in(browser, an, viewport=PHONE, is_mobile=True)
+    month_text = await phone.inner_text("body")
+    assert "Đề cương sinh hoạt chuyên đề" in month_text and "đã đọc 0/1" in month_text
+    assert "Thăm hỏi các hộ gia đình khó khăn" in month_text and "Có mặt: 2/2" in month_text
     for path, shot in (("/month", "secretary-month-phone"), ("/meeting", None), ("", "cell-year")):
         await phone.goto(re.sub(r"(/web/cell/\d+).*", r"\1", phone.url) + path)
         await no_horizontal_scroll(phone)

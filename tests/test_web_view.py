@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.app.web import build_app
 from bot.core.config import load_settings
@@ -27,9 +28,16 @@ from bot.services import web_access
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
 from bot.web import WebView, auth, routes
-from storage import orgs
+from storage import assessments, orgs
 from storage.db import Database
-from storage.models import OrgKind, Role
+from storage.models import (
+    Consultation,
+    MeetingDocument,
+    Member,
+    OrgKind,
+    Role,
+    TaskAssignment,
+)
 from tests.conftest import FakeClock
 from tests.test_evaluation_chat import Chats
 
@@ -328,6 +336,55 @@ async def test_the_secretary_sees_the_month_live(site: Site) -> None:
         assert "attachment" in book.headers["content-disposition"]
         sheets = load_workbook(io.BytesIO(book.content)).sheetnames
         assert len(sheets) >= 2
+
+
+async def test_the_month_shows_the_meeting_and_the_committee_only_counts(site: Site) -> None:
+    """Attendance, documents read, consultation answers and the resolution's tasks: with
+    names for the secretary (as /attendance shows them), counts only for the officer."""
+    chats, one = site.chats, site.cells["1"]
+    await chats.say(SECRETARY, "/docs Đề cương sinh hoạt chuyên đề")
+    await chats.say(SECRETARY, "/consult 4/12 17:00 | Dự thảo nghị quyết tháng 12")
+    await chats.say(SECRETARY, "/resolution Nghị quyết tháng 12\nThăm hộ nghèo | tất cả | 20/12")
+    async with chats.runtime.db.session() as session:
+        document = await session.scalar(select(MeetingDocument.id))
+        consultation = await session.scalar(select(Consultation.id))
+        low, member = [
+            await session.scalar(select(Member).where(Member.full_name == f"User {u}"))
+            for u in (LOW, MEMBER)
+        ]
+        assert document and consultation and low and member
+        assignment = await session.scalar(
+            select(TaskAssignment.id).where(TaskAssignment.member_id == member.id)
+        )
+        period = await assessments.current_period(session, one, chats.clock())
+        assert assignment and period
+    await chats.say(MEMBER, data=f"dr:{document}")
+    await chats.say(LOW, data=f"dr:{document}")
+    await chats.say(MEMBER, data=f"ka:{consultation}:y")
+    await chats.say(MEMBER, data=f"tr:{assignment}:done")
+    async with site.signed_in(SECRETARY) as client:
+        before = (await client.get(f"/web/cell/{one}/month")).text
+        assert "chưa được ghi" in before  # attendance not taken yet
+    await chats.say(SECRETARY, "/attendance")  # every one present (no RSVP), then LOW:
+    await chats.say(SECRETARY, data=f"att:{period.id}:{low.id}")  # absent with reason
+    async with site.signed_in(SECRETARY) as client:
+        month = (await client.get(f"/web/cell/{one}/month")).text
+    assert "Có mặt: 2/3" in month and "vắng có lý do: 1" in month, month
+    attendance = month.split("Điểm danh buổi sinh hoạt")[1]
+    assert re.search(r"User 3</span> <span class=\"state\">🟡", attendance), attendance
+    assert re.search(r"User 2</span> <span class=\"state\">✅", attendance)
+    assert "Đề cương sinh hoạt chuyên đề" in month and "đã đọc 2/2" in month
+    assert "Dự thảo nghị quyết tháng 12" in month and "Đồng ý 1" in month
+    assert "Nghị quyết tháng 12" in month and "Thăm hộ nghèo" in month
+    assert "đã xong 1/3, đúng hạn 1" in month
+    async with site.signed_in(OFFICER) as client:
+        cell = (await client.get(f"/web/cell/{one}?year=2026")).text
+    assert "Đề cương sinh hoạt chuyên đề" in cell and "đã đọc 2/2" in cell
+    assert "Dự thảo nghị quyết tháng 12" in cell and "Có mặt: 2/3" in cell
+    assert "Thăm hộ nghèo" in cell and "đã xong 1/3, đúng hạn 1" in cell
+    for user in (SECRETARY, MEMBER, LOW):
+        assert f"User {user}" not in cell
+    assert "🟡" not in cell and "Vì ốm" not in cell
 
 
 async def test_a_member_sees_only_their_own_scores(site: Site) -> None:

@@ -45,6 +45,7 @@ from bot.services.committee import CellYear
 from bot.services.evaluation import MonthFigures
 from bot.services.runtime import Runtime
 from bot.web import auth, templating
+from bot.web.month_facts import month_facts
 from storage import assessments, orgs
 from storage.models import Member, Organization, OrgKind, Role
 
@@ -638,9 +639,16 @@ class WebView:
                         label=reports.level_label(spec, data.result.level, t),
                     ),
                 )
+        period = await assessments.current_period(visit.session, cell.id, visit.now)
+        facts = (  # the latest month's meeting, counts only (an officer sees this page too)
+            await month_facts(visit.session, period, cell, t, names=False)
+            if period is not None and period.year == year
+            else None
+        )
         return self._page(
             "cell.html",
             visit,
+            facts=facts,
             cell=cell,
             year=year,
             years=self._years(visit),
@@ -748,12 +756,14 @@ class WebView:
             return self._not_found(visit)
         data = await self._month_data(visit, cell)
         rsvps: list[tuple[str, bool | None, str | None]] = []
+        facts = None
         if data is not None:
             rsvps = [
                 (m.full_name, r.attending if r else None, r.reason if r else None)
                 for m, r in await meetings.rsvps_of(visit.session, data["period"])
             ]
-        return self._page("month.html", visit, cell=cell, data=data, rsvps=rsvps)
+            facts = await month_facts(visit.session, data["period"], cell, visit.t, names=True)
+        return self._page("month.html", visit, cell=cell, data=data, rsvps=rsvps, facts=facts)
 
     async def meeting(self, request: Request, visit: Visit) -> Response | Later:
         """The month for a projector: big type, the groups, completion; refreshes itself."""

@@ -127,6 +127,14 @@ async def test_committee_secretary_and_member_in_a_browser(
     text = await page.inner_text("body")
     assert "Chi bộ khu Biểu Nghi" in text and "Bình" not in text
     await page.screenshot(path=str(SCREENSHOTS / "committee-heatmap.png"), full_page=True)
+    async with page.expect_download() as downloading:  # the table as a workbook, no names
+        await page.get_by_role("link", name="Tải bảng số liệu (XLSX)").click()
+    table = await downloading.value
+    saved = SCREENSHOTS.parent / "chibo-cells.xlsx"
+    await table.save_as(saved)
+    rows = list(load_workbook(io.BytesIO(saved.read_bytes())).active.values)  # type: ignore[union-attr]
+    assert any(row[0] == "Chi bộ khu Biểu Nghi" for row in rows)
+    assert not any("Bình" in str(value) for row in rows for value in row)
     await heatmap.locator("a", has_text="Chi bộ khu Biểu Nghi").click()
     await page.wait_for_load_state()
     assert "/web/cell/" in page.url

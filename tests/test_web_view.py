@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -24,17 +24,22 @@ from sqlalchemy import select
 from bot.app.web import build_app
 from bot.core.config import load_settings
 from bot.render.heatmap import Row, Square, grid_svg
+from bot.rules.scoring import YearResult
 from bot.services import web_access
+from bot.services.committee import CellYear, Trend, four_good_shares, trend
+from bot.services.evaluation import MonthFigures
 from bot.services.runtime import Runtime
 from bot.services.setup import create_cell
 from bot.web import WebView, auth, routes
 from storage import assessments, orgs
 from storage.db import Database
 from storage.models import (
+    CellEvaluation,
     Consultation,
     MeetingDocument,
     Member,
     OrgKind,
+    Period,
     Role,
     TaskAssignment,
 )
@@ -434,6 +439,86 @@ def test_names_in_the_heat_map_are_escaped() -> None:
     )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'href="/a?b=1&amp;c=2"' in svg and "★85" in svg
+
+
+async def seed_confirmed(site: Site, cell: str, months: dict[int, tuple[float, bool]]) -> None:
+    """Confirmed months of 2026 before December, as `/confirm` leaves them: a period and its
+    stored record (total, "4 tốt")."""
+    async with site.chats.runtime.db.session() as session:
+        december = await assessments.current_period(session, site.cells[cell], site.chats.clock())
+        assert december is not None
+        for month, (total, four_good) in months.items():
+            opens = datetime(2026, month, 1, tzinfo=UTC)
+            period = Period(
+                cell_id=site.cells[cell],
+                year=2026,
+                month=month,
+                framework_id=december.framework_id,
+                opens_at=opens,
+                deadline_at=opens + timedelta(days=10),
+            )
+            session.add(period)
+            await session.flush()
+            session.add(
+                CellEvaluation(
+                    period_id=period.id,
+                    total=total,
+                    level="excellent" if four_good else "good",
+                    four_good=four_good,
+                    result={},
+                    confirmed_at=opens + timedelta(days=9),
+                )
+            )
+
+
+def test_a_cells_trend_reads_its_last_three_confirmed_months() -> None:
+    def year(*months: tuple[float, bool, bool] | None) -> CellYear:
+        """Months from January: (total, confirmed, "4 tốt") or None."""
+        figures = [MonthFigures(m[0], "good", m[2]) if m else None for m in months]
+        confirmed = [bool(m and m[1]) for m in months]
+        rest = 12 - len(months)
+        result = YearResult(12, 0, 0, 9, (), False, None, None)
+        return CellYear(
+            None,  # type: ignore[arg-type]
+            result,
+            (*figures, *[None] * rest),
+            (*confirmed, *[False] * rest),
+        )
+
+    ok, draft, good = (True, False), (False, False), (True, True)
+    assert trend(year((60, *ok))) is None
+    assert trend(year((95, *ok), (60, *ok), (70, *ok), (80, *ok))) == Trend.UP
+    assert trend(year((80, *ok), (75, *ok), (70, *draft))) == Trend.DOWN  # the last: a draft
+    assert trend(year((80, *ok), None, (80.5, *ok), (99, *draft))) == Trend.FLAT
+    years = [year((90, *good), (80, *ok)), year((70, *ok), None, (70, *good))]
+    assert four_good_shares(years)[:4] == [0.5, 0.0, 1.0, None]
+
+
+async def test_the_committee_sees_trends_shares_and_a_workbook(site: Site) -> None:
+    await seed_confirmed(site, "1", {9: (70.0, False), 10: (80.0, False), 11: (92.0, True)})
+    await seed_confirmed(site, "2", {10: (90.0, False), 11: (80.0, False)})
+    async with site.signed_in(OFFICER) as client:
+        page = (await client.get("/web/committee?year=2026")).text
+        assert re.search(r"Chi bộ 1 ↑<", page) and re.search(r"Chi bộ 2 ↓<", page), page
+        shares = page.split('class="chart share"')[1]
+        assert "50" in shares and "<svg" in shares  # November: one of two cells
+        book = await client.get("/web/committee.xlsx?year=2026")
+        assert book.status_code == 200 and "attachment" in book.headers["content-disposition"]
+        assert book.headers["content-type"].startswith("application/vnd.openxmlformats")
+        sheet = load_workbook(io.BytesIO(book.content)).active
+        assert sheet is not None
+        cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+        text = " ".join(str(c) for row in cells for c in row if c is not None)
+        assert "User " not in text and "Vì ốm" not in text and "Chi bộ Xa" not in text
+        one = next(row for row in cells if row[0] == "Chi bộ 1")
+        assert one[9:12] == [70, 80, 92] and "↑" in one
+        share_row = cells[-1]
+        assert share_row[10:12] == [0, 0.5]
+    async with site.signed_in(SECRETARY) as client:
+        assert (await client.get("/web/committee.xlsx")).status_code == 404
+    async with site.signed_in(FAR_OFFICER) as client:
+        far = await client.get("/web/committee.xlsx?year=2026")
+        assert "Chi bộ 1" not in str(list(load_workbook(io.BytesIO(far.content)).active.values))  # type: ignore[union-attr]
 
 
 async def test_a_large_committee_pages_its_heat_map(

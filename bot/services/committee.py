@@ -105,3 +105,42 @@ async def committee_year(
     return sorted(
         years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)
     )
+
+
+class Trend:
+    """The direction of a cell's last three confirmed months."""
+
+    UP = "up"
+    DOWN = "down"
+    FLAT = "flat"
+
+
+TREND_MONTHS = 3
+TREND_STEP = 1.0
+"""**Default**: a change of less than this many points from the first to the last of the
+three months reads as holding steady (→)."""
+
+
+def trend(item: CellYear) -> str | None:
+    """Up, down or flat over the cell's last three confirmed months (the latest total
+    against the earliest of them); None with fewer than two confirmed months."""
+    totals = [f.total for f, done in zip(item.months, item.confirmed, strict=True) if f and done][
+        -TREND_MONTHS:
+    ]
+    if len(totals) < 2:
+        return None
+    change = totals[-1] - totals[0]
+    if abs(change) < TREND_STEP:
+        return Trend.FLAT
+    return Trend.UP if change > 0 else Trend.DOWN
+
+
+def four_good_shares(years: list[CellYear]) -> list[float | None]:
+    """Month by month (January first): the share of "4 tốt" among the cells that confirmed
+    the month; None for a month no cell has confirmed."""
+    shares: list[float | None] = []
+    for index in range(12):
+        done = [item.months[index] for item in years if item.confirmed[index]]
+        figures = [f for f in done if f is not None]
+        shares.append(sum(f.four_good for f in figures) / len(figures) if figures else None)
+    return shares

@@ -27,6 +27,8 @@ from starlette.routing import BaseRoute, Route
 from bot.core import numbers
 from bot.core.i18n import Translator, normalize_locale
 from bot.render import reports
+from bot.render.bars import share_bars_svg
+from bot.render.exports import CellYearLine, committee_csv, committee_workbook
 from bot.render.heatmap import (
     FAILS_COLOURS,
     LEVEL_COLOURS,
@@ -41,7 +43,7 @@ from bot.render.heatmap import (
 from bot.rules.framework import FrameworkSpec
 from bot.rules.scoring import CellMonth
 from bot.services import committee, meetings, membership, reporting, web_access
-from bot.services.committee import CellYear
+from bot.services.committee import CellYear, Trend, four_good_shares, trend
 from bot.services.evaluation import MonthFigures
 from bot.services.runtime import Runtime
 from bot.web import auth, templating
@@ -63,6 +65,7 @@ SECURITY_HEADERS = {
 MEETING_REFRESH_SECONDS = 10
 YEARS_SHOWN = 5  # the year filter offers this year and the four before
 PAGE_ROWS = 200  # cells on one page of the heat map: a province's 2,000 make ten pages
+TREND_ARROWS = {Trend.UP: "↑", Trend.DOWN: "↓", Trend.FLAT: "→"}
 
 
 @dataclass
@@ -128,6 +131,7 @@ class WebView:
             Route("/web/signout", self._signed(self.sign_out), methods=["POST"]),
             get("/web/committee", self._signed(self.committee)),
             get("/web/committee.csv", self._signed(self.committee_csv)),
+            get("/web/committee.xlsx", self._signed(self.committee_workbook)),
             get("/web/cell/{cell}", self._signed(self.cell)),
             get("/web/cell/{cell}/month", self._signed(self.month)),
             get("/web/cell/{cell}/meeting", self._signed(self.meeting)),
@@ -456,7 +460,7 @@ class WebView:
         first = (page - 1) * PAGE_ROWS
         shown = [  # only this page's squares are drawn: a province has 2,000 cells
             Row(
-                f"{rank}. {cell.name}",
+                f"{rank}. {cell.name}{self._arrow(item)}",
                 [None] * 12
                 if item is None
                 else [self._figure_square(t, year, m, f) for m, f in enumerate(item.months, 1)],
@@ -472,9 +476,23 @@ class WebView:
             (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in shown
         ]
         month = self._latest_month(t, year, years, idle)
+        shares = four_good_shares(years)
+        share_chart = (
+            Markup(
+                share_bars_svg(
+                    months,
+                    shares,
+                    [t.percent(share) if share is not None else "" for share in shares],
+                    title=_('Share of "4 tốt" cells, month by month'),
+                )
+            )
+            if any(share is not None for share in shares)
+            else None
+        )
         return self._page(
             "committee.html",
             visit,
+            share_chart=share_chart,
             year=year,
             years=self._years(visit),
             committee=unit,
@@ -515,8 +533,14 @@ class WebView:
             "waiting": sorted(waiting, key=lambda c: c.name),
         }
 
-    async def committee_csv(self, request: Request, visit: Visit) -> Response | Later:
-        """The heat map's figures as CSV: cells × months, no member anywhere."""
+    def _arrow(self, item: CellYear | None) -> str:
+        direction = trend(item) if item is not None else None
+        return f" {TREND_ARROWS[direction]}" if direction else ""
+
+    async def _committee_table(
+        self, request: Request, visit: Visit
+    ) -> Response | tuple[int, Organization, list[CellYear]]:
+        """The year, the committee and its cells' years of a download, or the refusal."""
         if not visit.is_officer:
             return self._not_found(visit)
         year = self._year(request, visit)
@@ -527,20 +551,54 @@ class WebView:
         )
         if unit is None:
             return self._not_found(visit)
-        from bot.app.web import CONTENT_TYPES, disposition
-        from bot.render.exports import CellYearLine, committee_csv
+        return year, unit, await committee.committee_year(visit.session, unit.id, year, visit.now)
 
-        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
-        lines = [
+    def _cell_lines(self, years: list[CellYear]) -> list[CellYearLine]:
+        return [
             CellYearLine(
                 item.cell.name,
                 [m.total if m else None for m in item.months],
                 [bool(m and m.four_good) for m in item.months],
                 item.result.four_good_months,
                 item.result.recognised,
+                self._arrow(item).strip(),
             )
             for item in years
         ]
+
+    async def committee_workbook(self, request: Request, visit: Visit) -> Response | Later:
+        """The heat map's figures as an XLSX sheet, with trends and the "4 tốt" shares."""
+        found = await self._committee_table(request, visit)
+        if isinstance(found, Response):
+            return found
+        year, unit, years = found
+        lines, shares, name = self._cell_lines(years), four_good_shares(years), unit.name
+        from bot.app.web import CONTENT_TYPES, disposition
+
+        async def finish() -> Response:  # written from plain data, the session closed
+            content = await asyncio.to_thread(
+                committee_workbook, year, name, lines, shares, visit.t
+            )
+            return Response(
+                content,
+                media_type=CONTENT_TYPES[".xlsx"],
+                headers={
+                    **SECURITY_HEADERS,
+                    "Content-Disposition": disposition(f"chibo-{year}-cells.xlsx"),
+                },
+            )
+
+        return Later(finish)
+
+    async def committee_csv(self, request: Request, visit: Visit) -> Response | Later:
+        """The heat map's figures as CSV: cells × months, no member anywhere."""
+        found = await self._committee_table(request, visit)
+        if isinstance(found, Response):
+            return found
+        year, _unit, years = found
+        from bot.app.web import CONTENT_TYPES, disposition
+
+        lines = self._cell_lines(years)
         return Response(
             committee_csv(year, lines, visit.t),
             media_type=CONTENT_TYPES[".csv"],

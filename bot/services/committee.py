@@ -77,11 +77,18 @@ class CellYear:
 
 
 async def committee_year(
-    session: AsyncSession, committee_id: int, year: int, now: datetime
+    session: AsyncSession,
+    committee_id: int,
+    year: int,
+    now: datetime,
+    cells_below: list[Organization] | None = None,
 ) -> list[CellYear]:
     """Every cell's year below the committee, best first: closed months are read from their
-    stored records, open ones computed."""
-    cells = {c.id: c for c in await orgs.cells_under(session, committee_id)}
+    stored records, open ones computed. `cells_below`: the committee's cells, when the
+    caller has them already (the organisation tree is read whole to find them)."""
+    if cells_below is None:
+        cells_below = await orgs.cells_under(session, committee_id)
+    cells = {c.id: c for c in cells_below}
     rows = await records.year_figures(session, list(cells), year, now)
     live = await month_figures(
         session, await orgs.periods_by_id(session, [r.period_id for r in rows if not r.stored]), now
@@ -92,15 +99,12 @@ async def committee_year(
     years = []
     for cell_id, cell_rows in by_cell.items():
         spec = await load_spec(session, max(cell_rows, key=lambda r: r.month).framework_id)
-        months: list[tuple[float | None, str | None, bool] | None] = [None] * 12
-        shown: list[MonthFigures | None] = [None] * 12
+        shown: list[MonthFigures | None] = [None] * 12  # also the (total, level, four_good)
         confirmed = [False] * 12
         for row in cell_rows:
-            f = MonthFigures(*row.stored) if row.stored else live[row.period_id]
-            shown[row.month - 1] = f
-            months[row.month - 1] = (f.total, f.level, f.four_good)
+            shown[row.month - 1] = MonthFigures(*row.stored) if row.stored else live[row.period_id]
             confirmed[row.month - 1] = row.confirmed
-        result = year_from_months(spec, months)
+        result = year_from_months(spec, shown)
         years.append(CellYear(cells[cell_id], result, tuple(shown), tuple(confirmed)))
     return sorted(
         years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)

@@ -445,9 +445,10 @@ class WebView:
         unit = self._unit(request, visit, units)
         if unit is None:
             return self._not_found(visit)
-        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
+        cells = await orgs.cells_under(visit.session, unit.id)
+        years = await committee.committee_year(visit.session, unit.id, year, visit.now, cells)
         listed = {item.cell.id for item in years}
-        idle = [c for c in await orgs.cells_under(visit.session, unit.id) if c.id not in listed]
+        idle = [c for c in cells if c.id not in listed]
         # cells without any month this year come last, with an empty row each
         ranked: list[tuple[Organization, CellYear | None]] = [
             *((item.cell, item) for item in years),

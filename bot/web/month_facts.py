@@ -18,7 +18,8 @@ from bot.services import attendance, consultations, documents, tasks
 from bot.services.attendance import Mark
 from storage.models import ConsultationChoice, Organization, Period
 
-MARKS = {Mark.PRESENT: "✅", Mark.EXCUSED: "🟡", Mark.UNEXCUSED: "❌"}
+# plain symbols, not the chat's emoji: a browser without an emoji font draws those as boxes
+MARKS = {Mark.PRESENT: "✓", Mark.EXCUSED: "◐", Mark.UNEXCUSED: "✗"}
 TITLE_CHARS = 120  # a long document or draft title is cut on the page
 
 

@@ -580,7 +580,16 @@ async def test_the_telegram_mini_app_signs_in_with_signed_init_data(
             answer = await client.post("/web/telegram", data={"init_data": data})
             assert answer.status_code == 403, data
             assert "set-cookie" not in answer.headers
-        signed = await client.post("/web/telegram", data={"init_data": init_data(int(LOW), now)})
+        good = {"init_data": init_data(int(LOW), now)}
+        for site_header in ("cross-site", "same-site"):  # another site's page posting it
+            answer = await client.post(
+                "/web/telegram", data=good, headers={"sec-fetch-site": site_header}
+            )
+            assert answer.status_code == 403 and "set-cookie" not in answer.headers
+        assert (await client.get("/web/me")).status_code == 401
+        signed = await client.post(
+            "/web/telegram", data=good, headers={"sec-fetch-site": "same-origin"}
+        )
         assert signed.status_code == 303 and "HttpOnly" in signed.headers["set-cookie"]
         page = await client.get("/web/me")
         assert page.status_code == 200 and "User 3" in page.text

@@ -112,6 +112,12 @@ class SignInGuard:
         return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
+def cross_site(request: Request) -> bool:
+    """A browser says the request comes from another site's page (Sec-Fetch-Site, which
+    pages cannot set). Without the header (an old browser) nothing is known: False."""
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
+
+
 def set_signin_cookie(response: Response, site: Site, nonce: str) -> None:
     response.set_cookie(
         SIGNIN_COOKIE,

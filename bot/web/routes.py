@@ -310,6 +310,14 @@ class WebView:
                 t.gettext("Too many attempts with links that do not work. Try again later."),
                 HTTPStatus.TOO_MANY_REQUESTS,
             )
+        if auth.cross_site(request):  # login CSRF: another site posting someone's init data
+            log.info("web: a Mini App sign-in posted from another site was refused")
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext("Open the web view with /web in the chat."),
+                HTTPStatus.FORBIDDEN,
+            )
         fields = await auth.form(request)
         now = self.runtime.clock()
         async with self.runtime.db.session() as session:

@@ -127,6 +127,14 @@ async def test_committee_secretary_and_member_in_a_browser(
     text = await page.inner_text("body")
     assert "Chi bộ khu Biểu Nghi" in text and "Bình" not in text
     await page.screenshot(path=str(SCREENSHOTS / "committee-heatmap.png"), full_page=True)
+    async with page.expect_download() as downloading:  # the table as a workbook, no names
+        await page.get_by_role("link", name="Tải bảng số liệu (XLSX)").click()
+    table = await downloading.value
+    saved = SCREENSHOTS.parent / "chibo-cells.xlsx"
+    await table.save_as(saved)
+    rows = list(load_workbook(io.BytesIO(saved.read_bytes())).active.values)  # type: ignore[union-attr]
+    assert any(row[0] == "Chi bộ khu Biểu Nghi" for row in rows)
+    assert not any("Bình" in str(value) for row in rows for value in row)
     await heatmap.locator("a", has_text="Chi bộ khu Biểu Nghi").click()
     await page.wait_for_load_state()
     assert "/web/cell/" in page.url
@@ -167,7 +175,21 @@ async def test_committee_secretary_and_member_in_a_browser(
     await page.set_viewport_size({"width": 1280, "height": 720})
     await page.screenshot(path=str(SCREENSHOTS / "secretary-meeting-view.png"))
 
+    # the month's meeting: a document (a long title), a resolution with a task, attendance
+    long_title = "Đề cương sinh hoạt chuyên đề: " + "học tập và làm theo tư tưởng " * 6
+    await an.send(f"/docs {long_title}")
+    await an.expect_message(contains="đang được gửi đến")
+    due = (datetime.now(UTC) + timedelta(days=5)).strftime("%d/%m")
+    await an.send(
+        f"/resolution Nghị quyết tháng này\nThăm hỏi các hộ gia đình khó khăn | tất cả | {due}"
+    )
+    await an.expect_message(contains="Đã ghi nghị quyết")
+    await an.send("/attendance")
+    await an.expect_message(contains="Điểm danh")
     phone = await sign_in(browser, an, viewport=PHONE, is_mobile=True)
+    month_text = await phone.inner_text("body")
+    assert "Đề cương sinh hoạt chuyên đề" in month_text and "đã đọc 0/1" in month_text
+    assert "Thăm hỏi các hộ gia đình khó khăn" in month_text and "Có mặt: 2/2" in month_text
     for path, shot in (("/month", "secretary-month-phone"), ("/meeting", None), ("", "cell-year")):
         await phone.goto(re.sub(r"(/web/cell/\d+).*", r"\1", phone.url) + path)
         await no_horizontal_scroll(phone)

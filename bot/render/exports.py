@@ -537,6 +537,68 @@ class CellYearLine:
     four_good: Sequence[bool]  # January first
     four_good_months: int
     recognised: bool
+    trend: str = ""  # ↑ ↓ → over the last three confirmed months, or ""
+
+
+def committee_workbook(
+    year: int,
+    committee: str,
+    lines: Sequence[CellYearLine],
+    shares: Sequence[float | None],
+    t: Translator,
+) -> bytes:
+    """A committee's cells × months as an XLSX sheet ready to print: each month's total
+    (bold for a "4 tốt" month), the count of "4 tốt" months, the trend and the year-end
+    suggestion, and under the cells the share of "4 tốt" month by month. No member."""
+    _ = t.gettext
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _sheet_title(_("Year {year}").format(year=year), set())
+    _titles(
+        sheet,
+        _("{committee}: cells in {year}").format(committee=committee, year=year),
+        _('Bold: a "4 tốt" month (every group meets); ↑ ↓ →: the last three confirmed months'),
+    )
+    labels = [
+        _("Cell"),
+        *(month_label(t, m) for m in range(1, 13)),
+        _('"4 tốt" months'),
+        _("Trend"),
+        _("Suggested for recognition"),
+    ]
+    _header(sheet, _HEADER_ROW, labels)
+    row = _HEADER_ROW
+    for line in lines:
+        row += 1
+        _row(
+            sheet,
+            row,
+            [
+                line.cell_name,
+                *(None if total is None else float(round1(total)) for total in line.totals),
+                line.four_good_months,
+                line.trend,
+                _yes_no(t, line.recognised),
+            ],
+            numbers=True,
+        )
+        for index, good in enumerate(line.four_good):
+            if good:
+                sheet.cell(row, 2 + index).font = _BOLD
+    row += 1
+    _row(
+        sheet,
+        row,
+        [_('Share of "4 tốt" cells'), *(share for share in shares), None, None, None],
+        bold=True,
+    )
+    for index in range(12):
+        sheet.cell(row, 2 + index).number_format = "0%"
+    _widths(sheet, [28, *([7] * 12), 9, 8, 12])
+    sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 2)
+    _print_setup(sheet)
+    return workbook_bytes(book)
 
 
 def committee_csv(year: int, lines: Sequence[CellYearLine], t: Translator) -> bytes:
@@ -569,4 +631,4 @@ def committee_csv(year: int, lines: Sequence[CellYearLine], t: Translator) -> by
     return csv_text(rows, lineterminator="\r\n").encode("utf-8-sig")
 
 
-__all__ = ["CellYearLine", "committee_csv", "year_csv", "year_workbook"]
+__all__ = ["CellYearLine", "committee_csv", "committee_workbook", "year_csv", "year_workbook"]

@@ -67,6 +67,13 @@ async def sheet(
     return sheet_rows
 
 
+async def recorded(session: AsyncSession, period: Period) -> list[tuple[Member, Attendance | None]]:
+    """The expected members with their stored mark, if any: the sheet as it stands, read
+    only (the web view shows it; unlike `sheet` nothing is pre-filled or stored)."""
+    rows = await attendance_store.attendance_by_member(session, period.id)
+    return [(m, rows.get(m.id)) for m in await expected(session, period)]
+
+
 def cycle(row: Attendance, by: Member, now: datetime) -> None:
     """present → absent with reason → absent without reason → present."""
     mark = mark_of(row)

@@ -166,11 +166,18 @@ class CellYear:
 
 
 async def committee_year(
-    session: AsyncSession, committee_id: int, year: int, now: datetime
+    session: AsyncSession,
+    committee_id: int,
+    year: int,
+    now: datetime,
+    cells_below: list[Organization] | None = None,
 ) -> list[CellYear]:
     """Every cell's year below the committee, best first: closed months are read from their
-    stored records, open ones computed."""
-    cells = {c.id: c for c in await orgs.cells_under(session, committee_id)}
+    stored records, open ones computed. `cells_below`: the committee's cells, when the
+    caller has them already (the organisation tree is read whole to find them)."""
+    if cells_below is None:
+        cells_below = await orgs.cells_under(session, committee_id)
+    cells = {c.id: c for c in cells_below}
     rows = await records.year_figures(session, list(cells), year, now)
     live = await month_figures(
         session, await orgs.periods_by_id(session, [r.period_id for r in rows if not r.stored]), now
@@ -181,16 +188,52 @@ async def committee_year(
     years = []
     for cell_id, cell_rows in by_cell.items():
         spec = await load_spec(session, max(cell_rows, key=lambda r: r.month).framework_id)
-        months: list[tuple[float | None, str | None, bool] | None] = [None] * 12
-        shown: list[MonthFigures | None] = [None] * 12
+        shown: list[MonthFigures | None] = [None] * 12  # also the (total, level, four_good)
         confirmed = [False] * 12
         for row in cell_rows:
-            f = MonthFigures(*row.stored) if row.stored else live[row.period_id]
-            shown[row.month - 1] = f
-            months[row.month - 1] = (f.total, f.level, f.four_good)
+            shown[row.month - 1] = MonthFigures(*row.stored) if row.stored else live[row.period_id]
             confirmed[row.month - 1] = row.confirmed
-        result = year_from_months(spec, months)
+        result = year_from_months(spec, shown)
         years.append(CellYear(cells[cell_id], result, tuple(shown), tuple(confirmed)))
     return sorted(
         years, key=lambda y: (not y.result.recognised, -(y.result.mean_total or 0), y.cell.name)
     )
+
+
+class Trend:
+    """The direction of a cell's last three confirmed months."""
+
+    UP = "up"
+    DOWN = "down"
+    FLAT = "flat"
+
+
+TREND_MONTHS = 3
+TREND_STEP = 1.0
+"""**Default**: a change of less than this many points from the first to the last of the
+three months reads as holding steady (→)."""
+
+
+def trend(item: CellYear) -> str | None:
+    """Up, down or flat over the cell's last three confirmed months (the latest total
+    against the earliest of them); None with fewer than two confirmed months."""
+    totals = [f.total for f, done in zip(item.months, item.confirmed, strict=True) if f and done][
+        -TREND_MONTHS:
+    ]
+    if len(totals) < 2:
+        return None
+    change = totals[-1] - totals[0]
+    if abs(change) < TREND_STEP:
+        return Trend.FLAT
+    return Trend.UP if change > 0 else Trend.DOWN
+
+
+def four_good_shares(years: list[CellYear]) -> list[float | None]:
+    """Month by month (January first): the share of "4 tốt" among the cells that confirmed
+    the month; None for a month no cell has confirmed."""
+    shares: list[float | None] = []
+    for index in range(12):
+        done = [item.months[index] for item in years if item.confirmed[index]]
+        figures = [f for f in done if f is not None]
+        shares.append(sum(f.four_good for f in figures) / len(figures) if figures else None)
+    return shares

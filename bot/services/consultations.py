@@ -289,6 +289,13 @@ async def recent(session: AsyncSession, cell_id: int, now: datetime) -> list[Con
     return await store.recent(session, cell_id, now - timedelta(days=RECENT_DAYS), MAX_OPEN * 2)
 
 
+async def of_period(session: AsyncSession, period: Period) -> list[Tally]:
+    """The month's consultations with their counts (no names: for any page)."""
+    found = await store.in_periods(session, [period.id])
+    counts = await store.choice_counts(session, [c.id for c in found])
+    return [Tally(c, counts.get(c.id, {}), c.roll) for c in found]
+
+
 async def answers_of(
     session: AsyncSession, consultations: list[Consultation], member: Member
 ) -> dict[int, ConsultationResponse]:

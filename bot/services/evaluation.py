@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -342,8 +342,10 @@ async def close_months(session: AsyncSession, now: datetime, limit: int = 200) -
     return len(periods)
 
 
-@dataclass(frozen=True)
-class MonthFigures:
+class MonthFigures(NamedTuple):
+    """A month's total, level and "4 tốt" (a named tuple: a province's year has 24,000, and
+    it is the (total, level, four_good) that `year_from_months` reads)."""
+
     total: float
     level: str
     four_good: bool

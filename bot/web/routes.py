@@ -27,6 +27,8 @@ from starlette.routing import BaseRoute, Route
 from bot.core import numbers
 from bot.core.i18n import Translator, normalize_locale
 from bot.render import reports
+from bot.render.bars import share_bars_svg
+from bot.render.exports import CellYearLine, committee_csv, committee_workbook
 from bot.render.heatmap import (
     FAILS_COLOURS,
     LEVEL_COLOURS,
@@ -41,10 +43,11 @@ from bot.render.heatmap import (
 from bot.rules.framework import FrameworkSpec
 from bot.rules.scoring import CellMonth
 from bot.services import committee, meetings, membership, reporting, web_access
-from bot.services.committee import CellYear
+from bot.services.committee import CellYear, Trend, four_good_shares, trend
 from bot.services.evaluation import MonthFigures
 from bot.services.runtime import Runtime
 from bot.web import auth, templating
+from bot.web.month_facts import month_facts
 from storage import assessments, orgs
 from storage.models import Member, Organization, OrgKind, Role
 
@@ -62,6 +65,7 @@ SECURITY_HEADERS = {
 MEETING_REFRESH_SECONDS = 10
 YEARS_SHOWN = 5  # the year filter offers this year and the four before
 PAGE_ROWS = 200  # cells on one page of the heat map: a province's 2,000 make ten pages
+TREND_ARROWS = {Trend.UP: "↑", Trend.DOWN: "↓", Trend.FLAT: "→"}
 
 
 @dataclass
@@ -111,6 +115,7 @@ class WebView:
         self.runtime = runtime
         self.site = auth.Site.of(runtime.settings.public_base_url)
         self.throttle = auth.Throttle()
+        self.signin_guard = auth.SignInGuard()
 
     def routes(self) -> list[BaseRoute]:
         get = partial(Route, methods=["GET"])
@@ -126,6 +131,7 @@ class WebView:
             Route("/web/signout", self._signed(self.sign_out), methods=["POST"]),
             get("/web/committee", self._signed(self.committee)),
             get("/web/committee.csv", self._signed(self.committee_csv)),
+            get("/web/committee.xlsx", self._signed(self.committee_workbook)),
             get("/web/cell/{cell}", self._signed(self.cell)),
             get("/web/cell/{cell}/month", self._signed(self.month)),
             get("/web/cell/{cell}/meeting", self._signed(self.meeting)),
@@ -304,6 +310,14 @@ class WebView:
                 t.gettext("Too many attempts with links that do not work. Try again later."),
                 HTTPStatus.TOO_MANY_REQUESTS,
             )
+        if auth.cross_site(request):  # login CSRF: another site posting someone's init data
+            log.info("web: a Mini App sign-in posted from another site was refused")
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext("Open the web view with /web in the chat."),
+                HTTPStatus.FORBIDDEN,
+            )
         fields = await auth.form(request)
         now = self.runtime.clock()
         async with self.runtime.db.session() as session:
@@ -337,7 +351,10 @@ class WebView:
         token = request.path_params["token"]
         if not web_access.TOKEN_SHAPE.fullmatch(token):
             return self._bad_link(t, HTTPStatus.NOT_FOUND)
-        return self._html("signin.html", t, token=token)
+        nonce, csrf = self.signin_guard.issue(token)
+        response = self._html("signin.html", t, token=token, csrf=csrf)
+        auth.set_signin_cookie(response, self.site, nonce)
+        return response
 
     async def sign_in(self, request: Request) -> Response:
         t = self._guest(request)
@@ -351,6 +368,19 @@ class WebView:
             )
         fields = await auth.form(request)
         token = (fields or {}).get("token", "")
+        if not self.signin_guard.check(
+            request.cookies.get(auth.SIGNIN_COOKIE), (fields or {}).get("csrf"), token
+        ):  # not from the link's page in this browser: the link stays unspent
+            log.info("web: a sign-in form without a valid form token was refused")
+            return self._message(
+                t,
+                t.gettext("Sign in"),
+                t.gettext(
+                    "This form has expired or did not come from your link. Open the link "
+                    "from chibo again."
+                ),
+                HTTPStatus.FORBIDDEN,
+            )
         now = self.runtime.clock()
         signed = None
         if web_access.TOKEN_SHAPE.fullmatch(token):
@@ -360,7 +390,9 @@ class WebView:
             self.throttle.failed(who)
             return self._bad_link(t, HTTPStatus.BAD_REQUEST)
         log.info("web: member %d signed in", signed.member.id)
-        return self._signed_in(signed, now)
+        response = self._signed_in(signed, now)
+        auth.clear_signin_cookie(response, self.site)
+        return response
 
     def _bad_link(self, t: Translator, status: int) -> HTMLResponse:
         return self._message(
@@ -421,9 +453,10 @@ class WebView:
         unit = self._unit(request, visit, units)
         if unit is None:
             return self._not_found(visit)
-        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
+        cells = await orgs.cells_under(visit.session, unit.id)
+        years = await committee.committee_year(visit.session, unit.id, year, visit.now, cells)
         listed = {item.cell.id for item in years}
-        idle = [c for c in await orgs.cells_under(visit.session, unit.id) if c.id not in listed]
+        idle = [c for c in cells if c.id not in listed]
         # cells without any month this year come last, with an empty row each
         ranked: list[tuple[Organization, CellYear | None]] = [
             *((item.cell, item) for item in years),
@@ -436,7 +469,7 @@ class WebView:
         first = (page - 1) * PAGE_ROWS
         shown = [  # only this page's squares are drawn: a province has 2,000 cells
             Row(
-                f"{rank}. {cell.name}",
+                f"{rank}. {cell.name}{self._arrow(item)}",
                 [None] * 12
                 if item is None
                 else [self._figure_square(t, year, m, f) for m, f in enumerate(item.months, 1)],
@@ -452,9 +485,23 @@ class WebView:
             (row, Markup(strip_svg(months, row.squares, title=row.label))) for row in shown
         ]
         month = self._latest_month(t, year, years, idle)
+        shares = four_good_shares(years)
+        share_chart = (
+            Markup(
+                share_bars_svg(
+                    months,
+                    shares,
+                    [t.percent(share) if share is not None else "" for share in shares],
+                    title=_('Share of "4 tốt" cells, month by month'),
+                )
+            )
+            if any(share is not None for share in shares)
+            else None
+        )
         return self._page(
             "committee.html",
             visit,
+            share_chart=share_chart,
             year=year,
             years=self._years(visit),
             committee=unit,
@@ -495,8 +542,14 @@ class WebView:
             "waiting": sorted(waiting, key=lambda c: c.name),
         }
 
-    async def committee_csv(self, request: Request, visit: Visit) -> Response | Later:
-        """The heat map's figures as CSV: cells × months, no member anywhere."""
+    def _arrow(self, item: CellYear | None) -> str:
+        direction = trend(item) if item is not None else None
+        return f" {TREND_ARROWS[direction]}" if direction else ""
+
+    async def _committee_table(
+        self, request: Request, visit: Visit
+    ) -> Response | tuple[int, Organization, list[CellYear]]:
+        """The year, the committee and its cells' years of a download, or the refusal."""
         if not visit.is_officer:
             return self._not_found(visit)
         year = self._year(request, visit)
@@ -507,20 +560,54 @@ class WebView:
         )
         if unit is None:
             return self._not_found(visit)
-        from bot.app.web import CONTENT_TYPES, disposition
-        from bot.render.exports import CellYearLine, committee_csv
+        return year, unit, await committee.committee_year(visit.session, unit.id, year, visit.now)
 
-        years = await committee.committee_year(visit.session, unit.id, year, visit.now)
-        lines = [
+    def _cell_lines(self, years: list[CellYear]) -> list[CellYearLine]:
+        return [
             CellYearLine(
                 item.cell.name,
                 [m.total if m else None for m in item.months],
                 [bool(m and m.four_good) for m in item.months],
                 item.result.four_good_months,
                 item.result.recognised,
+                self._arrow(item).strip(),
             )
             for item in years
         ]
+
+    async def committee_workbook(self, request: Request, visit: Visit) -> Response | Later:
+        """The heat map's figures as an XLSX sheet, with trends and the "4 tốt" shares."""
+        found = await self._committee_table(request, visit)
+        if isinstance(found, Response):
+            return found
+        year, unit, years = found
+        lines, shares, name = self._cell_lines(years), four_good_shares(years), unit.name
+        from bot.app.web import CONTENT_TYPES, disposition
+
+        async def finish() -> Response:  # written from plain data, the session closed
+            content = await asyncio.to_thread(
+                committee_workbook, year, name, lines, shares, visit.t
+            )
+            return Response(
+                content,
+                media_type=CONTENT_TYPES[".xlsx"],
+                headers={
+                    **SECURITY_HEADERS,
+                    "Content-Disposition": disposition(f"chibo-{year}-cells.xlsx"),
+                },
+            )
+
+        return Later(finish)
+
+    async def committee_csv(self, request: Request, visit: Visit) -> Response | Later:
+        """The heat map's figures as CSV: cells × months, no member anywhere."""
+        found = await self._committee_table(request, visit)
+        if isinstance(found, Response):
+            return found
+        year, _unit, years = found
+        from bot.app.web import CONTENT_TYPES, disposition
+
+        lines = self._cell_lines(years)
         return Response(
             committee_csv(year, lines, visit.t),
             media_type=CONTENT_TYPES[".csv"],
@@ -619,9 +706,16 @@ class WebView:
                         label=reports.level_label(spec, data.result.level, t),
                     ),
                 )
+        period = await assessments.current_period(visit.session, cell.id, visit.now)
+        facts = (  # the latest month's meeting, counts only (an officer sees this page too)
+            await month_facts(visit.session, period, cell, t, names=False)
+            if period is not None and period.year == year
+            else None
+        )
         return self._page(
             "cell.html",
             visit,
+            facts=facts,
             cell=cell,
             year=year,
             years=self._years(visit),
@@ -729,12 +823,14 @@ class WebView:
             return self._not_found(visit)
         data = await self._month_data(visit, cell)
         rsvps: list[tuple[str, bool | None, str | None]] = []
+        facts = None
         if data is not None:
             rsvps = [
                 (m.full_name, r.attending if r else None, r.reason if r else None)
                 for m, r in await meetings.rsvps_of(visit.session, data["period"])
             ]
-        return self._page("month.html", visit, cell=cell, data=data, rsvps=rsvps)
+            facts = await month_facts(visit.session, data["period"], cell, visit.t, names=True)
+        return self._page("month.html", visit, cell=cell, data=data, rsvps=rsvps, facts=facts)
 
     async def meeting(self, request: Request, visit: Visit) -> Response | Later:
         """The month for a projector: big type, the groups, completion; refreshes itself."""
